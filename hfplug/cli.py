@@ -1,0 +1,195 @@
+"""The ``hfplug`` command line. Heavy libraries are imported inside commands, never at the top,
+so ``hfplug plugins`` and ``--help`` stay fast with every plugin installed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from typing import Any
+
+import click
+
+from hfplug.errors import HfplugError
+from hfplug.manager import get_manager
+
+
+class HfplugGroup(click.Group):
+    """A click group that turns hfplug's own errors into one clean line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HfplugError as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+@click.group(cls=HfplugGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hfplug")
+def cli() -> None:
+    """hfplug: research methods for post-training and decoding, as plugins for transformers/trl."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--requirements", is_flag=True, help="Print name==version lines for pip.")
+def plugins(as_json: bool, requirements: bool) -> None:
+    """List installed plugins, their components and load errors."""
+    manager = get_manager()
+    infos = list(manager.plugins.values())
+    if requirements:
+        seen = set()
+        for info in infos:
+            if info.distribution and info.version and not info.builtin and info.distribution not in seen:
+                seen.add(info.distribution)
+                click.echo(f"{info.distribution}=={info.version}")
+        return
+    if as_json:
+        click.echo(json.dumps([info.as_dict() for info in infos], indent=2))
+        return
+    rows = [("plugin", "distribution", "version", "components")]
+    for info in infos:
+        summary = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in info.as_dict()["components"].items())
+        rows.append((info.name, info.distribution or "-", info.version or "-", summary or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
+    errors = manager.errors()
+    if errors:
+        click.echo("\nPlugins that failed to load:")
+        for message in errors.values():
+            click.echo(f"  {message}")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--config", "config_path", type=click.Path(), help="YAML config: trainer, model, dataset, fields.")
+@click.pass_context
+def train(ctx: click.Context, config_path: str | None) -> None:
+    """Train with a registered trainer. Any trainer/TrainingArguments field can be given as
+    --field value and overrides the config file (e.g. --max_steps 10 --learning_rate 1e-4)."""
+    from hfplug.config import parse_train_config
+    from hfplug.train import run_training
+
+    setup = parse_train_config(config_path, ctx.args)
+    result = run_training(setup)
+    click.echo(f"Saved to {result.output_dir}")
+    if result.pushed_to:
+        click.echo(f"Pushed to {result.pushed_to}")
+
+
+@cli.group()
+def assets() -> None:
+    """Offline models and datasets shipped in pip packages (asset:NAME)."""
+
+
+@assets.command("list")
+def assets_list() -> None:
+    """List registered assets and whether they are prepared."""
+    from hfplug.assets import get_asset
+
+    registry = get_manager().registry
+    for name in registry.names("asset"):
+        component = registry.get("asset", name)
+        try:
+            state = "prepared" if get_asset(name).is_prepared() else "not prepared"
+        except HfplugError as exc:
+            state = f"unavailable ({exc})"
+        click.echo(f"asset:{name}  [{state}]  {component.summary}")
+
+
+@assets.command("prepare")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Rebuild even if already prepared.")
+def assets_prepare(names: tuple[str, ...], force: bool) -> None:
+    """Prepare assets once into the cache (e.g. de-quantise a GGUF model)."""
+    from hfplug.assets import get_asset
+
+    for name in names:
+        folder = get_asset(name).prepare(force=force)
+        click.echo(f"asset:{name.removeprefix('asset:')} -> {folder}")
+
+
+@assets.command("path")
+@click.argument("name")
+def assets_path(name: str) -> None:
+    """Print the local path of a prepared asset (preparing it if needed)."""
+    from hfplug.assets import get_asset
+
+    click.echo(get_asset(name).path())
+
+
+@cli.command()
+@click.option("--model", "model_path", required=True, help="Model folder, Hub id, or asset:NAME.")
+@click.option("--prompt", required=True, help="The user message (or raw text with --no-chat).")
+@click.option("--strategy", default=None, help="A registered generation strategy (see `hfplug plugins`).")
+@click.option("--max-new-tokens", default=128, show_default=True, type=int)
+@click.option("--do-sample/--greedy", default=False, show_default=True)
+@click.option("--temperature", default=None, type=float)
+@click.option("--chat/--no-chat", default=True, show_default=True, help="Wrap the prompt in the chat template.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Extra generate() keyword (JSON value).")
+def generate(
+    model_path: str,
+    prompt: str,
+    strategy: str | None,
+    max_new_tokens: int,
+    do_sample: bool,
+    temperature: float | None,
+    chat: bool,
+    seed: int,
+    options: tuple[str, ...],
+) -> None:
+    """Generate a completion for one prompt, optionally with a plugin's decoding strategy."""
+    from hfplug.generate import generate_text
+
+    extra = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{option!r} is not KEY=VALUE", param_hint="--option")
+        try:
+            extra[key] = json.loads(value)
+        except json.JSONDecodeError:
+            extra[key] = value
+    if temperature is not None:
+        extra["temperature"] = temperature
+    text = generate_text(
+        model_path,
+        prompt,
+        strategy=strategy,
+        max_new_tokens=max_new_tokens,
+        do_sample=do_sample,
+        chat=chat,
+        seed=seed,
+        **extra,
+    )
+    click.echo(text)
+
+
+def _add_optional_commands(group: click.Group) -> None:
+    try:
+        from hfplug.hub_cli import push
+    except ImportError:  # the hub module is optional during development
+        return
+    group.add_command(push)
+
+
+_add_optional_commands(cli)
+
+
+def build_cli() -> click.Group:
+    """A fresh command tree: the built-in commands plus every plugin's subcommands."""
+    group = copy.copy(cli)
+    group.commands = dict(cli.commands)
+    get_manager().add_commands(group)
+    return group
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``hfplug`` console script."""
+    try:
+        command = build_cli()
+    except HfplugError as exc:  # strict mode: a broken plugin is fatal
+        click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    command.main(args=argv, prog_name="hfplug")

@@ -1,0 +1,284 @@
+"""Config files and command-line overrides -> the trainer's own config dataclass.
+
+A config file is YAML: a few host keys (``trainer``, ``model_name_or_path``, ``dataset``,
+``data``, ``reward_funcs``, ``required_plugins``) plus any field of the trainer's config
+dataclass (every ``TrainingArguments`` field included) and of trl's ``ModelConfig``
+(``dtype``, ``use_peft``, ``lora_r`` ...). Command-line flags ``--field value`` override the
+file, with ``HfArgumentParser`` semantics. Everything is checked before anything heavy runs:
+the trainer name, plugin requirements, unknown fields and value types, each error naming the
+field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hfplug.errors import ConfigError, RequirementError
+from hfplug.registry import Component
+from hfplug.typecheck import coerce_value
+
+
+@dataclass
+class RunArguments:
+    """The host's own keys: which trainer, which data."""
+
+    trainer: str | None = field(default=None, metadata={"help": "Registered trainer name, e.g. 'sft' or 'talr'."})
+    dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": "Training data: asset:NAME, a .json/.jsonl/.csv/.parquet file, a saved dataset folder, "
+            "or a Hub dataset id."
+        },
+    )
+    dataset_config: str | None = field(default=None, metadata={"help": "Dataset configuration name, if any."})
+    dataset_train_split: str = field(default="train", metadata={"help": "Split used for training."})
+    dataset_test_split: str | None = field(default=None, metadata={"help": "Split used for evaluation, if any."})
+    eval_fraction: float | None = field(
+        default=None, metadata={"help": "Hold out this fraction of the training split for evaluation."}
+    )
+    max_train_samples: int | None = field(
+        default=None, metadata={"help": "Use only the first N training rows (after shuffling with `seed`)."}
+    )
+    reward_funcs: list[str] | None = field(
+        default=None, metadata={"help": "Registered reward names for RL trainers, e.g. [unit_tests]."}
+    )
+    required_plugins: list[str] | None = field(
+        default=None, metadata={"help": "PEP 508 requirements checked first, e.g. ['hfplug-talr>=0.1']."}
+    )
+
+
+# `data` is a list of mappings, which argparse cannot express; it is read from the file only.
+FILE_ONLY_KEYS = ("data",)
+
+
+@dataclass
+class DataStep:
+    """One entry of the config's ``data:`` list, resolved and validated."""
+
+    name: str
+    component: Component
+    config: Any
+
+
+@dataclass
+class TrainSetup:
+    """Everything ``hfplug train`` needs, parsed and checked."""
+
+    run: RunArguments
+    trainer_component: Component
+    trainer_config: Any
+    model_config: Any
+    data_steps: list[DataStep]
+    raw: dict[str, Any]
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Load a YAML config into a dict; a missing or malformed file is a :class:`ConfigError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {path} must be a mapping of field: value, not a {type(data).__name__}.")
+    bad_keys = [key for key in data if not isinstance(key, str)]
+    if bad_keys:
+        raise ConfigError(f"Config file {path}: keys must be strings, got {bad_keys!r}.")
+    return data
+
+
+def check_required_plugins(requirements: list[str] | None) -> None:
+    """Check PEP 508 requirements against installed distributions (before anything heavy)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    problems = []
+    for text in requirements or []:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement as exc:
+            raise ConfigError(f"required_plugins: {text!r} is not a valid requirement: {exc}") from exc
+        try:
+            installed = metadata.version(requirement.name)
+        except metadata.PackageNotFoundError:
+            problems.append(f"{text} (not installed)")
+            continue
+        if requirement.specifier and not requirement.specifier.contains(installed, prereleases=True):
+            problems.append(f"{text} (installed: {requirement.name}=={installed})")
+    if problems:
+        raise RequirementError(
+            "This config requires plugins that are not satisfied: "
+            + "; ".join(problems)
+            + ". Install them with: pip install "
+            + " ".join(repr(r) for r in requirements or [])
+        )
+
+
+def _field_types(dataclass_type: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(dataclass_type)
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(dataclass_type) if f.init}
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    return (" Did you mean " + " or ".join(repr(c) for c in close) + "?") if close else ""
+
+
+def _explicit_cli_values(parser: Any, cli_args: list[str], known: list[str]) -> dict[str, Any]:
+    """Parse ``--field value`` flags, returning only the fields actually given."""
+    sentinel = object()
+
+    def fail(message: str) -> typing.NoReturn:  # argparse would print usage and exit the process
+        raise ConfigError(f"Command line: {message}.")
+
+    parser.error = fail
+    parser.set_defaults(**{action.dest: sentinel for action in parser._actions if action.dest != "help"})
+    for action in parser._actions:
+        action.required = False
+    namespace, remaining = parser.parse_known_args(cli_args)
+    if remaining:
+        unknown = [arg for arg in remaining if arg.startswith("--")] or remaining
+        hints = "".join(_suggest(arg.lstrip("-").split("=")[0], known) for arg in unknown[:1])
+        raise ConfigError(f"Unknown command-line argument(s): {' '.join(unknown)}.{hints}")
+    return {key: value for key, value in vars(namespace).items() if value is not sentinel}
+
+
+def _build(dataclass_type: type, values: dict[str, Any], where: str) -> Any:
+    try:
+        return dataclass_type(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where} ({dataclass_type.__name__}): {exc}") from exc
+
+
+def parse_train_config(config_path: str | Path | None, cli_args: list[str] | None = None) -> TrainSetup:
+    """Read a config file and overrides, resolve every named component, and build the configs.
+
+    Order matters: cheap checks (YAML, required plugins, names) come before importing the trainer.
+    """
+    from hfplug.manager import get_manager
+
+    raw = read_config_file(config_path) if config_path else {}
+    cli_args = list(cli_args or [])
+    check_required_plugins(_peek_list(raw, "required_plugins"))
+
+    trainer_name = _peek_cli(cli_args, "trainer") or raw.get("trainer")
+    if not trainer_name:
+        raise ConfigError("trainer: missing. Name a registered trainer, e.g. `trainer: sft` (see `hfplug plugins`).")
+    registry = get_manager().registry
+    trainer_component = registry.get("trainer", str(trainer_name))
+    data_specs = raw.get("data") or []
+    if not isinstance(data_specs, list):
+        raise ConfigError("data: expected a list of {name: ..., <param>: ...} mappings.")
+    for index, spec in enumerate(data_specs):
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise ConfigError(f"data[{index}]: expected a mapping with a 'name' key, got {spec!r}.")
+        registry.get("data", spec["name"])
+    for reward in _peek_list(raw, "reward_funcs") or []:
+        registry.get("reward", str(reward))
+
+    from transformers import HfArgumentParser
+    from trl import ModelConfig
+
+    config_class = trainer_component.load_config()
+    if config_class is None:
+        raise ConfigError(f"trainer {trainer_component.name!r} registered no config dataclass.")
+    dataclass_types = [RunArguments, config_class, ModelConfig]
+    types_by_field: dict[str, Any] = {}
+    for dataclass_type in dataclass_types:
+        for name, tp in _field_types(dataclass_type).items():
+            types_by_field.setdefault(name, tp)
+    known = sorted(types_by_field) + list(FILE_ONLY_KEYS)
+
+    file_values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in FILE_ONLY_KEYS:
+            continue
+        if key not in types_by_field:
+            raise ConfigError(
+                f"{key}: unknown field for trainer {trainer_component.name!r} "
+                f"({config_class.__name__}, ModelConfig or host keys).{_suggest(key, known)}"
+            )
+        file_values[key] = coerce_value(key, value, types_by_field[key])
+
+    parser = HfArgumentParser(dataclass_types)
+    cli_values = _explicit_cli_values(parser, cli_args, known)
+    merged = {**file_values, **cli_values}
+    _default_precision_for_this_machine(merged, types_by_field)
+
+    built = []
+    for dataclass_type in dataclass_types:
+        names = _field_types(dataclass_type)
+        values = {k: v for k, v in merged.items() if k in names}
+        built.append(_build(dataclass_type, values, "config"))
+    run, trainer_config, model_config = built
+
+    steps = [_data_step(index, spec, registry) for index, spec in enumerate(data_specs)]
+    if trainer_component.extras.get("needs_rewards") and not run.reward_funcs:
+        raise ConfigError(f"reward_funcs: trainer {trainer_component.name!r} needs at least one reward function.")
+    return TrainSetup(
+        run=run,
+        trainer_component=trainer_component,
+        trainer_config=trainer_config,
+        model_config=model_config,
+        data_steps=steps,
+        raw=raw,
+    )
+
+
+def _default_precision_for_this_machine(merged: dict[str, Any], types_by_field: dict[str, Any]) -> None:
+    """trl turns ``bf16`` on unless told otherwise, which TrainingArguments rejects on a machine
+    without a bf16-capable GPU; there we default to fp32 instead of failing."""
+    if "bf16" in merged or "fp16" in merged or "bf16" not in types_by_field:
+        return
+    import torch
+
+    if not (torch.cuda.is_available() and torch.cuda.is_bf16_supported()):
+        merged["bf16"] = False
+
+
+def _data_step(index: int, spec: dict[str, Any], registry: Any) -> DataStep:
+    component = registry.get("data", spec["name"])
+    params = {k: v for k, v in spec.items() if k != "name"}
+    config_class = component.load_config()
+    where = f"data[{index}] ({component.name})"
+    if config_class is None:
+        if params:
+            raise ConfigError(f"{where}: takes no parameters, got {', '.join(params)}.")
+        return DataStep(component.name, component, None)
+    types_by_field = _field_types(config_class)
+    for key, value in params.items():
+        if key not in types_by_field:
+            raise ConfigError(f"{where}.{key}: unknown parameter.{_suggest(key, sorted(types_by_field))}")
+        params[key] = coerce_value(f"{where}.{key}", value, types_by_field[key])
+    return DataStep(component.name, component, _build(config_class, params, where))
+
+
+def _peek_list(raw: dict[str, Any], key: str) -> list[str] | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of strings, got {value!r}.")
+    return value
+
+
+def _peek_cli(cli_args: list[str], key: str) -> str | None:
+    for index, arg in enumerate(cli_args):
+        if arg == f"--{key}" and index + 1 < len(cli_args):
+            return cli_args[index + 1]
+        if arg.startswith(f"--{key}="):
+            return arg.split("=", 1)[1]
+    return None

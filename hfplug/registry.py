@@ -1,0 +1,264 @@
+"""Kinds -> names -> lazy references to components.
+
+A reference is a string ``"package.module:Object"`` (``"package:folder"`` for generation
+strategies) resolved only when the component is used, so that discovering plugins never imports
+torch. The registry itself knows nothing about entry points; the manager fills it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.resources
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from hfplug.errors import DuplicateComponentError, HfplugError, UnknownComponentError
+
+KINDS: tuple[str, ...] = ("trainer", "generation", "data", "reward", "model", "asset")
+
+# Names that a user may reasonably type and the distribution that provides them, so that an
+# unknown name can say what to pip install. Only distributions of this project belong here.
+KNOWN_PROVIDERS: dict[tuple[str, str], str] = {
+    ("trainer", "talr"): "hfplug-talr",
+    ("trainer", "flow"): "hfplug-flow",
+    ("data", "flow_weights"): "hfplug-flow",
+    ("data", "context_free"): "hfplug-context-free",
+    ("trainer", "murphy"): "hfplug-murphy",
+    ("trainer", "infopo"): "hfplug-infopo",
+    ("data", "gm_matching"): "hfplug-gm-matching",
+    ("generation", "hispec"): "hfplug-hispec",
+    ("generation", "self_spec"): "hfplug-hispec",
+    ("trainer", "early_exit"): "hfplug-hispec",
+    ("generation", "adjust"): "hfplug-adjust",
+    ("model", "mmd_ae"): "hfplug-mmd-prior",
+    ("model", "side_bandits"): "hfplug-side-bandits",
+    ("reward", "unit_tests"): "hfplug-code-exec",
+    ("reward", "unit_tests_all"): "hfplug-code-exec",
+}
+
+
+@dataclass(frozen=True)
+class Component:
+    """One registered component: what it is, where it lives, and who provides it."""
+
+    kind: str
+    name: str
+    ref: str
+    summary: str
+    paper: str | None = None
+    config: str | None = None
+    distribution: str | None = None
+    version: str | None = None
+    plugin: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def load(self) -> Any:
+        """Import and return the object (for ``generation``, the folder path as ``str``)."""
+        if self.kind == "generation":
+            return resolve_folder(self.ref)
+        return resolve_object(self.ref)
+
+    def load_config(self) -> type | None:
+        """Import and return the config dataclass, or ``None`` if the component has none."""
+        return resolve_object(self.config) if self.config else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (for ``hfplug plugins --json`` and model cards)."""
+        data = {
+            "kind": self.kind,
+            "name": self.name,
+            "ref": self.ref,
+            "summary": self.summary,
+            "paper": self.paper,
+            "config": self.config,
+            "distribution": self.distribution,
+            "version": self.version,
+        }
+        data.update(self.extras)
+        return data
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    module, sep, attr = ref.partition(":")
+    if not sep or not module or not attr:
+        raise HfplugError(f"Bad reference {ref!r}: expected 'package.module:Object'.")
+    return module, attr
+
+
+def resolve_object(ref: str) -> Any:
+    """Import ``"package.module:Object"`` (``Object`` may be dotted) and return the object."""
+    module_name, attr = _split_ref(ref)
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise HfplugError(f"Reference {ref!r}: {module_name} has no attribute {attr!r}.") from exc
+    return obj
+
+
+def resolve_folder(ref: str) -> str:
+    """Return the path of ``"package:folder/inside"`` as a string, without importing the package's code
+    beyond its ``__init__``."""
+    package, relative = _split_ref(ref)
+    path = importlib.resources.files(package).joinpath(relative)
+    if not path.is_dir():
+        raise HfplugError(f"Reference {ref!r}: {path} is not a folder.")
+    return str(path)
+
+
+class Registry:
+    """Every component known to this process, by kind and name."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
+
+    def add(self, component: Component) -> None:
+        """Add a component; the same component twice is a no-op, a clash with another is an error."""
+        if component.kind not in KINDS:
+            raise HfplugError(f"Unknown component kind {component.kind!r}; kinds are {', '.join(KINDS)}.")
+        if not component.name or not isinstance(component.name, str):
+            raise HfplugError(f"A {component.kind} needs a non-empty string name, got {component.name!r}.")
+        existing = self._components[component.kind].get(component.name)
+        if existing is not None:
+            if existing == component:
+                return
+            raise DuplicateComponentError(
+                f"{component.kind} {component.name!r} is registered by both "
+                f"{existing.distribution or existing.plugin!s} ({existing.ref}) and "
+                f"{component.distribution or component.plugin!s} ({component.ref}); "
+                "uninstall one of them or disable it with HFPLUG_DISABLE_PLUGINS."
+            )
+        self._components[component.kind][component.name] = component
+
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget every component that one plugin registered."""
+        for by_name in self._components.values():
+            for name in [n for n, c in by_name.items() if c.plugin == plugin]:
+                del by_name[name]
+
+    def get(self, kind: str, name: str) -> Component:
+        """The component of that kind and name, or an error listing what is installed."""
+        if kind not in KINDS:
+            raise UnknownComponentError(
+                f"Unknown component kind {kind!r}; kinds are {', '.join(KINDS)}." + _did_you_mean(kind, KINDS)
+            )
+        try:
+            return self._components[kind][name]
+        except KeyError:
+            raise UnknownComponentError(self._unknown_message(kind, name)) from None
+
+    def names(self, kind: str) -> list[str]:
+        """Sorted names of one kind."""
+        if kind not in KINDS:
+            raise UnknownComponentError(f"Unknown component kind {kind!r}; kinds are {', '.join(KINDS)}.")
+        return sorted(self._components[kind])
+
+    def __iter__(self) -> Iterator[Component]:
+        for kind in KINDS:
+            yield from self._components[kind].values()
+
+    def _unknown_message(self, kind: str, name: str) -> str:
+        installed = self.names(kind)
+        message = f"No {kind} named {name!r} is installed."
+        message += _did_you_mean(name, installed)
+        provider = KNOWN_PROVIDERS.get((kind, name))
+        if provider:
+            message += f" It is provided by the package {provider!r}: pip install {provider}"
+        message += f" Installed {kind}s: {', '.join(installed) if installed else '(none)'}."
+        return message
+
+
+def _did_you_mean(name: str, candidates: Iterator[str] | list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+class PluginRegistrar:
+    """What a plugin's ``hfplug_register`` hook receives: one method per kind.
+
+    It stamps each component with the plugin's distribution and version, and collects them so
+    that a plugin whose hook fails part-way registers nothing at all.
+    """
+
+    def __init__(self, plugin: str, distribution: str | None, version: str | None) -> None:
+        self.plugin = plugin
+        self.distribution = distribution
+        self.version = version
+        self.components: list[Component] = []
+
+    def add(
+        self,
+        kind: str,
+        name: str,
+        ref: str,
+        *,
+        summary: str,
+        paper: str | None = None,
+        config: str | None = None,
+        **extras: Any,
+    ) -> None:
+        """Register a component of any kind (the per-kind methods below call this)."""
+        if kind not in KINDS:
+            raise HfplugError(f"Unknown component kind {kind!r}; kinds are {', '.join(KINDS)}.")
+        _split_ref(ref)
+        if config is not None:
+            _split_ref(config)
+        if not summary or "\n" in summary:
+            raise HfplugError(f"{kind} {name!r} needs a one-line summary.")
+        self.components.append(
+            Component(
+                kind=kind,
+                name=name,
+                ref=ref,
+                summary=summary,
+                paper=paper,
+                config=config,
+                distribution=self.distribution,
+                version=self.version,
+                plugin=self.plugin,
+                extras=dict(extras),
+            )
+        )
+
+    def trainer(
+        self, name: str, ref: str, *, config: str, summary: str, paper: str | None = None, **extras: Any
+    ) -> None:
+        """A Trainer subclass and its config dataclass (a subclass of the parent trainer's config).
+
+        ``columns`` (optional extra): a list of alternative column sets the training dataset must
+        have, e.g. ``[["messages"], ["prompt", "completion"], ["text"]]``; checked before training.
+        """
+        self.add("trainer", name, ref, summary=summary, paper=paper, config=config, **extras)
+
+    def generation(self, name: str, ref: str, *, summary: str, paper: str | None = None, **extras: Any) -> None:
+        """A decoding strategy: ``ref`` is ``"package:folder"``, a folder holding ``custom_generate/generate.py``."""
+        self.add("generation", name, ref, summary=summary, paper=paper, **extras)
+
+    def data(
+        self, name: str, ref: str, *, summary: str, config: str | None = None, paper: str | None = None, **extras: Any
+    ) -> None:
+        """A dataset transform ``transform(dataset, config, context) -> Dataset``.
+
+        ``config`` is the dataclass its parameters are parsed into; ``context`` is a
+        :class:`hfplug.data.DataContext` (model path, tokenizer loader, seed, cache folder).
+        """
+        self.add("data", name, ref, summary=summary, paper=paper, config=config, **extras)
+
+    def reward(self, name: str, ref: str, *, summary: str, paper: str | None = None, **extras: Any) -> None:
+        """A reward function with trl's ``reward_funcs`` signature ``f(prompts, completions, **columns)``."""
+        self.add("reward", name, ref, summary=summary, paper=paper, **extras)
+
+    def model(
+        self, name: str, ref: str, *, summary: str, config: str | None = None, paper: str | None = None, **extras: Any
+    ) -> None:
+        """A standalone model class (``PyTorchModelHubMixin`` or ``PreTrainedModel``)."""
+        self.add("model", name, ref, summary=summary, paper=paper, config=config, **extras)
+
+    def asset(self, name: str, ref: str, *, summary: str, **extras: Any) -> None:
+        """An offline model or dataset: ``ref`` names an :class:`hfplug.assets.Asset` object."""
+        self.add("asset", name, ref, summary=summary, **extras)

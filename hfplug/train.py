@@ -1,0 +1,226 @@
+"""``hfplug train``: from a parsed config to a trained, saved (and optionally pushed) model."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hfplug.config import TrainSetup
+from hfplug.data import DataContext, check_columns
+from hfplug.errors import ConfigError, DatasetError, HfplugError
+
+RUN_INFO_FILE = "hfplug_run.json"
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced."""
+
+    output_dir: str
+    metrics: dict[str, Any]
+    pushed_to: str | None = None
+
+
+def prepare_datasets(setup: TrainSetup, context: DataContext) -> tuple[Any, Any]:
+    """Load the train (and eval) split, apply the config's data transforms, check columns."""
+    from hfplug.datasets_io import load_split
+
+    run = setup.run
+    if not run.dataset:
+        raise ConfigError("dataset: missing. Name the training data (asset:NAME, a file, or a Hub dataset id).")
+    train = load_split(run.dataset, config=run.dataset_config, split=run.dataset_train_split)
+    evaluation = (
+        load_split(run.dataset, config=run.dataset_config, split=run.dataset_test_split)
+        if run.dataset_test_split
+        else None
+    )
+    if run.max_train_samples is not None:
+        if run.max_train_samples <= 0:
+            raise ConfigError(f"max_train_samples: must be positive, got {run.max_train_samples}.")
+        train = train.shuffle(seed=context.seed).select(range(min(run.max_train_samples, len(train))))
+    if run.eval_fraction is not None:
+        if not 0.0 < run.eval_fraction < 1.0:
+            raise ConfigError(f"eval_fraction: must be in (0, 1), got {run.eval_fraction}.")
+        parts = train.train_test_split(test_size=run.eval_fraction, seed=context.seed)
+        train, evaluation = parts["train"], parts["test"]
+    if len(train) == 0:
+        raise DatasetError(f"dataset {run.dataset!r}: the training split is empty.")
+    for step in setup.data_steps:
+        transform = step.component.load()
+        train = transform(train, step.config, context)
+        if train is None or not hasattr(train, "column_names"):
+            raise HfplugError(f"data transform {step.name!r} returned {type(train).__name__}, not a Dataset.")
+        if len(train) == 0:
+            raise DatasetError(f"data transform {step.name!r} left the training set empty.")
+    columns = setup.trainer_component.extras.get("columns")
+    if columns:
+        check_columns(train, columns, what=f"trainer {setup.trainer_component.name!r}")
+    return train, evaluation
+
+
+def load_model_and_tokenizer(model_path: str, setup: TrainSetup) -> tuple[Any, Any]:
+    """The trainable model and its tokenizer, honouring ``dtype`` and ``model_init_kwargs``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_config = setup.model_config
+    kwargs = dict(getattr(setup.trainer_config, "model_init_kwargs", None) or {})
+    if model_config.dtype not in (None, "auto"):
+        kwargs.setdefault("dtype", model_config.dtype)
+    if model_config.attn_implementation:
+        kwargs.setdefault("attn_implementation", model_config.attn_implementation)
+    if model_config.model_revision and model_config.model_revision != "main":
+        kwargs.setdefault("revision", model_config.model_revision)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
+    return model, tokenizer
+
+
+def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, evaluation: Any) -> Any:
+    """Instantiate the registered trainer class with the keyword arguments it accepts."""
+    from hfplug.manager import get_manager
+
+    trainer_class = setup.trainer_component.load()
+    accepted = inspect.signature(trainer_class.__init__).parameters
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "args": setup.trainer_config,
+        "train_dataset": train,
+        "processing_class": tokenizer,
+    }
+    if evaluation is not None:
+        kwargs["eval_dataset"] = evaluation
+    if setup.model_config.use_peft:
+        if "peft_config" not in accepted:
+            raise ConfigError(f"use_peft: trainer {setup.trainer_component.name!r} does not take a peft_config.")
+        from trl import get_peft_config
+
+        kwargs["peft_config"] = get_peft_config(setup.model_config)
+    if setup.run.reward_funcs:
+        if "reward_funcs" not in accepted:
+            raise ConfigError(f"reward_funcs: trainer {setup.trainer_component.name!r} takes no reward functions.")
+        registry = get_manager().registry
+        kwargs["reward_funcs"] = [registry.get("reward", name).load() for name in setup.run.reward_funcs]
+    unexpected = [k for k in kwargs if k not in accepted and not _takes_var_kwargs(accepted)]
+    if unexpected:
+        raise HfplugError(f"trainer {setup.trainer_component.name!r} does not accept: {', '.join(unexpected)}.")
+    trainer = trainer_class(**kwargs)
+    trainer.add_callback(_non_finite_loss_guard())
+    return trainer
+
+
+def _takes_var_kwargs(parameters: Any) -> bool:
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def _non_finite_loss_guard() -> Any:
+    """A callback that stops a run whose loss became NaN/inf instead of saving a broken model."""
+    from transformers import TrainerCallback
+
+    class NonFiniteLossGuard(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any):
+            loss = (logs or {}).get("loss")
+            if isinstance(loss, float) and not math.isfinite(loss):
+                raise HfplugError(
+                    f"The training loss is {loss} at step {state.global_step}; stopping before anything is saved "
+                    "over earlier results. Lower the learning rate or check the data for empty/garbled rows."
+                )
+
+    return NonFiniteLossGuard()
+
+
+def run_info(setup: TrainSetup, model_path: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The provenance record written next to the model (read by the Hub card writer)."""
+    from hfplug import __version__
+    from hfplug.manager import get_manager
+
+    registry = get_manager().registry
+    trainer = setup.trainer_component
+    used = [step.component for step in setup.data_steps]
+    used += [registry.get("reward", name) for name in setup.run.reward_funcs or []]
+    distributions = {"hfplug": __version__}
+    for component in [trainer, *used]:
+        if component.distribution and component.version and component.distribution.startswith("hfplug-"):
+            distributions[component.distribution] = component.version
+    return {
+        "hfplug_version": __version__,
+        "trainer": _component_record(trainer) | {"summary": trainer.summary},
+        "components": [_component_record(c) for c in used],
+        "base_model": setup.model_config.model_name_or_path,
+        "base_model_resolved": model_path,
+        "datasets": [setup.run.dataset] if setup.run.dataset else [],
+        "data": [{"name": s.name, **_jsonable(s.config)} for s in setup.data_steps],
+        "config": _jsonable(setup.trainer_config),
+        "model_config": _jsonable(setup.model_config),
+        "metrics": metrics,
+        "pip_install": "pip install " + " ".join(f"{name}=={version}" for name, version in distributions.items()),
+    }
+
+
+def _component_record(component: Any) -> dict[str, Any]:
+    return {
+        "kind": component.kind,
+        "name": component.name,
+        "distribution": component.distribution,
+        "version": component.version,
+        "paper": component.paper,
+    }
+
+
+def _jsonable(obj: Any) -> dict[str, Any]:
+    if obj is None:
+        return {}
+    if hasattr(obj, "to_dict"):
+        data = obj.to_dict()
+    else:
+        import dataclasses
+
+        data = dataclasses.asdict(obj)
+    return json.loads(json.dumps(data, default=str))
+
+
+def run_training(setup: TrainSetup) -> TrainResult:
+    """Load, transform, train, save, record provenance, and push when asked."""
+    from hfplug.assets import resolve_model_path
+
+    if not setup.model_config.model_name_or_path:
+        raise ConfigError("model_name_or_path: missing. Name a model folder, a Hub id, or asset:smollm2-135m-instruct.")
+    args = setup.trainer_config
+    model_path = resolve_model_path(setup.model_config.model_name_or_path)
+    context = DataContext(model_name_or_path=model_path, seed=args.seed, output_dir=args.output_dir)
+    train, evaluation = prepare_datasets(setup, context)
+    model, tokenizer = load_model_and_tokenizer(model_path, setup)
+    context.model = None  # the frozen copy a transform may have used is no longer needed
+
+    # We push ourselves after saving, so the card carries hfplug's provenance record.
+    push, args.push_to_hub = args.push_to_hub, False
+    trainer = build_trainer(setup, model, tokenizer, train, evaluation)
+    output = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+    metrics = dict(output.metrics)
+    trainer.save_model(args.output_dir)
+    pushed_to = None
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(args.output_dir)
+        info = run_info(setup, model_path, metrics)
+        Path(args.output_dir, RUN_INFO_FILE).write_text(json.dumps(info, indent=2))
+        if push:
+            pushed_to = _push(args, info)
+    return TrainResult(output_dir=args.output_dir, metrics=metrics, pushed_to=pushed_to)
+
+
+def _push(args: Any, info: dict[str, Any]) -> str:
+    from hfplug import hub
+
+    repo_id = args.hub_model_id or Path(args.output_dir).name
+    return hub.push(
+        args.output_dir,
+        repo_id,
+        private=bool(args.hub_private_repo),
+        revision=args.hub_revision,
+        token=args.hub_token,
+    )
