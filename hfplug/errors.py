@@ -33,3 +33,7 @@ class DatasetError(HfplugError, ValueError):
 
 class AssetError(HfplugError):
     """An offline asset that is unknown, not installed or fails its integrity check."""
+
+
+class HubError(HfplugError):
+    """A push or pull that could not be done; the message names the folder, the repo and the step."""
