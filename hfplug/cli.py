@@ -166,6 +166,32 @@ def generate(
     click.echo(text)
 
 
+@cli.command("data")
+@click.argument("name")
+@click.option("--dataset", "dataset_spec", required=True, help="asset:NAME, a data file, a saved dataset, a Hub id.")
+@click.option("--output", required=True, type=click.Path(), help="Folder to save the result (save_to_disk).")
+@click.option("--model", "model_path", default=None, help="Base model for transforms that need one.")
+@click.option("--split", default="train", show_default=True)
+@click.option("--set", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the transform (YAML value).")
+@click.option("--seed", default=42, show_default=True, type=int)
+def data_command(
+    name: str, dataset_spec: str, output: str, model_path: str | None, split: str, params: tuple[str, ...], seed: int
+) -> None:
+    """Apply a registered data transform to a dataset and save the result."""
+    from hfplug.transforms import apply_transform
+
+    parsed = {}
+    for param in params:
+        key, sep, value = param.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{param!r} is not KEY=VALUE", param_hint="--set")
+        import yaml
+
+        parsed[key] = yaml.safe_load(value)
+    result = apply_transform(name, dataset_spec, parsed, output=output, model_path=model_path, split=split, seed=seed)
+    click.echo(f"{len(result)} rows, columns {', '.join(result.column_names)} -> {output}")
+
+
 def _add_optional_commands(group: click.Group) -> None:
     try:
         from hfplug.hub_cli import push

@@ -223,7 +223,7 @@ def parse_train_config(config_path: str | Path | None, cli_args: list[str] | Non
         built.append(_build(dataclass_type, values, "config"))
     run, trainer_config, model_config = built
 
-    steps = [_data_step(index, spec, registry) for index, spec in enumerate(data_specs)]
+    steps = [build_data_step(index, spec, registry) for index, spec in enumerate(data_specs)]
     if trainer_component.extras.get("needs_rewards") and not run.reward_funcs:
         raise ConfigError(f"reward_funcs: trainer {trainer_component.name!r} needs at least one reward function.")
     return TrainSetup(
@@ -247,7 +247,8 @@ def _default_precision_for_this_machine(merged: dict[str, Any], types_by_field: 
         merged["bf16"] = False
 
 
-def _data_step(index: int, spec: dict[str, Any], registry: Any) -> DataStep:
+def build_data_step(index: int, spec: dict[str, Any], registry: Any) -> DataStep:
+    """Resolve and validate one `data:` entry (`{name: ..., <param>: ...}`) into a :class:`DataStep`."""
     component = registry.get("data", spec["name"])
     params = {k: v for k, v in spec.items() if k != "name"}
     config_class = component.load_config()

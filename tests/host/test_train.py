@@ -120,3 +120,25 @@ def test_data_transform_runs_before_training(tmp_path, tiny_model_dir, isolated_
     run_training(parse_train_config(path, []))
     info = json.loads((tmp_path / "out" / RUN_INFO_FILE).read_text())
     assert info["data"] == [{"name": "take", "k": 2}]
+
+
+def test_data_command_applies_a_transform_and_never_overwrites(tmp_path, isolated_plugins):
+    from .test_config import DataPlugin
+
+    isolated_plugins.register(DataPlugin(), name="data-plugin")
+    data = write_jsonl(tmp_path / "train.jsonl", CHAT_ROWS)
+    out = tmp_path / "taken"
+    result = CliRunner().invoke(
+        build_cli(), ["data", "take", "--dataset", str(data), "--output", str(out), "--set", "k=3"]
+    )
+    assert result.exit_code == 0, result.output
+    from datasets import load_from_disk
+
+    assert len(load_from_disk(str(out))) == 3
+    again = CliRunner().invoke(build_cli(), ["data", "take", "--dataset", str(data), "--output", str(out)])
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert len(load_from_disk(str(out))) == 3
+    bad = CliRunner().invoke(
+        build_cli(), ["data", "take", "--dataset", str(data), "--output", str(tmp_path / "x"), "--set", "q=1"]
+    )
+    assert bad.exit_code == 1 and "unknown parameter" in bad.output

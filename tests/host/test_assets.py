@@ -1,0 +1,101 @@
+import json
+from dataclasses import dataclass
+
+import pytest
+from click.testing import CliRunner
+
+from hfplug.assets import Asset, get_asset, resolve_model_path
+from hfplug.cli import build_cli
+from hfplug.errors import AssetError, UnknownComponentError
+
+
+def read_rows(path):
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HFPLUG_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.mark.parametrize(
+    ("name", "columns"),
+    [
+        ("gsm8k", {"id", "question", "answer", "solution", "messages"}),
+        ("truthfulqa-mc1", {"id", "question", "choices", "label"}),
+        ("hellaswag", {"id", "context", "choices", "label"}),
+    ],
+)
+def test_dataset_assets_prepare_100_rows(cache, name, columns):
+    path = get_asset(name).path()
+    rows = read_rows(path)
+    assert len(rows) == 100
+    assert set(rows[0]) == columns
+    assert all(0 <= row["label"] < len(row["choices"]) for row in rows if "label" in row)
+    assert str(cache) in path
+
+
+def test_gsm8k_solutions_drop_calculator_annotations(cache):
+    rows = read_rows(get_asset("asset:gsm8k").path())
+    assert not any("<<" in row["solution"] for row in rows)
+    assert all(row["messages"][1]["content"] == row["solution"] for row in rows)
+
+
+@dataclass(frozen=True)
+class FailingAsset(Asset):
+    def build(self, source, out):
+        (out / "half-written.bin").write_bytes(b"0" * 10)
+        raise RuntimeError("disk full")
+
+
+@dataclass(frozen=True)
+class CountingAsset(Asset):
+    def build(self, source, out):
+        (out / "data.jsonl").write_text('{"x": 1}\n')
+
+
+def test_failed_preparation_leaves_nothing_behind(cache):
+    asset = FailingAsset(name="broken", kind="dataset", module="json", pip="pip install x", summary="s")
+    with pytest.raises(RuntimeError, match="disk full"):
+        asset.prepare()
+    assert not asset.cache_dir().exists()
+    assert list(cache.joinpath("assets").iterdir()) == []
+
+
+def test_preparation_is_done_once_and_force_rebuilds(cache):
+    asset = CountingAsset(name="counting", kind="dataset", module="json", pip="pip install x", summary="s")
+    first = asset.prepare()
+    marker = first / "hfplug_asset.json"
+    stamp = marker.stat().st_mtime_ns
+    assert asset.prepare() == first and marker.stat().st_mtime_ns == stamp
+    asset.prepare(force=True)
+    assert asset.is_prepared()
+
+
+def test_missing_package_names_the_install_command(cache):
+    asset = CountingAsset(
+        name="m", kind="model", module="no_such_pkg_here", pip="pip install --no-deps no-such-pkg==1", summary="s"
+    )
+    with pytest.raises(AssetError, match="pip install --no-deps no-such-pkg==1"):
+        asset.prepare()
+
+
+def test_unknown_asset_name_suggests(cache):
+    with pytest.raises(UnknownComponentError, match="Did you mean 'gsm8k'"):
+        resolve_model_path("asset:gsm8")
+
+
+def test_plain_paths_pass_through():
+    assert resolve_model_path("/some/folder") == "/some/folder"
+    assert resolve_model_path("HuggingFaceTB/SmolLM2-135M") == "HuggingFaceTB/SmolLM2-135M"
+
+
+def test_assets_cli(cache):
+    result = CliRunner().invoke(build_cli(), ["assets", "prepare", "hellaswag"])
+    assert result.exit_code == 0, result.output
+    listing = CliRunner().invoke(build_cli(), ["assets", "list"]).output
+    assert "asset:hellaswag  [prepared]" in listing and "asset:gsm8k  [not prepared]" in listing
+    path = CliRunner().invoke(build_cli(), ["assets", "path", "hellaswag"]).stdout.strip()
+    assert path.endswith("data.jsonl")
