@@ -10,14 +10,6 @@ from hfplug.errors import DatasetError, HfplugError
 from hfplug.train import RUN_INFO_FILE, _non_finite_loss_guard, run_training
 
 
-@pytest.fixture
-def tiny_model_dir(tmp_path, tiny_model, tiny_tokenizer):
-    folder = tmp_path / "tiny-model"
-    tiny_model.save_pretrained(folder)
-    tiny_tokenizer.save_pretrained(folder)
-    return folder
-
-
 def write_jsonl(path, rows):
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
