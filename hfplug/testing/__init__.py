@@ -9,11 +9,22 @@ project that has hfplug installed:
 - ``isolated_plugins``: a fresh plugin manager with nothing installed but the built-ins; call
   ``isolated_plugins.register(obj, name=...)`` to add a plugin for one test.
 
+``fast_cpu_config(ConfigClass, output_dir, **overrides)`` builds any trainer config set up for
+quick, exact CPU tests (fp32, no checkpointing, no reporting, nothing saved).
+
 The plain functions behind them (``make_tiny_tokenizer``, ``make_tiny_model``,
 ``isolated_manager``) are importable too, for scripts and benchmarks.
 """
 
 from hfplug.testing.models import TINY_CORPUS, make_tiny_model, make_tiny_tokenizer
 from hfplug.testing.plugins import isolated_manager
+from hfplug.testing.training import FAST_CPU_DEFAULTS, fast_cpu_config
 
-__all__ = ["TINY_CORPUS", "isolated_manager", "make_tiny_model", "make_tiny_tokenizer"]
+__all__ = [
+    "FAST_CPU_DEFAULTS",
+    "TINY_CORPUS",
+    "fast_cpu_config",
+    "isolated_manager",
+    "make_tiny_model",
+    "make_tiny_tokenizer",
+]

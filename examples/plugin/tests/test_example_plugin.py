@@ -5,6 +5,7 @@ import torch
 from datasets import Dataset
 
 import hfplug
+from hfplug.testing import fast_cpu_config
 
 
 def test_components_are_registered(isolated_plugins):
@@ -17,17 +18,7 @@ def test_training_keeps_embeddings_and_changes_the_rest(isolated_plugins, tiny_m
     isolated_plugins.register(hfplug_example.plugin, name="example")
     trainer_class = hfplug.load("trainer", "frozen_embeddings_sft")
     config_class = hfplug.load_config("trainer", "frozen_embeddings_sft")
-    args = config_class(
-        output_dir=str(tmp_path),
-        max_steps=2,
-        per_device_train_batch_size=2,
-        learning_rate=1e-2,
-        report_to="none",
-        use_cpu=True,
-        bf16=False,
-        save_strategy="no",
-        logging_steps=1,
-    )
+    args = fast_cpu_config(config_class, tmp_path, max_steps=2, per_device_train_batch_size=2, learning_rate=1e-2)
     before_embeddings = tiny_model.get_input_embeddings().weight.detach().clone()
     before_head = tiny_model.lm_head.weight.detach().clone()
     data = Dataset.from_dict({"text": ["the quick brown fox", "jumps over the lazy dog"] * 2})
