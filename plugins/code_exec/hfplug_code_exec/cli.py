@@ -1,0 +1,154 @@
+"""``hfplug eval humaneval``: generate with a local model, execute in the sandbox pool, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hfplug_code_exec.humaneval import Conversation, Generator
+
+
+def resolve_model(path: str) -> str:
+    """An ``asset:`` name or a local path -> a local path (the host resolver when it exists)."""
+    try:
+        from hfplug.assets import resolve_model_path
+    except ImportError:
+        return path
+    return str(resolve_model_path(path))
+
+
+def render_prompt(tokenizer: Any, conversation: Conversation) -> str:
+    """The chat template when the tokenizer has one, else the turns as plain text (base models)."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+    return "\n\n".join(message["content"] for message in conversation)
+
+
+def transformers_generator(
+    model_path: str, *, temperature: float, max_new_tokens: int, device: str, seed: int
+) -> Generator:
+    """A batched ``generate(conversations) -> completions`` over a local transformers model."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_path).to(device).eval()
+
+    def generate(conversations: list[Conversation]) -> list[str]:
+        texts = [render_prompt(tokenizer, c) for c in conversations]
+        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+        with torch.no_grad():
+            out = model.generate(
+                **batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling
+            )
+        return tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    return generate
+
+
+@click.command("humaneval")
+@click.option("--model", "model_path", required=True, help="Local model folder (or an asset: name).")
+@click.option(
+    "--attempts",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 20),
+    help="Attempts per sample; attempts after the first see execution feedback (Iter-k).",
+)
+@click.option(
+    "--samples",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 200),
+    help="Samples per problem (n); pass@k for every k <= n. n > 1 samples with --temperature.",
+)
+@click.option("--temperature", default=None, type=float, help="Sampling temperature (default 0 for n=1, else 0.8).")
+@click.option("--max-new-tokens", default=512, show_default=True, type=click.IntRange(1, 32768))
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024))
+@click.option("--limit", default=None, type=click.IntRange(1, 164), help="Only the first N problems.")
+@click.option("--workers", default=None, type=click.IntRange(1, 256), help="Executor pool size (default: 2 x CPUs).")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--output",
+    "output_dir",
+    default="humaneval_results",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for results.json and results.md.",
+)
+def humaneval_command(
+    model_path: str,
+    attempts: int,
+    samples: int,
+    temperature: float | None,
+    max_new_tokens: int,
+    batch_size: int,
+    limit: int | None,
+    workers: int | None,
+    device: str,
+    seed: int,
+    output_dir: str,
+) -> None:
+    """Evaluate a model on HumanEval: pass@k and Iter-k with sandboxed execution."""
+    from hfplug_code_exec.humaneval import load_problems
+
+    path = resolve_model(model_path)
+    if not Path(path).exists():
+        raise click.BadParameter(f"no model folder at {path!r}", param_hint="--model")
+    if temperature is None:
+        temperature = 0.0 if samples == 1 else 0.8
+    if samples > 1 and temperature <= 0:
+        raise click.BadParameter("more than one sample needs --temperature > 0", param_hint="--temperature")
+    problems = load_problems(limit)
+    generate = transformers_generator(
+        path, temperature=temperature, max_new_tokens=max_new_tokens, device=device, seed=seed
+    )
+    write_report(
+        problems,
+        generate,
+        Path(output_dir),
+        model_path,
+        samples=samples,
+        attempts=attempts,
+        batch_size=batch_size,
+        workers=workers,
+    )
+
+
+def write_report(
+    problems: list[dict[str, Any]],
+    generate: Generator,
+    output_dir: Path,
+    model_name: str,
+    *,
+    samples: int,
+    attempts: int,
+    batch_size: int,
+    workers: int | None,
+) -> dict[str, Any]:
+    """Run the evaluation with a progress bar and write results.json + results.md into ``output_dir``."""
+    from hfplug_code_exec.humaneval import evaluate, markdown_table
+    from hfplug_code_exec.pool import ExecutorPool
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    total = len(problems) * samples * attempts
+    with ExecutorPool(workers) as pool, click.progressbar(length=total, label="humaneval") as bar:
+        summary = evaluate(
+            problems, generate, pool, samples=samples, attempts=attempts, batch_size=batch_size, progress=bar.update
+        )
+    summary["model"] = model_name
+    (output_dir / "results.json").write_text(json.dumps(summary, indent=2))
+    table = markdown_table(summary, model_name)
+    (output_dir / "results.md").write_text(table)
+    click.echo(table)
+    click.echo(f"Wrote {output_dir / 'results.json'} and {output_dir / 'results.md'}")
+    return summary

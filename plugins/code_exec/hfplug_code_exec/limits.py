@@ -1,0 +1,36 @@
+"""Per-run resource limits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ExecutionLimits:
+    """What one run (a program plus all of its tests) may use.
+
+    Every field is enforced per run: ``wall_time_s`` by the judge, the others by rlimits set in the
+    run before the program starts, except the output caps, which the in-sandbox zygote enforces
+    while it reads the program's stdout and stderr (it kills the run when a cap trips).
+    """
+
+    wall_time_s: float = 10.0
+    cpu_time_s: float = 10.0
+    memory_mb: int = 1024  # address space of each process of the run (RLIMIT_AS)
+    max_processes: int = 16  # RLIMIT_NPROC of the run's user
+    max_file_mb: int = 16  # largest file the run may write (RLIMIT_FSIZE)
+    max_open_files: int = 64
+    folder_mb: int = 64  # size of the run's tmpfs working folder (isolated mode)
+    max_output_bytes: int = 64 * 1024
+    max_output_lines: int = 2000
+    max_value_bytes: int = 4 * 1024 * 1024  # largest encoded return value of one call
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"ExecutionLimits.{name} must be a positive number, got {value!r}.")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The limits as a JSON-ready dict (what travels to the worker and the sandbox)."""
+        return asdict(self)

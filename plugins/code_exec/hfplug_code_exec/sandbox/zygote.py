@@ -1,0 +1,371 @@
+"""The process that lives inside the sandbox and starts one run per request (stdlib only).
+
+It is started once per worker (inside bubblewrap when isolation is on), imports the common
+standard-library modules, and then for every request forks a run:
+
+* ``ns`` mode: the fork enters new user, mount, PID and IPC namespaces, forks again so that the
+  run is PID 1 of its own PID namespace, mounts a fresh size-limited tmpfs as its working folder,
+  hides ``/proc``, sets the rlimits, drops every capability and only then executes the program.
+  The zygote is invisible from inside the run (so it cannot be signalled or traced), and killing
+  PID 1 makes the kernel kill every process of the run, double-forked daemons included.
+* ``plain`` mode (no isolation; only with the explicit opt-out): a forked child in its own
+  session, in a fresh temporary folder, with the same rlimits; cleanup is by process group.
+
+Control messages come on stdin and go out on stdout, one JSON object per line. The run talks
+to the judge over a separate pair of pipes (``--chan-in``/``--chan-out``); the program's own
+stdout/stderr go to a pipe that this process reads, keeping at most the configured bytes/lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Imported here so that a run does not pay for them: forked runs inherit them.
+import bisect  # noqa: F401
+import collections  # noqa: F401
+import functools  # noqa: F401
+import heapq  # noqa: F401
+import itertools  # noqa: F401
+import math  # noqa: F401
+import re  # noqa: F401
+import string  # noqa: F401
+import typing  # noqa: F401
+
+import wire
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REC, MS_PRIVATE = 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+RUN_FOLDER = "/tmp"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    _check(
+        _libc.mount(
+            source.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def _drop_capabilities() -> None:
+    """Empty the bounding set and the effective/permitted/inheritable sets of this process."""
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:  # EINVAL: past the last cap
+            break
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    header = Header(0x20080522, 0)
+    data = (Data * 2)()
+    _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _set_limits(limits: dict) -> None:
+    memory = int(limits["memory_mb"]) * 1024 * 1024
+    cpu = max(1, int(limits["cpu_time_s"] + 0.999))
+    for which, value in (
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (memory, memory)),
+        (resource.RLIMIT_NPROC, (limits["max_processes"],) * 2),
+        (resource.RLIMIT_FSIZE, (int(limits["max_file_mb"]) * 1024 * 1024,) * 2),
+        (resource.RLIMIT_NOFILE, (limits["max_open_files"],) * 2),
+        (resource.RLIMIT_CORE, (0, 0)),
+        (resource.RLIMIT_MEMLOCK, (0, 0)),
+    ):
+        resource.setrlimit(which, value)
+
+
+def _exit_code(status: int) -> int:
+    """A wait status as a shell-style exit code (128 + signal number when killed by a signal)."""
+    return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class _LineReader:
+    """Reads newline-terminated messages from a raw fd without Python's buffered IO."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = b""
+
+    def readline(self) -> bytes:
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                return b""
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+
+def _short_traceback(error: BaseException, limit_chars: int = 1500) -> str:
+    """The program's part of a traceback: harness frames are cut off, the text is trimmed."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<solution>"]
+    text = "".join(traceback.format_list(frames[-5:])) + "".join(traceback.format_exception_only(error))
+    return text if len(text) <= limit_chars else "..." + text[-limit_chars:]
+
+
+def serve_program(request: dict, chan_in: int, chan_out: int) -> None:
+    """Run the program, then answer call requests on the channel until it closes (inside the run)."""
+    namespace: dict = {"__name__": "__solution__", "__builtins__": __builtins__}
+    try:
+        code = compile(request["program"], "<solution>", "exec")
+        exec(code, namespace)
+        function = namespace.get(request["entry_point"])
+        if not callable(function):
+            _write_all(chan_out, wire.encode_line({"load": "missing", "name": request["entry_point"]}))
+            return
+    except BaseException as error:  # the program may raise anything, SystemExit included
+        _write_all(
+            chan_out,
+            wire.encode_line({"load": "error", "error": _short_traceback(error), "type": type(error).__name__}),
+        )
+        return
+    _write_all(chan_out, wire.encode_line({"load": "ok"}))
+    reader = _LineReader(chan_in)
+    while True:
+        line = reader.readline()
+        if not line:
+            return
+        request_call = json.loads(line)
+        try:
+            args = wire.from_wire(request_call["args"])
+            kwargs = wire.from_wire(request_call.get("kwargs", {"d": []}))
+            value = function(*args, **kwargs)
+        except BaseException as error:
+            reply = {"call": request_call["call"], "error": _short_traceback(error), "type": type(error).__name__}
+            _write_all(chan_out, wire.encode_line(reply))
+            continue
+        try:
+            reply = {"call": request_call["call"], "value": wire.to_wire(value)}
+        except wire.UnsupportedValue as error:
+            message = f"{error}; only None, bool, int, float, str, bytes, complex, list, tuple, dict and set can"
+            reply = {"call": request_call["call"], "error": message, "type": "UnsupportedReturnValue"}
+        except BaseException as error:
+            reply = {"call": request_call["call"], "error": _short_traceback(error), "type": type(error).__name__}
+        _write_all(chan_out, wire.encode_line(reply))
+
+
+def _run_body(request: dict, options: argparse.Namespace, out_w: int) -> None:
+    """Common tail of a run in both modes: fds, limits, then the program."""
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_w, 1)
+    os.dup2(out_w, 2)
+    os.close(devnull)
+    low = 3
+    for fd in sorted({options.chan_in, options.chan_out}):  # close every inherited fd but the channel
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115  (line-buffered, over the new fd)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    _set_limits(request["limits"])
+    # Everything up to here is the sandbox's doing; from now on failures are the program's.
+    _write_all(options.chan_out, wire.encode_line({"setup": "ok"}))
+    serve_program(request, options.chan_in, options.chan_out)
+
+
+def _start_ns_run(request: dict, options: argparse.Namespace, out_w: int) -> tuple[int, int]:
+    """Fork a run in fresh namespaces; returns the PIDs of the intermediate process and of the run."""
+    uid, gid = os.getuid(), os.getgid()
+    pid_r, pid_w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(pid_w)
+        grandchild = int(_LineReader(pid_r).readline() or b"0")
+        os.close(pid_r)
+        return pid, grandchild
+    try:
+        os.close(pid_r)
+        _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # the zygote is not dumpable; this child must own its /proc files
+        # A user namespace records the creator's process limit as the cap for everything below it, so set
+        # it first: user namespaces the program creates inside the run then cannot lift it.
+        nproc = int(request["limits"]["max_processes"])
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
+        run = os.fork()
+        if run:
+            _write_all(pid_w, f"{run}\n".encode())
+            os.close(pid_w)
+            _, status = os.waitpid(run, 0)
+            os._exit(_exit_code(status))
+        _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+        os.close(pid_w)
+        _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+        size_kb = int(request["limits"]["folder_mb"]) * 1024
+        _mount("tmpfs", RUN_FOLDER, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_kb}k,mode=0700")
+        _mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k")
+        os.chdir(RUN_FOLDER)
+        _drop_capabilities()
+        # PID 1 ignores signals it has no handler for (SIGXCPU, a program's kill of itself), so the
+        # program runs as PID 2 under this small reaper, which exits with the program's status.
+        program = os.fork()
+        if program == 0:
+            _run_body(request, options, out_w)
+            os._exit(0)
+        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        while True:
+            pid, status = os.wait()
+            if pid == program:
+                os._exit(_exit_code(status))
+    except BaseException:
+        traceback.print_exc()
+    os._exit(0)
+
+
+def _start_plain_run(request: dict, options: argparse.Namespace, out_w: int) -> tuple[int, int]:
+    """Fork an unisolated run in its own session and temporary folder (removed when the run ends)."""
+    folder = tempfile.mkdtemp(prefix="run-", dir=options.plain_root)
+    options.run_folder = folder
+    pid = os.fork()
+    if pid:
+        return pid, pid
+    try:
+        os.setsid()
+        os.chdir(folder)
+        _run_body(request, options, out_w)
+    except BaseException:
+        traceback.print_exc()
+    os._exit(0)
+
+
+def _wait_run(run_pid: int, kill_pid: int, out_r: int, control: _LineReader, limits: dict, mode: str) -> dict:
+    """Collect output and wait for the run to end, the judge to say stop, or an output cap to trip."""
+    pidfd = os.pidfd_open(run_pid)
+    output = bytearray()
+    lines = 0
+    reason = None
+    deadline = time.monotonic() + float(limits["wall_time_s"]) + 5.0  # the judge stops us first normally
+    watch = [pidfd, out_r, control.fd]
+    while True:
+        if control.buffer:
+            ready = [control.fd]
+        else:
+            ready, _, _ = select.select(watch, [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            reason = reason or "wall"
+            _kill(kill_pid, mode)
+            deadline = time.monotonic() + 5.0
+        if out_r in ready:
+            chunk = os.read(out_r, 1 << 16)
+            if not chunk:
+                watch.remove(out_r)
+            elif reason is None:
+                room = int(limits["max_output_bytes"]) - len(output)
+                output += chunk[: max(0, room)]
+                lines += chunk.count(b"\n")
+                if room < len(chunk) or lines > int(limits["max_output_lines"]):
+                    reason = "output"
+                    _kill(kill_pid, mode)
+        if control.fd in ready:
+            line = control.readline()
+            if not line or json.loads(line).get("op") == "stop":
+                _kill(kill_pid, mode)
+                if not line:
+                    sys.exit(0)
+        if pidfd in ready:
+            _, status = os.waitpid(run_pid, 0)
+            os.close(pidfd)
+            if mode == "plain":
+                _kill(kill_pid, mode)
+            code = _exit_code(status)
+            break
+    while reason is None and out_r in watch and select.select([out_r], [], [], 0)[0]:
+        chunk = os.read(out_r, 1 << 16)  # what the run wrote just before it ended
+        if not chunk:
+            break
+        output += chunk[: max(0, int(limits["max_output_bytes"]) - len(output))]
+    os.close(out_r)
+    text = bytes(output[: int(limits["max_output_bytes"])]).decode("utf-8", "replace")
+    kept = "\n".join(text.split("\n")[: int(limits["max_output_lines"])])
+    return {"op": "done", "exit": code, "limit": reason, "output": kept}
+
+
+def _kill(pid: int, mode: str) -> None:
+    try:
+        if mode == "plain":
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=["ns", "plain"], required=True)
+    parser.add_argument("--chan-in", type=int, required=True)
+    parser.add_argument("--chan-out", type=int, required=True)
+    parser.add_argument("--uid", type=int, default=-1)
+    parser.add_argument("--plain-root", default=None)
+    options = parser.parse_args()
+    if options.uid >= 0:  # started as root inside bubblewrap: become the unprivileged run user for good
+        os.setgroups([])
+        os.setresgid(options.uid, options.uid, options.uid)
+        os.setresuid(options.uid, options.uid, options.uid)
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/<pid>/mem access to this process, even for its uid
+    control = _LineReader(0)
+    _write_all(1, wire.encode_line({"op": "hello", "uid": os.getuid(), "pid": os.getpid()}))
+    while True:
+        line = control.readline()
+        if not line:
+            return
+        request = json.loads(line)
+        if request.get("op") != "run":
+            continue
+        out_r, out_w = os.pipe()
+        start = _start_ns_run if options.mode == "ns" else _start_plain_run
+        run_pid, kill_pid = start(request, options, out_w)
+        os.close(out_w)
+        _write_all(1, wire.encode_line({"op": "started"}))
+        reply = _wait_run(run_pid, kill_pid, out_r, control, request["limits"], options.mode)
+        if options.mode == "plain":
+            shutil.rmtree(options.run_folder, ignore_errors=True)
+        _write_all(1, wire.encode_line(reply))
+
+
+if __name__ == "__main__":
+    main()
