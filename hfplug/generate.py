@@ -22,9 +22,8 @@ def generate_text(
     names resolved). ``strategy`` names a registered generation plugin, run through transformers'
     ``custom_generate``. Pass ``model``/``tokenizer`` to reuse loaded objects."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from hfplug.assets import resolve_model_path
+    from hfplug.models import load_causal_lm
 
     custom_generate = None
     if strategy:
@@ -32,9 +31,7 @@ def generate_text(
 
         custom_generate = generation_path(strategy)  # fails fast on an unknown name
     if model is None or tokenizer is None:
-        local = resolve_model_path(model_path)
-        tokenizer = tokenizer or AutoTokenizer.from_pretrained(local)
-        model = model or AutoModelForCausalLM.from_pretrained(local)
+        model, tokenizer = load_causal_lm(model_path)
     model.eval()
     if chat and tokenizer.chat_template:
         inputs = tokenizer.apply_chat_template(

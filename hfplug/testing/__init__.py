@@ -6,6 +6,7 @@ project that has hfplug installed:
 - ``tiny_tokenizer``: a byte-level BPE tokenizer trained in-process on a small built-in corpus,
   with BOS/EOS/PAD tokens and a chat template (no download).
 - ``tiny_model``: a randomly initialised 2-layer Llama causal LM that matches ``tiny_tokenizer``.
+- ``tiny_model_dir``: both saved into one folder, usable as ``model_name_or_path``.
 - ``isolated_plugins``: a fresh plugin manager with nothing installed but the built-ins; call
   ``isolated_plugins.register(obj, name=...)`` to add a plugin for one test.
 
@@ -16,6 +17,7 @@ The plain functions behind them (``make_tiny_tokenizer``, ``make_tiny_model``,
 ``isolated_manager``) are importable too, for scripts and benchmarks.
 """
 
+from hfplug.testing.files import run_data_parallel, save_model_dir, write_jsonl
 from hfplug.testing.models import TINY_CORPUS, make_tiny_model, make_tiny_tokenizer
 from hfplug.testing.plugins import isolated_manager
 from hfplug.testing.training import FAST_CPU_DEFAULTS, fast_cpu_config
@@ -27,4 +29,7 @@ __all__ = [
     "isolated_manager",
     "make_tiny_model",
     "make_tiny_tokenizer",
+    "run_data_parallel",
+    "save_model_dir",
+    "write_jsonl",
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hfplug.manager import HfplugManager
+from hfplug.testing.files import save_model_dir
 from hfplug.testing.models import make_tiny_model, make_tiny_tokenizer
 from hfplug.testing.plugins import isolated_manager
 
@@ -22,6 +24,12 @@ def tiny_tokenizer() -> Any:
 def tiny_model(tiny_tokenizer: Any) -> Any:
     """A random 2-layer Llama causal LM matching ``tiny_tokenizer`` (seeded, so deterministic)."""
     return make_tiny_model(tiny_tokenizer)
+
+
+@pytest.fixture
+def tiny_model_dir(tmp_path: Path, tiny_model: Any, tiny_tokenizer: Any) -> Path:
+    """``tiny_model`` and ``tiny_tokenizer`` saved into one folder (a ``model_name_or_path``)."""
+    return save_model_dir(tiny_model, tiny_tokenizer, tmp_path / "tiny-model")
 
 
 @pytest.fixture

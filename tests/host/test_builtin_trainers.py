@@ -6,7 +6,9 @@ import hfplug
 from hfplug.config import parse_train_config
 from hfplug.train import run_training
 
-from .test_train import config_file, write_jsonl
+from hfplug.testing import write_jsonl
+
+from .test_train import config_file
 
 
 class RewardPlugin:

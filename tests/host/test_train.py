@@ -7,12 +7,8 @@ from click.testing import CliRunner
 from hfplug.cli import build_cli
 from hfplug.config import parse_train_config
 from hfplug.errors import DatasetError, HfplugError
+from hfplug.testing import write_jsonl
 from hfplug.train import RUN_INFO_FILE, _non_finite_loss_guard, run_training
-
-
-def write_jsonl(path, rows):
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
 
 
 def config_file(tmp_path, model_dir, data_path, extra=""):
