@@ -179,6 +179,7 @@ def push(
     create_pr: bool = False,
     delete_existing: bool = False,
     include_checkpoints: bool = False,
+    update_local_card: bool | None = None,
 ) -> str:
     """Upload ``folder`` to the Hub repo ``repo_id`` in one commit, with a provenance card; returns the
     commit URL (the pull request URL when ``create_pr``).
@@ -190,6 +191,10 @@ def push(
     ``revision`` is a branch, created from ``main`` when missing.
 
     ``repo_id`` is ``namespace/name``, or a bare ``name`` for the token owner's namespace.
+
+    After a successful push the folder's ``README.md`` is set to the pushed card, except for
+    ``custom_generate`` folders (often a plugin's installed package files, which must not change);
+    ``update_local_card`` overrides that choice.
 
     Raises :class:`HubError` before any network call for a missing folder, an unknown folder layout,
     a malformed repo id or no token; and after a failed upload, naming the repo and the failed step.
@@ -238,7 +243,9 @@ def push(
     # Keep the folder's README equal to the pushed card (a save_to_disk folder was pushed as parquet, so
     # its card describes files the folder does not have and stays on the Hub only).
     current = (folder / CARD_FILE).read_text() if (folder / CARD_FILE).is_file() else None
-    if not _is_saved_dataset(folder) and current != card:
+    if update_local_card is None:
+        update_local_card = kind != "custom_generate"
+    if update_local_card and not _is_saved_dataset(folder) and current != card:
         try:
             write_card_text(folder, card)
         except OSError as error:  # the push itself succeeded; a read-only folder must not hide that

@@ -95,6 +95,11 @@ def point_libraries_at(monkeypatch: pytest.MonkeyPatch, url: str, token: str, ca
         module = sys.modules.get(module_name)
         if module is not None and hasattr(module, "HF_MODULES_CACHE"):
             monkeypatch.setattr(module, "HF_MODULES_CACHE", str(cache_root / "modules"))
+    # A `transformers_modules` package imported earlier in this process still points at the old
+    # modules cache, and remote code with relative imports would not resolve from the new one.
+    for name in [n for n in sys.modules if n == "transformers_modules" or n.startswith("transformers_modules.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(cache_root / "modules"))
 
 
 _server: LocalHub | None = None

@@ -1,0 +1,156 @@
+"""What every early-exit strategy does with the arguments of ``model.generate``: check them, pick
+greedy or sampling, decode, and package the result like transformers does."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import GenerationConfig, LogitsProcessorList
+from transformers.generation import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+from transformers.generation.utils import GenerateDecoderOnlyOutput, GenerationMixin
+
+from .acceptance import GreedyChooser, SamplingChooser
+from .layer_stack import check_supported
+from .speculation import HierarchicalDecoder
+
+logger = logging.getLogger(__name__)
+
+# generate() arguments that these strategies cannot honour; passing one is an error, never ignored.
+UNSUPPORTED_ARGUMENTS = (
+    "synced_gpus",
+    "prefix_allowed_tokens_fn",
+    "assistant_model",
+    "streamer",
+    "negative_prompt_ids",
+    "negative_prompt_attention_mask",
+)
+# GenerationConfig fields that must keep these values (processors that depend on the prefix,
+# beams, several sequences, extra outputs).
+REQUIRED_SETTINGS = {
+    "num_beams": (None, 1),
+    "num_return_sequences": (None, 1),
+    "repetition_penalty": (None, 1.0),
+    "no_repeat_ngram_size": (None, 0),
+    "min_new_tokens": (None, 0),
+    "min_length": (None, 0),
+    "bad_words_ids": (None,),
+    "typical_p": (None, 1.0),
+    "min_p": (None, 0.0),
+    "epsilon_cutoff": (None, 0.0),
+    "eta_cutoff": (None, 0.0),
+    "output_scores": (None, False),
+    "output_logits": (None, False),
+    "output_attentions": (None, False),
+    "output_hidden_states": (None, False),
+    "assistant_early_exit": (None,),
+    "prompt_lookup_num_tokens": (None,),
+    "stop_strings": (None,),
+}
+# "tokenizer" only serves stop_strings, which are refused above.
+MODEL_ARGUMENTS_ALLOWED = ("attention_mask", "use_cache", "tokenizer")
+
+
+@dataclass
+class EarlyExitGenerateOutput(GenerateDecoderOnlyOutput):
+    """transformers' decoder-only output plus the speculation counters (``speculation_stats``)."""
+
+    speculation_stats: dict | None = None
+
+
+def validate_exits(exits: list[int], num_layers: int, names: list[str]) -> None:
+    """Exit layers must be strictly increasing, >= 1, and below the number of layers."""
+    for name, layer in zip(names, exits, strict=True):
+        if not isinstance(layer, int) or layer < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {layer!r}.")
+        if layer >= num_layers:
+            raise ValueError(f"{name}={layer} must be < the model's number of layers ({num_layers}).")
+    for (lower_name, lower), (upper_name, upper) in itertools.pairwise(zip(names, exits, strict=True)):
+        if lower >= upper:
+            raise ValueError(f"{lower_name}={lower} must be < {upper_name}={upper}.")
+
+
+def _check_arguments(arguments: dict[str, Any], generation_config: GenerationConfig, model_kwargs: dict) -> None:
+    for name in UNSUPPORTED_ARGUMENTS:
+        if arguments.get(name) not in (None, False):
+            raise ValueError(f"{name} is not supported by early-exit speculative decoding.")
+    for name in ("logits_processor", "stopping_criteria"):
+        if arguments.get(name):
+            raise ValueError(f"Custom {name} is not supported by early-exit speculative decoding.")
+    for name, allowed in REQUIRED_SETTINGS.items():
+        value = getattr(generation_config, name, None)
+        if value not in allowed:
+            raise ValueError(f"{name}={value!r} is not supported by early-exit speculative decoding.")
+    unknown = sorted(set(model_kwargs) - set(MODEL_ARGUMENTS_ALLOWED))
+    if unknown:
+        raise ValueError(f"Unknown or unsupported generate() arguments: {', '.join(unknown)}.")
+
+
+def _chooser(generation_config: GenerationConfig) -> GreedyChooser | SamplingChooser:
+    if not generation_config.do_sample:
+        return GreedyChooser()
+    warpers = LogitsProcessorList()
+    if generation_config.temperature is not None and generation_config.temperature != 1.0:
+        warpers.append(TemperatureLogitsWarper(generation_config.temperature))
+    if generation_config.top_k:
+        warpers.append(TopKLogitsWarper(generation_config.top_k))
+    if generation_config.top_p is not None and generation_config.top_p < 1.0:
+        warpers.append(TopPLogitsWarper(generation_config.top_p))
+    # These warpers ignore the prefix, which is what makes them exact under speculation.
+    return SamplingChooser(lambda logits: warpers(None, logits))
+
+
+def _prompt(arguments: dict[str, Any], model_kwargs: dict) -> torch.Tensor:
+    prompt = model_kwargs.pop("input_ids", None)
+    if prompt is None:
+        prompt = arguments.get("inputs")
+    if prompt is None or not isinstance(prompt, torch.Tensor) or prompt.dim() != 2:
+        raise ValueError("Pass input_ids (or inputs) as a LongTensor of shape (batch, length).")
+    if prompt.shape[0] != 1:
+        raise ValueError(
+            f"Early-exit speculative decoding supports batch size 1 only; got batch size {prompt.shape[0]}."
+        )
+    if prompt.shape[1] == 0:
+        raise ValueError("The prompt is empty: pass at least one token.")
+    mask = model_kwargs.get("attention_mask")
+    if mask is not None and not bool(mask.all()):
+        raise ValueError("attention_mask with padding is not supported (batch size 1, no padding).")
+    return prompt
+
+
+def run_early_exit_generation(
+    model: Any, exits: list[int], windows: list[int], arguments: dict[str, Any], strategy: str
+) -> torch.Tensor | EarlyExitGenerateOutput:
+    """Decode with ``exits`` (the last is the full model) and return what ``model.generate`` would.
+
+    ``arguments`` are the keyword arguments ``model.generate`` received (transformers forwards them
+    all to a ``custom_generate`` function); ``windows[k]`` is how many candidates level k collects.
+    """
+    check_supported(model)
+    # Named parameters of generate() stay here; everything else is a generation-config field or a model input.
+    named = set(inspect.signature(GenerationMixin.generate).parameters) - {"self", "kwargs"}
+    call_arguments = {key: arguments.pop(key) for key in list(arguments) if key in named}
+    generation_config, model_kwargs = model._prepare_generation_config(
+        call_arguments.pop("generation_config", None), **arguments
+    )
+    prompt = _prompt(call_arguments, model_kwargs)
+    _check_arguments(call_arguments, generation_config, model_kwargs)
+    if generation_config.max_new_tokens is not None:
+        max_new_tokens = generation_config.max_new_tokens
+    else:
+        max_new_tokens = max(generation_config.max_length - prompt.shape[1], 0)
+    eos = generation_config.eos_token_id
+    eos_ids = set() if eos is None else {int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])}
+    decoder = HierarchicalDecoder(model, exits, windows, _chooser(generation_config), eos_ids)
+    with torch.no_grad():
+        tokens, stats = decoder.decode(prompt[0].tolist(), max_new_tokens)
+    sequences = torch.tensor([tokens], dtype=prompt.dtype, device=prompt.device)
+    summary = stats.as_dict()
+    logger.info("%s decoding: %s", strategy, summary)
+    if generation_config.return_dict_in_generate:
+        return EarlyExitGenerateOutput(sequences=sequences, cache=decoder.stack.cache, speculation_stats=summary)
+    return sequences

@@ -1,0 +1,1 @@
+../../hispec/custom_generate/generation_call.py

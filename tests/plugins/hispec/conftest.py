@@ -1,0 +1,90 @@
+"""Tiny deep models for the HiSpec tests: one whose early exits disagree with the full model
+(random weights, ~0 acceptance) and one whose deeper layers barely move the residual stream,
+so every exit agrees (~100% acceptance)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+
+import hfplug
+from hfplug.testing import make_tiny_model, make_tiny_tokenizer
+
+NUM_LAYERS = 8
+
+
+def deep_model(*, agreeing: bool, dtype: torch.dtype = torch.float64, **overrides: Any) -> Any:
+    """An 8-layer random Llama; ``agreeing`` shrinks what layers >= 1 add, so all exits predict alike."""
+    model = make_tiny_model(make_tiny_tokenizer(), num_hidden_layers=NUM_LAYERS, seed=3, **overrides)
+    if agreeing:
+        with torch.no_grad():
+            for layer in model.model.layers[1:]:
+                layer.self_attn.o_proj.weight.mul_(1e-3)
+                layer.mlp.down_proj.weight.mul_(1e-3)
+    return model.to(dtype).eval()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models are dominated by per-op overhead, which extra threads only add to on a busy machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def make_deep_model() -> Callable[..., Any]:
+    """The factory itself, for tests that need another dtype or config."""
+    return deep_model
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    return make_tiny_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def disagreeing_model() -> Any:
+    return deep_model(agreeing=False)
+
+
+@pytest.fixture(scope="module")
+def agreeing_model() -> Any:
+    return deep_model(agreeing=True)
+
+
+@pytest.fixture(scope="module")
+def prompt(tokenizer: Any) -> torch.Tensor:
+    return tokenizer("Once upon a time", return_tensors="pt").input_ids
+
+
+@pytest.fixture(scope="module")
+def strategy() -> Callable[[str], Callable[..., Any]]:
+    """Loads a registered strategy's ``generate`` the way ``model.generate(custom_generate=...)`` does."""
+    loaded: dict[str, Callable[..., Any]] = {}
+
+    def load(name: str) -> Callable[..., Any]:
+        if name not in loaded:
+            folder = hfplug.load("generation", name)
+            from transformers import GenerationMixin
+
+            loaded[name] = GenerationMixin.load_custom_generate(None, folder, trust_remote_code=True)
+        return loaded[name]
+
+    return load
+
+
+@pytest.fixture(scope="module")
+def greedy_hispec(strategy: Callable[[str], Callable[..., Any]]) -> Callable[..., Any]:
+    """``greedy_hispec(model, prompt, **settings)``: greedy HiSpec returning the output with statistics."""
+
+    def run(model: Any, prompt: torch.Tensor, **settings: Any) -> Any:
+        return strategy("hispec")(
+            model=model, input_ids=prompt, do_sample=False, return_dict_in_generate=True, **settings
+        )
+
+    return run

@@ -1,0 +1,24 @@
+"""``hfplug hispec-layers`` reports agreement per exit and a suggestion for a saved model."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from click.testing import CliRunner
+from hfplug_hispec import plugin
+
+
+def test_command_suggests_layers_for_a_saved_model(tmp_path, agreeing_model, tokenizer):
+    agreeing_model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    cli = click.Group("hfplug")
+    plugin.hfplug_commands(cli)
+    result = CliRunner().invoke(
+        cli, ["hispec-layers", str(tmp_path), "--prompt", "Once upon a time", "--max-new-tokens", "8", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # stderr carries the weight-loading progress bar
+    assert (report["draft_layer"], report["verify_layer"]) == (1, 2)
+    assert sorted(int(layer) for layer in report["agreement"]) == list(range(1, 8))
+    assert report["hispec_layer_passes_per_token"]["1,2"] < report["greedy_layer_passes_per_token"]

@@ -1,0 +1,100 @@
+"""Spec property 4: sampling HiSpec is distributed exactly as the full model (chi-square test on
+a 6-token vocabulary), and the test is strong enough to reject the draft exit's distribution."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+VOCAB = 6
+SAMPLES = 2000
+NEW_TOKENS = 3
+
+
+@pytest.fixture(scope="module")
+def small_vocab_model():
+    # The shared tiny-model helper sizes the vocabulary from a real tokenizer; this test needs 6 tokens.
+    config = LlamaConfig(
+        vocab_size=VOCAB,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=6,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        initializer_range=0.4,
+        tie_word_embeddings=False,
+        bos_token_id=None,
+        eos_token_id=None,
+        pad_token_id=None,
+    )
+    torch.manual_seed(7)
+    return LlamaForCausalLM(config).to(torch.float64).eval()
+
+
+def _exact_joint(model, prompt: list[int], exit_layer: int | None) -> torch.Tensor:
+    """P(t1, t2, t3 | prompt) of the model read at ``exit_layer`` (None: the full model)."""
+    sequences = [
+        prompt + list(prefix) for n in range(NEW_TOKENS) for prefix in itertools.product(range(VOCAB), repeat=n)
+    ]
+    next_token = {}
+    with torch.no_grad():
+        for sequence in sequences:
+            output = model(torch.tensor([sequence]), output_hidden_states=exit_layer is not None)
+            if exit_layer is None:
+                logits = output.logits[0, -1]
+            else:
+                logits = model.lm_head(model.model.norm(output.hidden_states[exit_layer][0, -1]))
+            next_token[tuple(sequence[len(prompt) :])] = torch.softmax(logits, dim=-1)
+    joint = torch.zeros((VOCAB,) * NEW_TOKENS, dtype=torch.float64)
+    for tokens in itertools.product(range(VOCAB), repeat=NEW_TOKENS):
+        joint[tokens] = (
+            next_token[()][tokens[0]] * next_token[tokens[:1]][tokens[1]] * next_token[tokens[:2]][tokens[2]]
+        )
+    return joint
+
+
+def _chi_square_p_value(counts: torch.Tensor, probabilities: torch.Tensor) -> float:
+    """Pearson's test; cells expected fewer than 5 times are pooled into one."""
+    expected = probabilities.flatten() * counts.sum()
+    observed = counts.flatten().double()
+    small = expected < 5
+    expected = torch.cat([expected[~small], expected[small].sum().reshape(1)])
+    observed = torch.cat([observed[~small], observed[small].sum().reshape(1)])
+    statistic = ((observed - expected) ** 2 / expected.clamp(min=1e-12)).sum()
+    degrees = len(expected) - 1
+    return float(torch.special.gammaincc(torch.tensor(degrees / 2.0), statistic / 2.0))
+
+
+def test_sampled_sequences_follow_the_full_model(small_vocab_model, strategy):
+    prompt = [1, 4, 2]
+    full_joint = _exact_joint(small_vocab_model, prompt, None)
+    draft_joint = _exact_joint(small_vocab_model, prompt, 1)
+    # The exits really disagree, so a sampler that let drafts through unchecked would be caught.
+    assert 0.5 * (full_joint - draft_joint).abs().sum() > 0.2
+
+    generate = strategy("hispec")
+    counts = torch.zeros((VOCAB,) * NEW_TOKENS)
+    rejections = [0, 0]
+    torch.manual_seed(0)
+    for _ in range(SAMPLES):
+        output = generate(
+            model=small_vocab_model,
+            input_ids=torch.tensor([prompt]),
+            do_sample=True,
+            top_k=0,
+            max_new_tokens=NEW_TOKENS,
+            draft_layer=1,
+            verify_layer=3,
+            draft_length=2,
+            verify_window=2,
+            return_dict_in_generate=True,
+        )
+        counts[tuple(output.sequences[0, len(prompt) :].tolist())] += 1
+        for index, level in enumerate(output.speculation_stats["acceptance"]):
+            rejections[index] += level["proposed"] - level["accepted"]
+    assert min(rejections) > 100, f"both levels must reject often for the test to mean something: {rejections}"
+    assert _chi_square_p_value(counts, full_joint) > 1e-3
+    assert _chi_square_p_value(counts, draft_joint) < 1e-6
