@@ -35,9 +35,15 @@ def run_data_parallel(script: str, workdir: str | Path, *args: str, nproc: int =
     workdir = Path(workdir)
     path = workdir / "data_parallel_script.py"
     path.write_text(script, encoding="utf-8")
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), str(path), *args]
+    # --standalone picks a free rendezvous port: the default 29500 may be held by another launch.
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc), str(path), *args
+    ]  # fmt: skip
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir)
     output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-3000:]
+    if done.returncode != 0:
+        # The launcher's last lines are often a worker's warning; the cause is an earlier error line.
+        causes = [line for line in output.splitlines() if "Error" in line or "terminate" in line]
+        raise AssertionError("\n".join(causes[:20]) + "\n...\n" + output[-3000:])
     return output

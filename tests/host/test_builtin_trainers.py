@@ -4,9 +4,8 @@ import json
 
 import hfplug
 from hfplug.config import parse_train_config
-from hfplug.train import run_training
-
 from hfplug.testing import write_jsonl
+from hfplug.train import run_training
 
 from .test_train import config_file
 

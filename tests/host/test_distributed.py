@@ -21,7 +21,7 @@ def test_accelerate_launch_two_cpu_processes(tmp_path, tiny_model, tiny_tokenize
     # `accelerate launch --cpu` runs a single process (its simple launcher); --multi_gpu with
     # use_cpu and the gloo backend is how accelerate starts several CPU processes.
     command = [
-        accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--main_process_port", "0",
         "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "hfplug", "train", "--config", "run.yaml",
         "--use_cpu", "true", "--ddp_backend", "gloo",
     ]  # fmt: skip
