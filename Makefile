@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml requirements-offline.txt $(wildcard plugins/*/pyproject.toml) scripts/system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]' $(addprefix -e ,$(PLUGINS))
+	$(BIN)/pip install --quiet -e '.[dev,bench]' $(addprefix -e ,$(PLUGINS))
 	$(BIN)/pip install --quiet --no-deps -r requirements-offline.txt
 	bash scripts/system-deps.sh
 	touch $@

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hfplug
 
-CHAT_OR_TEXT = [["messages"], ["prompt", "completion"], ["text"], ["prompt"]]
+# What trl's SFTTrainer can read: chat, prompt/completion, plain text, or already tokenized rows.
+SFT_COLUMNS = [["messages"], ["prompt", "completion"], ["text"], ["input_ids"]]
 
 
 @hfplug.hookimpl
@@ -14,7 +15,7 @@ def hfplug_register(registry) -> None:
         "trl:SFTTrainer",
         config="trl:SFTConfig",
         summary="Supervised fine-tuning (trl SFTTrainer), the baseline for every SFT variant.",
-        columns=[["messages"], ["prompt", "completion"], ["text"]],
+        columns=SFT_COLUMNS,
     )
     registry.trainer(
         "dpo",

@@ -20,5 +20,5 @@ def hfplug_register(registry) -> None:
         config="hfplug_flow.config:FlowConfig",
         summary="SFT weighted by the flow_weights column (run the flow_weights data transform first).",
         paper="arXiv:2502.02797",
-        columns=[["messages"], ["prompt", "completion"], ["text"]],
+        columns=[["messages"], ["prompt", "completion"], ["text"], ["input_ids"]],
     )

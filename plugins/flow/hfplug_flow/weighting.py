@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from hfplug.errors import DatasetError
+from hfplug.sft_tokens import IGNORE_INDEX, tokenize_sft_row
 from hfplug_flow import LOSS_COLUMN, TOKEN_WEIGHTS_COLUMN, WEIGHT_COLUMN
-from hfplug_flow.tokenize import IGNORE_INDEX, tokenize_with_labels
 
 NAN_POLICIES = ("error", "zero")
 MODES = ("sequence", "token")
@@ -99,8 +99,19 @@ def weights_from_losses(losses: list[float], nan_policy: str = "error") -> tuple
 def tokenize_dataset(
     dataset: Any, tokenizer: Any, *, max_length: int | None, text_field: str = "text"
 ) -> list[tuple[list[int], list[int]]]:
-    """Every row as ``(input_ids, labels)`` with the prompt masked (see :mod:`hfplug_flow.tokenize`)."""
-    return [tokenize_with_labels(row, tokenizer, max_length=max_length, text_field=text_field) for row in dataset]
+    """Every row as ``(input_ids, labels)`` with the prompt masked (see :mod:`hfplug.sft_tokens`)."""
+    # FLOW's sample loss is over the response: the last assistant turn of a conversation.
+    return [
+        tokenize_sft_row(
+            row,
+            tokenizer,
+            max_length=max_length,
+            text_field=text_field,
+            messages_loss="last_assistant",
+            what="flow_weights",
+        )
+        for row in dataset
+    ]
 
 
 def add_weight_columns(

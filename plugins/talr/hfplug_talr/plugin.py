@@ -13,5 +13,5 @@ def hfplug_register(registry) -> None:
         config="hfplug_talr.config:TALRConfig",
         summary="SFT with token-adaptive loss reweighting: hard tokens get weight p^(1/tau), tau = batch median loss.",
         paper="arXiv:2509.20758",
-        columns=[["messages"], ["prompt", "completion"], ["text"]],
+        columns=[["messages"], ["prompt", "completion"], ["text"], ["input_ids"]],
     )

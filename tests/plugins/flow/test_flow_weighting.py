@@ -7,10 +7,10 @@ import math
 
 import pytest
 import torch
-from hfplug_flow.tokenize import tokenize_with_labels
 from hfplug_flow.weighting import compute_flow_weights, weights_from_losses
 
 from hfplug.errors import DatasetError
+from hfplug.sft_tokens import tokenize_sft_row
 
 
 def test_median_sample_gets_exactly_e_to_the_minus_one():
@@ -61,6 +61,10 @@ def test_one_no_grad_forward_per_sample(tiny_model, tiny_tokenizer, qa_dataset):
     assert sum(rows_seen) == len(qa_dataset)
     assert rows_seen == [3, 3, 1]
     assert not any(grad_enabled)
+
+
+def tokenize_with_labels(row, tokenizer, max_length):
+    return tokenize_sft_row(row, tokenizer, max_length=max_length, messages_loss="last_assistant")
 
 
 def test_prompt_tokens_are_masked_for_every_format(tiny_tokenizer):

@@ -1,0 +1,99 @@
+"""Sampling: the input is exactly the start token, samples are reproducible and cached atomically."""
+
+from __future__ import annotations
+
+import torch
+from hfplug_context_free import ContextFreeConfig, draw_context_free_samples, generate_context_free
+
+from hfplug.testing import make_tiny_model, make_tiny_tokenizer
+
+SMALL = ContextFreeConfig(max_new_tokens=6, batch_size=4, progress=False)
+
+
+def record_generate_inputs(model):
+    """Wrap ``model.generate`` to record the input ids of every call."""
+    calls = []
+    original = model.generate
+
+    def recording_generate(*args, **kwargs):
+        calls.append(kwargs["input_ids"].clone())
+        return original(*args, **kwargs)
+
+    model.generate = recording_generate
+    return calls
+
+
+def test_generation_input_is_exactly_bos(tiny_model, tiny_tokenizer):
+    calls = record_generate_inputs(tiny_model)
+    first_forward_inputs = []
+    hook = tiny_model.model.embed_tokens.register_forward_hook(
+        lambda module, args, output: first_forward_inputs.append(args[0].clone())
+    )
+    samples = draw_context_free_samples(tiny_model, tiny_tokenizer, 10, SMALL, seed=1)
+    hook.remove()
+    assert len(samples) == 10
+    assert [call.shape[0] for call in calls] == [4, 4, 2]
+    for call in calls:
+        assert call.shape[1] == 1
+        assert torch.all(call == tiny_tokenizer.bos_token_id)
+    # The first forward pass of the model (the prefill) sees only the BOS column.
+    assert first_forward_inputs[0].shape == (4, 1)
+    assert torch.all(first_forward_inputs[0] == tiny_tokenizer.bos_token_id)
+
+
+def test_samples_end_at_the_first_eos_and_have_no_padding(tiny_model, tiny_tokenizer):
+    config = ContextFreeConfig(max_new_tokens=12, batch_size=8, progress=False)
+    samples = draw_context_free_samples(tiny_model, tiny_tokenizer, 40, config, seed=3)
+    eos = tiny_tokenizer.eos_token_id
+    for sample in samples:
+        assert 1 <= len(sample) <= 12
+        assert eos not in sample[:-1]
+        if len(sample) < 12:
+            assert sample[-1] == eos
+
+
+def test_configured_start_token_is_used_for_tokenizer_without_bos():
+    tokenizer = make_tiny_tokenizer(bos=False)
+    model = make_tiny_model(tokenizer)
+    calls = record_generate_inputs(model)
+    config = ContextFreeConfig(max_new_tokens=3, batch_size=4, start_token="<|im_end|>", progress=False)
+    draw_context_free_samples(model, tokenizer, 4, config, seed=0)
+    assert torch.all(calls[0] == tokenizer.convert_tokens_to_ids("<|im_end|>"))
+
+
+def test_same_seed_same_samples_and_caller_rng_untouched(tiny_model, tiny_tokenizer):
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = generate_context_free(tiny_model, tiny_tokenizer.bos_token_id, 9, SMALL, seed=7)
+    assert torch.equal(torch.rand(1), expected_next)
+    again = generate_context_free(tiny_model, tiny_tokenizer.bos_token_id, 9, SMALL, seed=7)
+    other = generate_context_free(tiny_model, tiny_tokenizer.bos_token_id, 9, SMALL, seed=8)
+    assert first == again
+    assert first != other
+
+
+def test_cache_is_reused_and_keyed_by_weights_and_settings(tmp_path, tiny_model, tiny_tokenizer):
+    first = draw_context_free_samples(tiny_model, tiny_tokenizer, 8, SMALL, seed=0, cache_dir=tmp_path)
+    files = list((tmp_path / "context_free").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".json"  # no temporary file left behind
+
+    calls = record_generate_inputs(tiny_model)
+    assert draw_context_free_samples(tiny_model, tiny_tokenizer, 8, SMALL, seed=0, cache_dir=tmp_path) == first
+    assert calls == []  # served from the cache
+
+    hotter = ContextFreeConfig(max_new_tokens=6, batch_size=4, temperature=1.5, progress=False)
+    draw_context_free_samples(tiny_model, tiny_tokenizer, 8, hotter, seed=0, cache_dir=tmp_path)
+    assert len(calls) == 2
+    with torch.no_grad():
+        tiny_model.lm_head.weight.add_(0.5)
+    draw_context_free_samples(tiny_model, tiny_tokenizer, 8, SMALL, seed=0, cache_dir=tmp_path)
+    assert len(calls) == 4
+    assert len(list((tmp_path / "context_free").iterdir())) == 3
+
+
+def test_corrupt_cache_file_is_regenerated(tmp_path, tiny_model, tiny_tokenizer):
+    first = draw_context_free_samples(tiny_model, tiny_tokenizer, 4, SMALL, seed=0, cache_dir=tmp_path)
+    (cache,) = (tmp_path / "context_free").iterdir()
+    cache.write_text("{not json")
+    assert draw_context_free_samples(tiny_model, tiny_tokenizer, 4, SMALL, seed=0, cache_dir=tmp_path) == first
