@@ -142,15 +142,7 @@ def generate(
     """Generate a completion for one prompt, optionally with a plugin's decoding strategy."""
     from hfplug.generate import generate_text
 
-    extra = {}
-    for option in options:
-        key, sep, value = option.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{option!r} is not KEY=VALUE", param_hint="--option")
-        try:
-            extra[key] = json.loads(value)
-        except json.JSONDecodeError:
-            extra[key] = value
+    extra = _key_values(options, "--option", _json_or_text)
     if temperature is not None:
         extra["temperature"] = temperature
     text = generate_text(
@@ -178,18 +170,31 @@ def data_command(
     name: str, dataset_spec: str, output: str, model_path: str | None, split: str, params: tuple[str, ...], seed: int
 ) -> None:
     """Apply a registered data transform to a dataset and save the result."""
+    import yaml
+
     from hfplug.transforms import apply_transform
 
-    parsed = {}
-    for param in params:
-        key, sep, value = param.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{param!r} is not KEY=VALUE", param_hint="--set")
-        import yaml
-
-        parsed[key] = yaml.safe_load(value)
+    parsed = _key_values(params, "--set", yaml.safe_load)
     result = apply_transform(name, dataset_spec, parsed, output=output, model_path=model_path, split=split, seed=seed)
     click.echo(f"{len(result)} rows, columns {', '.join(result.column_names)} -> {output}")
+
+
+def _key_values(items: tuple[str, ...], param_hint: str, decode: Any) -> dict[str, Any]:
+    """``KEY=VALUE`` options into a dict, each value passed through ``decode``."""
+    values = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=param_hint)
+        values[key] = decode(value)
+    return values
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
 
 
 def _add_optional_commands(group: click.Group) -> None:

@@ -129,12 +129,12 @@ class HfplugManager:
         version: str | None = None,
         builtin: bool = False,
     ) -> None:
-        if version is None and distribution is not None and not builtin:
-            version = _distribution_version(distribution)
         if builtin:
             from hfplug import __version__
 
             version = __version__
+        elif version is None and distribution is not None:
+            version = _distribution_version(distribution)
         info = PluginInfo(name=name, distribution=distribution, version=version, builtin=builtin)
         self.plugins[name] = info
         try:

@@ -64,7 +64,7 @@ def prepare_datasets(setup: TrainSetup, context: DataContext) -> tuple[Any, Any]
 
 def load_model_and_tokenizer(model_path: str, setup: TrainSetup) -> tuple[Any, Any]:
     """The trainable model and its tokenizer, honouring ``dtype`` and ``model_init_kwargs``."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from hfplug.models import load_causal_lm
 
     model_config = setup.model_config
     kwargs = dict(getattr(setup.trainer_config, "model_init_kwargs", None) or {})
@@ -74,11 +74,7 @@ def load_model_and_tokenizer(model_path: str, setup: TrainSetup) -> tuple[Any, A
         kwargs.setdefault("attn_implementation", model_config.attn_implementation)
     if model_config.model_revision and model_config.model_revision != "main":
         kwargs.setdefault("revision", model_config.model_revision)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
-    return model, tokenizer
+    return load_causal_lm(model_path, **kwargs)
 
 
 def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, evaluation: Any) -> Any:
