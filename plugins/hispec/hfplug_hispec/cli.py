@@ -12,9 +12,20 @@ import click
 @click.option("--prompt", "prompts", multiple=True, required=True, help="A typical prompt (repeat for more).")
 @click.option("--max-new-tokens", default=32, show_default=True, help="Tokens generated per prompt to measure on.")
 @click.option("--pass-overhead", default=1.0, show_default=True, help="Cost of one pass in layers, beyond its depth.")
+@click.option(
+    "--position-cost",
+    default=0.0,
+    show_default=True,
+    help="Cost of each extra position in a pass, as a share of a one-position pass (about 0 on GPUs).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 def hispec_layers_command(
-    model_path: str, prompts: tuple[str, ...], max_new_tokens: int, pass_overhead: float, as_json: bool
+    model_path: str,
+    prompts: tuple[str, ...],
+    max_new_tokens: int,
+    pass_overhead: float,
+    position_cost: float,
+    as_json: bool,
 ) -> None:
     """Suggest (draft_layer, verify_layer) for MODEL_PATH (a folder, asset:NAME or hub:ID)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -26,7 +37,12 @@ def hispec_layers_command(
     tokenizer = AutoTokenizer.from_pretrained(local)
     model = AutoModelForCausalLM.from_pretrained(local).eval()
     choice = suggest_exit_layers(
-        model, tokenizer, list(prompts), max_new_tokens=max_new_tokens, pass_overhead=pass_overhead
+        model,
+        tokenizer,
+        list(prompts),
+        max_new_tokens=max_new_tokens,
+        pass_overhead=pass_overhead,
+        position_cost=position_cost,
     )
     if as_json:
         report = {

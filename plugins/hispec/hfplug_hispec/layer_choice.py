@@ -4,8 +4,9 @@ Two measurements on the model's own greedy continuations of the prompts:
 - per exit layer, how often its prediction (shared norm + LM head) equals the full model's,
   the acceptance a single-exit drafter at that layer would see;
 - per candidate (l_d, l_i), the layer passes HiSpec actually spends per generated token, counted
-  by running it; a pass of a depth range costs its depth plus ``pass_overhead`` layers (the head,
-  the bookkeeping, the launch cost that makes many short passes expensive).
+  by running it; a pass of a depth range costs its depth (times 1 + ``position_cost`` per extra
+  position) plus ``pass_overhead`` layers (the head, the bookkeeping, the launch cost that makes
+  many short passes expensive).
 """
 
 from __future__ import annotations
@@ -66,8 +67,11 @@ def measure_exit_agreement(
     return {layer: float(matches[layer]) / positions for layer in range(1, num_layers)}
 
 
-def _layer_passes_per_token(stats: dict[str, Any], pass_overhead: float) -> float:
-    spent = sum(r["passes"] * (r["layers"][1] - r["layers"][0] + pass_overhead) for r in stats["ranges"])
+def _layer_passes_per_token(stats: dict[str, Any], pass_overhead: float, position_cost: float = 0.0) -> float:
+    spent = 0.0
+    for r in stats["ranges"]:
+        depth, extra_positions = r["layers"][1] - r["layers"][0], r["positions"] - r["passes"]
+        spent += depth * (r["passes"] + position_cost * extra_positions) + pass_overhead * r["passes"]
     return spent / max(stats["new_tokens"], 1)
 
 
@@ -81,11 +85,15 @@ def suggest_exit_layers(
     verify_window: int = 4,
     self_spec_draft_length: int = 4,
     pass_overhead: float = 1.0,
+    position_cost: float = 0.0,
     candidates: Sequence[int] | None = None,
 ) -> LayerChoice:
     """Measure exit agreement, then run HiSpec (and single-exit self-speculation) greedily for
     every candidate exit pair and suggest the pair with the fewest layer passes per token.
 
+    ``position_cost`` is what each position beyond the first adds to a pass, as a share of a
+    one-position pass: about 0 where decoding is bound by reading the weights (GPUs), and
+    measurably more where the arithmetic itself counts (small models on CPUs).
     ``candidates`` are the exit layers tried (default: every layer for L <= 16, else 12 spread
     over the depth).
     """
@@ -98,6 +106,8 @@ def suggest_exit_layers(
         raise ValueError(f"HiSpec needs at least 3 layers (draft < verify < full); the model has {num_layers}.")
     if pass_overhead < 0:
         raise ValueError(f"pass_overhead must be >= 0, got {pass_overhead}.")
+    if position_cost < 0:
+        raise ValueError(f"position_cost must be >= 0, got {position_cost}.")
     if candidates is None:
         step = max(1, (num_layers - 1) // 12) if num_layers > 16 else 1
         candidates = list(range(1, num_layers, step))
@@ -119,7 +129,7 @@ def suggest_exit_layers(
                 return_dict_in_generate=True,
                 **kwargs,
             )
-            total += _layer_passes_per_token(output.speculation_stats, pass_overhead)
+            total += _layer_passes_per_token(output.speculation_stats, pass_overhead, position_cost)
         return total / len(encoded)
 
     hispec_cost = {

@@ -58,20 +58,30 @@ def _batch(trainer):
     return {key: value for key, value in batch.items() if key in ("input_ids", "attention_mask", "labels")}
 
 
-def test_loss_is_final_plus_weighted_exit_losses(tmp_path, tiny_tokenizer):
+@pytest.mark.parametrize("distillation", [0.0, 0.25])
+def test_loss_is_final_plus_weighted_exit_losses(distillation, tmp_path, tiny_tokenizer):
     trainer = _trainer(
         tmp_path,
         tiny_tokenizer,
         early_exit_layers=[1, 3],
         early_exit_layer_weights=[1.0, 3.0],
         early_exit_loss_scale=0.5,
+        early_exit_distillation=distillation,
     )
     model = trainer.model.eval()
     batch = _batch(trainer)
     with torch.no_grad():
         loss = trainer.compute_loss(model, dict(batch))
-        final = model(**batch).loss
-    expected = final + 0.5 * (0.25 * _exit_loss(model, batch, 1) + 0.75 * _exit_loss(model, batch, 3))
+        output = model(**batch, output_hidden_states=True)
+    # The distillation target: the full model's own next-token distribution.
+    teacher = torch.softmax(output.logits[:, :-1].float(), dim=-1)
+    scored = batch["labels"][:, 1:] != -100
+    expected = output.loss
+    for layer, weight in ((1, 0.25), (3, 0.75)):
+        exit_logits = model.lm_head(model.model.norm(output.hidden_states[layer]))[:, :-1]
+        soft = -(teacher * torch.log_softmax(exit_logits, dim=-1)).sum(-1)[scored].mean()
+        exit_loss = (1 - distillation) * _exit_loss(model, batch, layer) + distillation * soft
+        expected = expected + 0.5 * weight * exit_loss
     torch.testing.assert_close(loss, expected, rtol=1e-4, atol=1e-5)
 
 
@@ -111,6 +121,7 @@ def test_training_makes_the_early_exit_a_better_predictor(tmp_path, tiny_tokeniz
         ({"early_exit_layers": [1, 2], "early_exit_layer_weights": [1.0]}, "one weight per exit layer"),
         ({"layer_dropout_max": 1.0}, r"layer_dropout_max must be in \[0, 1\)"),
         ({"early_exit_loss_scale": -1.0}, "early_exit_loss_scale must be >= 0"),
+        ({"early_exit_distillation": 1.5}, r"early_exit_distillation must be in \[0, 1\]"),
     ],
 )
 def test_bad_settings_are_named(overrides, message, tmp_path, tiny_tokenizer):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hfplug_hispec.layer_choice import measure_exit_agreement, suggest_exit_layers
+from hfplug_hispec.layer_choice import _layer_passes_per_token, measure_exit_agreement, suggest_exit_layers
 
 PROMPTS = ["Once upon a time", "The quick brown fox"]
 
@@ -31,10 +31,34 @@ def test_agreement_is_one_per_exit_below_the_top(disagreeing_model, tokenizer):
     assert all(0.0 <= rate <= 1.0 for rate in agreement.values())
 
 
+def test_extra_positions_cost_what_position_cost_says():
+    stats = {
+        "new_tokens": 10,
+        "ranges": [
+            {"layers": [0, 2], "passes": 8, "positions": 8},  # drafts: one position per pass
+            {"layers": [2, 8], "passes": 3, "positions": 12},  # verification: 9 extra positions
+        ],
+    }
+    free = _layer_passes_per_token(stats, pass_overhead=1.0)
+    assert free == pytest.approx((2 * 8 + 6 * 3 + 11) / 10)
+    assert _layer_passes_per_token(stats, pass_overhead=1.0, position_cost=0.5) == pytest.approx(
+        free + 6 * 9 * 0.5 / 10
+    )
+
+
+def test_a_position_cost_raises_every_pairs_cost(agreeing_model, tokenizer):
+    kwargs = dict(max_new_tokens=12, candidates=[1, 2, 4])
+    free = suggest_exit_layers(agreeing_model, tokenizer, PROMPTS, **kwargs)
+    dear = suggest_exit_layers(agreeing_model, tokenizer, PROMPTS, position_cost=1.0, **kwargs)
+    assert all(dear.hispec_cost[pair] > free.hispec_cost[pair] for pair in free.hispec_cost)
+
+
 def test_bad_requests_are_named(disagreeing_model, tiny_model, tokenizer):
     with pytest.raises(ValueError, match="at least 3 layers"):
         suggest_exit_layers(tiny_model, tokenizer, PROMPTS)
     with pytest.raises(ValueError, match=r"Candidate exits must lie in 1..7; got \[8\]"):
         suggest_exit_layers(disagreeing_model, tokenizer, PROMPTS, candidates=[1, 8])
+    with pytest.raises(ValueError, match="position_cost must be >= 0"):
+        suggest_exit_layers(disagreeing_model, tokenizer, PROMPTS, position_cost=-0.1)
     with pytest.raises(ValueError, match="at least one prompt"):
         suggest_exit_layers(disagreeing_model, tokenizer, [])

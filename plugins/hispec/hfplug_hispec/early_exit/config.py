@@ -11,9 +11,11 @@ from trl import SFTConfig
 class EarlyExitConfig(SFTConfig):
     """``SFTConfig`` plus the LayerSkip early-exit loss and layer dropout.
 
-    The loss is ``final_loss + early_exit_loss_scale * sum_l w_l * CE(Head(h_l))`` with the
-    ``w_l`` normalised to sum to 1, where ``Head`` is the model's final norm + LM head and ``h_l``
-    the hidden state after ``l`` layers.
+    The loss is ``final_loss + early_exit_loss_scale * sum_l w_l * exit_loss_l`` with the ``w_l``
+    normalised to sum to 1 and ``exit_loss_l = (1 - d) * CE(labels, Head(h_l)) + d * CE(p_L, Head(h_l))``,
+    where ``Head`` is the model's final norm + LM head, ``h_l`` the hidden state after ``l`` layers,
+    ``p_L`` the full model's next-token distribution (no gradient) and ``d`` is
+    ``early_exit_distillation``.
     """
 
     early_exit_layers: list[int] | None = field(
@@ -34,6 +36,14 @@ class EarlyExitConfig(SFTConfig):
         default=1.0,
         metadata={"help": "Weight of the early-exit term against the final layer's loss. [ours]"},
     )
+    early_exit_distillation: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of each exit's loss that matches the full model's own next-token distribution "
+            "(detached) instead of the data's labels. 0 is LayerSkip's labels-only loss; higher values train the "
+            "exits as drafters of this model, which is what speculative decoding's acceptance rewards. [ours]"
+        },
+    )
     layer_dropout_max: float = field(
         default=0.0,
         metadata={
@@ -47,6 +57,8 @@ class EarlyExitConfig(SFTConfig):
         super().__post_init__()
         if self.early_exit_loss_scale < 0:
             raise ValueError(f"early_exit_loss_scale must be >= 0, got {self.early_exit_loss_scale}.")
+        if not 0 <= self.early_exit_distillation <= 1:
+            raise ValueError(f"early_exit_distillation must be in [0, 1], got {self.early_exit_distillation}.")
         if not 0 <= self.layer_dropout_max < 1:
             raise ValueError(f"layer_dropout_max must be in [0, 1), got {self.layer_dropout_max}.")
         if self.early_exit_layer_weights is not None:

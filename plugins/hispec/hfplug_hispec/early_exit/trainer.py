@@ -58,14 +58,17 @@ class EarlyExitTrainer(SFTTrainer):
             )
         loss, outputs = result if return_outputs else (result, None)
         labels = inputs["labels"][:, 1:]
+        distillation = self.args.early_exit_distillation
+        teacher = None
+        if distillation > 0:
+            with torch.no_grad():
+                teacher = torch.softmax(head(decoder.norm(states[max(states)][:, :-1])).float(), dim=-1)
         early_exit_loss = loss.new_zeros(())
         for layer, weight in self.exit_weights.items():
             # A dropped layer passes its input through, so exit l reads the last kept layer below l.
             source = max((index for index in states if index < layer), default=-1)
-            logits = head(decoder.norm(states[source][:, :-1]))
-            early_exit_loss = early_exit_loss + weight * nn.functional.cross_entropy(
-                logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100
-            )
+            logits = head(decoder.norm(states[source][:, :-1])).float()
+            early_exit_loss = early_exit_loss + weight * _exit_loss(logits, labels, teacher, distillation)
         mode = "train" if model.training else "eval"
         self._metrics[mode]["early_exit_loss"].append(float(early_exit_loss.detach()))
         loss = loss + self.args.early_exit_loss_scale * early_exit_loss
@@ -88,6 +91,18 @@ class EarlyExitTrainer(SFTTrainer):
             yield kept
         finally:
             decoder.layers = layers
+
+
+def _exit_loss(
+    logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None, distillation: float
+) -> torch.Tensor:
+    """Cross-entropy against the labels, mixed with cross-entropy against the full model's distribution."""
+    hard = nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+    if teacher is None:
+        return hard
+    scored = labels != -100
+    soft = -(teacher * torch.log_softmax(logits, dim=-1)).sum(-1)[scored].mean()
+    return (1 - distillation) * hard + distillation * soft
 
 
 @contextlib.contextmanager

@@ -7,13 +7,12 @@ shallower range saved, without recomputing them. Pruning crops every range to a 
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 from transformers import DynamicCache
 
+from .decoder_layers import DecoderLayers
+
 SUPPORTED_MODEL_TYPES = ("llama", "qwen2")
-SUPPORTED_ATTENTION = ("eager", "sdpa")
 
 
 def check_supported(model: torch.nn.Module) -> None:
@@ -27,42 +26,21 @@ def check_supported(model: torch.nn.Module) -> None:
         )
     if getattr(config, "use_sliding_window", False):
         raise ValueError("Early-exit decoding does not support sliding-window attention (use_sliding_window=True).")
-    attention = getattr(config, "_attn_implementation", None) or "eager"
-    if attention not in SUPPORTED_ATTENTION:
-        raise ValueError(
-            f"Early-exit decoding supports attn_implementation in {SUPPORTED_ATTENTION}; got {attention!r}."
-        )
-
-
-def _causal_mask(start: int, count: int, hidden: torch.Tensor) -> torch.Tensor | None:
-    """Additive mask for `count` new queries at positions start.. over keys 0..start+count-1.
-
-    Built here rather than by the model because each range has its own cache length.
-    """
-    if count == 1:
-        return None
-    blocked = torch.finfo(hidden.dtype).min
-    mask = torch.full((count, start + count), blocked, dtype=hidden.dtype, device=hidden.device)
-    mask = torch.triu(mask, diagonal=start + 1)
-    return mask[None, None]
 
 
 class LayerStack:
     """The model's decoder layers split at ``exits`` (the last exit is the number of layers)."""
 
-    def __init__(self, model: torch.nn.Module, exits: list[int]) -> None:
-        decoder = model.model
+    def __init__(self, model: torch.nn.Module, exits: list[int], capacity: int) -> None:
         self.model = model
         self.exits = list(exits)
         self.ranges = [(0 if k == 0 else exits[k - 1], exits[k]) for k in range(len(exits))]
-        self.cache = DynamicCache(config=model.config)
+        self.layers = DecoderLayers(model, capacity)
         self.lengths = [0] * len(exits)
         # pending[k]: outputs of range k at positions [lengths[k + 1], lengths[k]), waiting for range k + 1.
         self.pending: list[torch.Tensor | None] = [None] * len(exits)
         self.passes = [0] * len(exits)
         self.positions_run = [0] * len(exits)
-        layer_parameters = inspect.signature(decoder.layers[0].forward).parameters
-        self._cache_keyword = "cache" if "cache" in layer_parameters else "past_key_values"
 
     @property
     def top(self) -> int:
@@ -95,19 +73,8 @@ class LayerStack:
             if hidden is None or hidden.shape[1] != end - start:
                 raise RuntimeError(f"internal: range {k} has no saved states for positions {start}..{end - 1}")
             self.pending[k - 1] = None
-        position_ids = torch.arange(start, end, device=device)[None]
-        position_embeddings = self.model.model.rotary_emb(hidden, position_ids)
-        mask = _causal_mask(start, end - start, hidden)
         low, high = self.ranges[k]
-        for layer in self.model.model.layers[low:high]:
-            hidden = layer(
-                hidden,
-                attention_mask=mask,
-                position_ids=position_ids,
-                position_embeddings=position_embeddings,
-                use_cache=True,
-                **{self._cache_keyword: self.cache},
-            )
+        hidden = self.layers.run(hidden, start, low, high)
         self.lengths[k] = end
         self.passes[k] += 1
         self.positions_run[k] += end - start
@@ -117,14 +84,17 @@ class LayerStack:
         return hidden
 
     def prune(self, length: int) -> None:
-        """Forget every cached position >= ``length`` in every range (KV and saved hidden states)."""
+        """Forget every cached position >= ``length`` in every range (KV and saved hidden states).
+
+        The KV buffers need no cropping: a range's next run overwrites them from its own length on.
+        """
         old = list(self.lengths)
-        for k, (low, high) in enumerate(self.ranges):
-            surplus = old[k] - length
-            if surplus > 0:
-                for layer_index in range(low, high):
-                    self.cache.layers[layer_index].crop(-surplus)
-                self.lengths[k] = length
+        for k in range(len(self.ranges)):
+            self.lengths[k] = min(old[k], length)
             if k < self.top and self.pending[k] is not None:
                 keep = min(old[k], length) - min(old[k + 1], length)
                 self.pending[k] = self.pending[k][:, :keep]
+
+    def cache(self) -> DynamicCache:
+        """Every layer's keys and values for the positions all ranges hold, as a transformers cache."""
+        return self.layers.to_dynamic_cache(min(self.lengths))

@@ -84,11 +84,13 @@ class HierarchicalDecoder:
     ) -> None:
         if len(windows) != len(exits):
             raise ValueError(f"internal: {len(exits)} exits need {len(exits)} windows (the first is unused)")
-        self.stack = LayerStack(model, exits)
+        self.model = model
+        self.exits = list(exits)
         self.windows = windows
         self.chooser = chooser
         self.eos_token_ids = eos_token_ids
         self.levels = [LevelCounts() for _ in exits]
+        self.stack: LayerStack | None = None
         self.tokens: list[int] = []
         # proposals[j]: the distribution tokens[j] was drawn from (sampling), for positions past the commit point.
         self.proposals: list[Any] = []
@@ -101,6 +103,8 @@ class HierarchicalDecoder:
         self.proposals = [None] * len(prompt)
         self.prompt_length = len(prompt)
         self.max_length = len(prompt) + max_new_tokens
+        # Speculation can run a window past max_length before the stop point is cut.
+        self.stack = LayerStack(self.model, self.exits, capacity=self.max_length + sum(self.windows) + 1)
         commits = 0
         if max_new_tokens > 0:
             self._prefill()

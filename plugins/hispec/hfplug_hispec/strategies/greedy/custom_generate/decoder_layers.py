@@ -1,0 +1,1 @@
+../../hispec/custom_generate/decoder_layers.py
