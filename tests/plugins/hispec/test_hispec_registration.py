@@ -24,7 +24,7 @@ def test_strategy_folder_needs_nothing_but_torch_and_transformers(name):
     folder = Path(hfplug.load("generation", name))
     code = folder / "custom_generate"
     assert (code / "generate.py").is_file()
-    assert (code / "requirements.txt").read_text().split() == ["torch>=2.4", "transformers>=5.24,<6"]
+    assert (code / "requirements.txt").read_text().split() == ["torch>=2.5", "transformers>=5.24,<6"]
     assert (folder / "README.md").is_file()
     for source in code.glob("*.py"):
         tree = ast.parse(source.read_text())
