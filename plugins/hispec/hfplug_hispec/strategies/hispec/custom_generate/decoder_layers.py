@@ -1,8 +1,8 @@
 """The decoder layers of a Llama-family model, run with as few tensor operations as possible.
 
-Batch-1 decoding of a small model is bound by the per-operation cost, not by arithmetic: a
-transformers decoder layer spends most of its time in module calls, cache bookkeeping and
-mask building. This module computes the same function from the same weights (q/k/v and
+A one-position decoding step of a small model spends most of its time on per-operation
+overhead, not arithmetic: a transformers decoder layer adds module calls, cache bookkeeping and
+mask building to that. This module computes the same function from the same weights (q/k/v and
 gate/up projections fused into one matrix product each, rotary tables computed once, one
 preallocated key/value buffer per layer, so pruning a suffix costs nothing) and hands the
 result back as a transformers ``DynamicCache`` when decoding ends.

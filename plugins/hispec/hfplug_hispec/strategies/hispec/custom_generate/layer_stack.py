@@ -2,7 +2,8 @@
 
 Each range remembers how many positions it has in the cache, so a shallow range can run ahead
 of a deeper one (drafting) and a deeper range later catches up from the hidden states the
-shallower range saved, without recomputing them. Pruning crops every range to a length.
+shallower range saved, without recomputing them. Pruning lowers every range's length; the
+next run of a range overwrites the key/value buffers from there.
 """
 
 from __future__ import annotations
