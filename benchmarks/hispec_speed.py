@@ -169,12 +169,10 @@ def measure_position_cost(model: Any, prompt: torch.Tensor, positions: int = 5, 
     """What each extra position adds to a full-depth pass of our layer runner, as a share of a
     one-position pass. Speculation pays when this is near 0 (verifying k drafts costs about one
     step, as on GPUs); the larger it is, the more every rejected draft costs."""
-    path = Path(hfplug.load("generation", "hispec")) / "custom_generate" / "decoder_layers.py"
-    spec = importlib.util.spec_from_file_location("hispec_decoder_layers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from hfplug_hispec.strategies.hispec.custom_generate.decoder_layers import DecoderLayers
+
     depth = model.config.num_hidden_layers
-    runner = module.DecoderLayers(model, capacity=prompt.shape[1] + positions)
+    runner = DecoderLayers(model, capacity=prompt.shape[1] + positions)
     start = prompt.shape[1] - positions
     timings = {}
     with torch.inference_mode():

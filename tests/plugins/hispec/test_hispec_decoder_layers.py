@@ -3,31 +3,19 @@ from the model's current weights, and refuses projections it cannot fuse."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 from transformers.models.llama.modeling_llama import LlamaRMSNorm
 
-import hfplug
-
-
-def _decoder_layers_module():
-    """custom_generate/decoder_layers.py, imported as transformers would (it is not a package module)."""
-    path = Path(hfplug.load("generation", "hispec")) / "custom_generate" / "decoder_layers.py"
-    spec = importlib.util.spec_from_file_location("hispec_decoder_layers", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def decoder_layers():
-    return _decoder_layers_module()
+    # The strategy folder is plain files (transformers loads it by path); inside the installed
+    # package it is still importable as a namespace module.
+    from hfplug_hispec.strategies.hispec.custom_generate import decoder_layers
+
+    return decoder_layers
 
 
 def _tiny(config_class, model_class, **overrides):
