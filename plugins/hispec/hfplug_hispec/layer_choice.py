@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from .strategy_folders import load_strategy
+
 
 @dataclass
 class LayerChoice:
@@ -97,10 +99,6 @@ def suggest_exit_layers(
     ``candidates`` are the exit layers tried (default: every layer for L <= 16, else 12 spread
     over the depth).
     """
-    from transformers import GenerationMixin
-
-    import hfplug
-
     num_layers = model.config.num_hidden_layers
     if num_layers < 3:
         raise ValueError(f"HiSpec needs at least 3 layers (draft < verify < full); the model has {num_layers}.")
@@ -118,7 +116,7 @@ def suggest_exit_layers(
     encoded = _encode(tokenizer, prompts, model.device)
 
     def cost(name: str, **kwargs: Any) -> float:
-        generate = GenerationMixin.load_custom_generate(model, hfplug.load("generation", name), trust_remote_code=True)
+        generate = load_strategy(model, name)
         total = 0.0
         for prompt in encoded:
             output = generate(

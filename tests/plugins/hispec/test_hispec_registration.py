@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from hfplug_hispec import plugin
+from hfplug_hispec.strategy_folders import strategy_folder
 
 import hfplug
 
@@ -17,6 +18,17 @@ def test_components_are_registered(isolated_plugins):
     registry = isolated_plugins.registry
     assert {"hispec", "self_spec", "greedy"} <= set(registry.names("generation"))
     assert registry.get("trainer", "early_exit").config == "hfplug_hispec.early_exit.config:EarlyExitConfig"
+
+
+@pytest.mark.parametrize("name", ["hispec", "self_spec", "greedy"])
+def test_registry_and_package_name_the_same_folder(name):
+    # The layer-choice helper and the benchmark load strategies by path (no registry needed there).
+    assert Path(hfplug.load("generation", name)) == strategy_folder(name)
+
+
+def test_unknown_strategy_folder_is_named():
+    with pytest.raises(ValueError, match="Unknown early-exit strategy 'beam'"):
+        strategy_folder("beam")
 
 
 @pytest.mark.parametrize("name", ["hispec", "self_spec", "greedy"])

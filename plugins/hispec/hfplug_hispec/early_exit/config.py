@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from trl import SFTConfig
 
+from .objective import check_settings
+
 
 @dataclass
 class EarlyExitConfig(SFTConfig):
@@ -55,14 +57,10 @@ class EarlyExitConfig(SFTConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.early_exit_loss_scale < 0:
-            raise ValueError(f"early_exit_loss_scale must be >= 0, got {self.early_exit_loss_scale}.")
-        if not 0 <= self.early_exit_distillation <= 1:
-            raise ValueError(f"early_exit_distillation must be in [0, 1], got {self.early_exit_distillation}.")
-        if not 0 <= self.layer_dropout_max < 1:
-            raise ValueError(f"layer_dropout_max must be in [0, 1), got {self.layer_dropout_max}.")
-        if self.early_exit_layer_weights is not None:
-            if self.early_exit_layers is None or len(self.early_exit_layer_weights) != len(self.early_exit_layers):
-                raise ValueError("early_exit_layer_weights needs early_exit_layers and one weight per exit layer.")
-            if any(weight < 0 for weight in self.early_exit_layer_weights) or sum(self.early_exit_layer_weights) <= 0:
-                raise ValueError("early_exit_layer_weights must be >= 0 with a positive sum.")
+        check_settings(
+            self.early_exit_layers,
+            self.early_exit_layer_weights,
+            self.early_exit_loss_scale,
+            self.early_exit_distillation,
+            self.layer_dropout_max,
+        )
