@@ -31,16 +31,36 @@ def test_self_spec_exit_must_be_below_the_full_model(disagreeing_model, strategy
         strategy("self_spec")(model=disagreeing_model, input_ids=prompt, draft_layer=8)
 
 
-def test_batch_larger_than_one_is_refused(disagreeing_model, strategy, prompt):
-    with pytest.raises(ValueError, match="batch size 1 only; got batch size 2"):
-        strategy("hispec")(model=disagreeing_model, input_ids=prompt.repeat(2, 1), max_new_tokens=4)
+def _padded_mask(prompt, pad_columns):
+    mask = torch.ones_like(prompt).repeat(2, 1)
+    for column in pad_columns:
+        mask[1, column] = 0
+    return mask
 
 
-def test_padding_is_refused(disagreeing_model, strategy, prompt):
-    mask = torch.ones_like(prompt)
-    mask[0, 0] = 0
-    with pytest.raises(ValueError, match="attention_mask with padding is not supported"):
-        strategy("hispec")(model=disagreeing_model, input_ids=prompt, attention_mask=mask, max_new_tokens=4)
+@pytest.mark.parametrize(
+    "pad_columns, message",
+    [
+        ([-1], "attention_mask must be left padding"),  # right padding
+        ([1], "attention_mask must be left padding"),  # a hole inside the prompt
+        (list(range(13)), "A row of the batch is all padding"),
+    ],
+)
+def test_padding_other_than_left_is_named(pad_columns, message, disagreeing_model, strategy, prompt):
+    assert prompt.shape[1] == 13
+    mask = _padded_mask(prompt, pad_columns)
+    with pytest.raises(ValueError, match=message):
+        strategy("hispec")(model=disagreeing_model, input_ids=prompt.repeat(2, 1), attention_mask=mask)
+
+
+def test_a_mask_of_another_shape_is_named(disagreeing_model, strategy, prompt):
+    with pytest.raises(ValueError, match=r"attention_mask has shape \(1, 12\), input_ids \(1, 13\)"):
+        strategy("hispec")(model=disagreeing_model, input_ids=prompt, attention_mask=torch.ones(1, 12))
+
+
+def test_an_empty_batch_is_named(disagreeing_model, strategy, prompt):
+    with pytest.raises(ValueError, match="The batch is empty"):
+        strategy("hispec")(model=disagreeing_model, input_ids=prompt[:0])
 
 
 def test_a_model_with_too_few_layers_for_the_defaults_is_refused(tiny_model, strategy, prompt):

@@ -12,5 +12,5 @@ from .generation_call import run_early_exit_generation
 
 
 def generate(model: Any, **arguments: Any) -> Any:
-    """Decode one token per full-model pass (batch size 1)."""
+    """Decode one token per full-model pass (batches of left-padded prompts too)."""
     return run_early_exit_generation(model, [model.config.num_hidden_layers], [0], arguments, "greedy")

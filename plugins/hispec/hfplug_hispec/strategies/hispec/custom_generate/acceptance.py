@@ -15,9 +15,9 @@ import torch
 class GreedyChooser:
     """Argmax everywhere; no distributions are kept."""
 
-    def pick(self, logits: torch.Tensor) -> tuple[int, None]:
-        """The token for one row of logits."""
-        return int(logits.argmax()), None
+    def pick_rows(self, logits: torch.Tensor) -> list[tuple[int, None]]:
+        """The token for each row of logits (batch x vocabulary)."""
+        return [(token, None) for token in logits.argmax(dim=-1).tolist()]
 
     def verify(self, candidates: list[int], proposals: list, target_logits: torch.Tensor) -> tuple[int, int, list]:
         """Accept the longest prefix of ``candidates`` that matches the target's argmax.
@@ -42,10 +42,11 @@ class SamplingChooser:
         rows = logits.reshape(-1, logits.shape[-1])
         return torch.softmax(self.warp(rows), dim=-1)
 
-    def pick(self, logits: torch.Tensor) -> tuple[int, torch.Tensor]:
-        """A token sampled from one row of logits, and the distribution it was drawn from."""
-        probabilities = self._probabilities(logits)[0]
-        return int(torch.multinomial(probabilities, 1)), probabilities
+    def pick_rows(self, logits: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
+        """A token sampled from each row of logits (batch x vocabulary), and the distribution it was drawn from."""
+        probabilities = self._probabilities(logits)
+        tokens = torch.multinomial(probabilities, 1)[:, 0].tolist()
+        return list(zip(tokens, probabilities, strict=True))
 
     def verify(self, candidates: list[int], proposals: list, target_logits: torch.Tensor) -> tuple[int, int, list]:
         """Speculative sampling: candidate x drawn from q survives with probability min(1, p(x)/q(x)).

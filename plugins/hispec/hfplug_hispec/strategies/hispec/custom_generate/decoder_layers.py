@@ -100,7 +100,12 @@ def _fused_weights(model: nn.Module) -> list[_LayerWeights]:
 class DecoderLayers:
     """Runs any contiguous range of a model's decoder layers over new positions, keeping their KV."""
 
-    def __init__(self, model: nn.Module, capacity: int) -> None:
+    def __init__(self, model: nn.Module, capacity: int, padding: list[int] | None = None) -> None:
+        """KV buffers for ``capacity`` positions of ``len(padding)`` rows (default one row).
+
+        ``padding[b]`` is how many columns row b's prompt is left-padded with: those columns are
+        never attended to, and row b's rotary positions start after them.
+        """
         config = model.config
         rope_type = (getattr(config, "rope_parameters", None) or {}).get("rope_type", "default")
         if rope_type in LENGTH_DEPENDENT_ROPE:
@@ -120,7 +125,11 @@ class DecoderLayers:
         self.dtype, self.device = parameter.dtype, parameter.device
         # One buffer per layer for every position decoding can reach, allocated once.
         self.capacity = capacity
-        shape = (1, self.num_kv_heads, capacity, self.head_dim)
+        padding = list(padding or [0])
+        self.batch_size = len(padding)
+        # None when no row is padded: the common case keeps the cheapest masks and rotary slices.
+        self.padding = torch.tensor(padding, device=self.device) if any(padding) else None
+        shape = (self.batch_size, self.num_kv_heads, capacity, self.head_dim)
         self.keys = [torch.zeros(shape, dtype=self.dtype, device=self.device) for _ in self.weights]
         self.values = [torch.zeros(shape, dtype=self.dtype, device=self.device) for _ in self.weights]
         positions = torch.arange(capacity, device=self.device)[None]
@@ -137,28 +146,41 @@ class DecoderLayers:
         normalised = upcast * torch.rsqrt(upcast.pow(2).mean(-1, keepdim=True) + self.eps)
         return weight * normalised.to(hidden.dtype)
 
+    def _positions(self, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Rotary tables and attention mask for queries at columns ``start..end-1`` over keys ``0..end-1``."""
+        device = self.cos.device
+        if self.padding is None:
+            mask = None  # one query sees every key before it: no mask needed
+            if end - start > 1:
+                mask = torch.arange(end, device=device) <= torch.arange(start, end, device=device)[:, None]
+            return self.cos[start:end], self.sin[start:end], mask
+        columns = torch.arange(start, end, device=device)
+        keys = torch.arange(end, device=device)
+        positions = (columns[None] - self.padding[:, None]).clamp(min=0)  # batch x n
+        # Keys in a row's padding are hidden; a padding column still sees itself, so that no query
+        # row is fully masked (that would make NaNs, and NaN values poison even masked-out sums).
+        visible = (keys >= self.padding[:, None, None]) | (keys == columns[:, None])
+        mask = (keys <= columns[:, None]) & visible  # batch x n x end
+        return self.cos[positions][:, None], self.sin[positions][:, None], mask[:, None]
+
     def run(self, hidden: torch.Tensor, start: int, low: int, high: int) -> torch.Tensor:
-        """Layers ``low..high-1`` over ``hidden`` (shape 1 x n x hidden), the positions ``start..start+n-1``.
+        """Layers ``low..high-1`` over ``hidden`` (batch x n x hidden), the columns ``start..start+n-1``.
 
         Their keys and values are written into the cache at those positions; whatever the cache
         held at or after ``start`` for these layers is overwritten, which is what pruning relies on.
         """
-        count = hidden.shape[1]
+        batch, count = hidden.shape[:2]
         end = start + count
         if end > self.capacity:
             raise RuntimeError(f"internal: position {end - 1} is past the KV buffers' capacity {self.capacity}")
-        cos, sin = self.cos[start:end], self.sin[start:end]
-        mask = None
-        if count > 1:
-            key_positions = torch.arange(end, device=hidden.device)
-            mask = key_positions <= torch.arange(start, end, device=hidden.device)[:, None]
+        cos, sin, mask = self._positions(start, end)
         heads, kv_heads, head_dim = self.num_heads, self.num_kv_heads, self.head_dim
         rotated = heads + kv_heads
         half = head_dim // 2
         for index in range(low, high):
             weights = self.weights[index]
             qkv = F.linear(self._norm(hidden, weights.input_norm), weights.qkv, weights.qkv_bias)
-            qkv = qkv.view(1, count, rotated + kv_heads, head_dim).transpose(1, 2)
+            qkv = qkv.view(batch, count, rotated + kv_heads, head_dim).transpose(1, 2)
             query_key, value = qkv[:, :rotated], qkv[:, rotated:]
             # Rotary embedding of queries and keys together (rotate_half convention).
             turned = torch.cat((-query_key[..., half:], query_key[..., :half]), dim=-1)
@@ -174,7 +196,7 @@ class DecoderLayers:
                 scale=self.scaling,
                 enable_gqa=kv_heads != heads,
             )
-            attended = attended.transpose(1, 2).reshape(1, count, heads * head_dim)
+            attended = attended.transpose(1, 2).reshape(batch, count, heads * head_dim)
             hidden = hidden + F.linear(attended, weights.out, weights.out_bias)
             gate, up = F.linear(
                 self._norm(hidden, weights.post_attention_norm), weights.gate_up, weights.gate_up_bias

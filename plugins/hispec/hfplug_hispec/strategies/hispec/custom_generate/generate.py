@@ -4,7 +4,7 @@ One early-exit model drafts at exit ``draft_layer``, verifies at ``verify_layer`
 with the full model once ``verify_window`` tokens are tentatively accepted; one KV cache serves
 all three, and hidden states computed by a shallow stage are reused by the deeper ones.
 Greedy output is token-identical to plain greedy decoding; sampling is distributed exactly as
-the full model. Batch size 1.
+the full model. Batches of left-padded prompts advance in lockstep.
 
     model.generate(input_ids, custom_generate="path/or/hub-repo", trust_remote_code=True,
                    draft_layer=4, verify_layer=8, draft_length=2, verify_window=4)

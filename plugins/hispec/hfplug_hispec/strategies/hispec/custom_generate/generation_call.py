@@ -104,22 +104,33 @@ def _chooser(generation_config: GenerationConfig) -> GreedyChooser | SamplingCho
     return SamplingChooser(lambda logits: warpers(None, logits))
 
 
-def _prompt(arguments: dict[str, Any], model_kwargs: dict) -> torch.Tensor:
+def _prompt(arguments: dict[str, Any], model_kwargs: dict) -> tuple[torch.Tensor, list[int]]:
+    """The prompt (batch x length) and how many leading pad columns each row has."""
     prompt = model_kwargs.pop("input_ids", None)
     if prompt is None:
         prompt = arguments.get("inputs")
     if prompt is None or not isinstance(prompt, torch.Tensor) or prompt.dim() != 2:
         raise ValueError("Pass input_ids (or inputs) as a LongTensor of shape (batch, length).")
-    if prompt.shape[0] != 1:
-        raise ValueError(
-            f"Early-exit speculative decoding supports batch size 1 only; got batch size {prompt.shape[0]}."
-        )
+    if prompt.shape[0] == 0:
+        raise ValueError("The batch is empty: pass at least one prompt.")
     if prompt.shape[1] == 0:
         raise ValueError("The prompt is empty: pass at least one token.")
     mask = model_kwargs.get("attention_mask")
-    if mask is not None and not bool(mask.all()):
-        raise ValueError("attention_mask with padding is not supported (batch size 1, no padding).")
-    return prompt
+    if mask is None:
+        return prompt, [0] * prompt.shape[0]
+    if mask.shape != prompt.shape:
+        raise ValueError(f"attention_mask has shape {tuple(mask.shape)}, input_ids {tuple(prompt.shape)}.")
+    mask = mask.bool()
+    padding = (~mask).sum(dim=1)
+    # Left padding only: each row is pad columns, then its tokens (what padding_side="left" gives).
+    columns = torch.arange(prompt.shape[1], device=mask.device)
+    if not torch.equal(mask, columns[None] >= padding[:, None]):
+        raise ValueError(
+            "attention_mask must be left padding (pad columns first, then tokens): use tokenizer.padding_side = 'left'."
+        )
+    if bool((padding == prompt.shape[1]).any()):
+        raise ValueError("A row of the batch is all padding: pass at least one token per row.")
+    return prompt, padding.tolist()
 
 
 def run_early_exit_generation(
@@ -137,19 +148,22 @@ def run_early_exit_generation(
     generation_config, model_kwargs = model._prepare_generation_config(
         call_arguments.pop("generation_config", None), **arguments
     )
-    prompt = _prompt(call_arguments, model_kwargs)
+    prompt, padding = _prompt(call_arguments, model_kwargs)
     _check_arguments(call_arguments, generation_config, model_kwargs)
     if generation_config.max_new_tokens is not None:
         max_new_tokens = generation_config.max_new_tokens
     else:
         max_new_tokens = max(generation_config.max_length - prompt.shape[1], 0)
     eos = generation_config.eos_token_id
-    eos_ids = set() if eos is None else {int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])}
-    decoder = HierarchicalDecoder(model, exits, windows, _chooser(generation_config), eos_ids)
+    eos_list = [] if eos is None else [int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])]
+    # Rows that end early are filled with the pad token, or (as transformers does) the first EOS.
+    pad = generation_config.pad_token_id
+    pad = int(pad) if pad is not None else (eos_list[0] if eos_list else None)
+    decoder = HierarchicalDecoder(model, exits, windows, _chooser(generation_config), set(eos_list), pad)
     # inference_mode, not no_grad: it halves the per-operation cost that dominates small-batch decoding.
     with torch.inference_mode():
-        tokens, stats = decoder.decode(prompt[0].tolist(), max_new_tokens)
-    sequences = torch.tensor([tokens], dtype=prompt.dtype, device=prompt.device)
+        rows, stats = decoder.decode(prompt.tolist(), max_new_tokens, padding)
+    sequences = torch.tensor(rows, dtype=prompt.dtype, device=prompt.device)
     summary = stats.as_dict()
     logger.info("%s decoding: %s", strategy, summary)
     if generation_config.return_dict_in_generate:

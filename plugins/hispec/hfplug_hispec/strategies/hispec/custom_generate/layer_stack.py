@@ -32,11 +32,13 @@ def check_supported(model: torch.nn.Module) -> None:
 class LayerStack:
     """The model's decoder layers split at ``exits`` (the last exit is the number of layers)."""
 
-    def __init__(self, model: torch.nn.Module, exits: list[int], capacity: int) -> None:
+    def __init__(
+        self, model: torch.nn.Module, exits: list[int], capacity: int, padding: list[int] | None = None
+    ) -> None:
         self.model = model
         self.exits = list(exits)
         self.ranges = [(0 if k == 0 else exits[k - 1], exits[k]) for k in range(len(exits))]
-        self.layers = DecoderLayers(model, capacity)
+        self.layers = DecoderLayers(model, capacity, padding)
         self.lengths = [0] * len(exits)
         # pending[k]: outputs of range k at positions [lengths[k + 1], lengths[k]), waiting for range k + 1.
         self.pending: list[torch.Tensor | None] = [None] * len(exits)
@@ -51,10 +53,10 @@ class LayerStack:
         """Next-token logits from any layer's hidden states: shared final norm + LM head (LayerSkip)."""
         return self.model.lm_head(self.model.model.norm(hidden)).float()
 
-    def advance(self, level: int, tokens: list[int]) -> torch.Tensor:
-        """Run ranges 0..level until each has every position of ``tokens`` in the cache.
+    def advance(self, level: int, tokens: list[list[int]]) -> torch.Tensor:
+        """Run ranges 0..level until each has every column of ``tokens`` (rows of equal length) in the cache.
 
-        Returns the outputs of range ``level`` for the positions it has just computed.
+        Returns the outputs of range ``level`` (batch x new columns x hidden) for the columns it has just computed.
         """
         hidden = None
         for k in range(level + 1):
@@ -62,13 +64,13 @@ class LayerStack:
         assert hidden is not None
         return hidden
 
-    def _run(self, k: int, tokens: list[int]) -> torch.Tensor:
-        start, end = self.lengths[k], len(tokens)
+    def _run(self, k: int, tokens: list[list[int]]) -> torch.Tensor:
+        start, end = self.lengths[k], len(tokens[0])
         device = self.model.lm_head.weight.device
         if end == start:
-            return torch.empty(1, 0, self.model.config.hidden_size, device=device)
+            return torch.empty(len(tokens), 0, self.model.config.hidden_size, device=device)
         if k == 0:
-            hidden = self.model.model.embed_tokens(torch.tensor([tokens[start:end]], device=device))
+            hidden = self.model.model.embed_tokens(torch.tensor([row[start:end] for row in tokens], device=device))
         else:
             hidden = self.pending[k - 1]
             if hidden is None or hidden.shape[1] != end - start:

@@ -36,9 +36,11 @@ class SpeculationStats:
     levels: list[LevelCounts] = field(default_factory=list)
     new_tokens: int = 0
     commits: int = 0
+    batch_size: int = 1
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain numbers: passes and positions per depth range, acceptance per level, tokens per full pass."""
+        """Plain numbers: passes and positions per depth range, acceptance per level (over the rows
+        still generating), new tokens (all rows) and tokens per full pass (per row)."""
         ranges = []
         for k, exit_layer in enumerate(self.exits):
             low = 0 if k == 0 else self.exits[k - 1]
@@ -60,6 +62,7 @@ class SpeculationStats:
                 }
             )
         full_passes = self.range_passes[-1]
+        per_row = self.new_tokens / self.batch_size
         return {
             "exits": list(self.exits),
             "ranges": ranges,
@@ -67,12 +70,19 @@ class SpeculationStats:
             "new_tokens": self.new_tokens,
             "full_passes": full_passes,
             "commits": self.commits,
-            "tokens_per_full_pass": self.new_tokens / full_passes if full_passes else None,
+            "batch_size": self.batch_size,
+            "tokens_per_full_pass": per_row / full_passes if full_passes else None,
         }
 
 
 class HierarchicalDecoder:
-    """Decodes one sequence (batch size 1) with exits ``exits`` and candidate windows ``windows``."""
+    """Decodes a batch of rows (equal length, left-padded) with exits ``exits`` and candidate windows ``windows``.
+
+    Rows advance in lockstep: after a verification every row keeps as many candidates as the
+    row that accepted fewest (rows that have already ended do not count) plus one token of its
+    own, so every range holds the same columns for every row. A row that agreed further keeps
+    its accepted candidate at that column, which is exactly what its verifier would have kept.
+    """
 
     def __init__(
         self,
@@ -81,6 +91,7 @@ class HierarchicalDecoder:
         windows: list[int],
         chooser: Any,
         eos_token_ids: set[int],
+        pad_token_id: int | None = None,
     ) -> None:
         if len(windows) != len(exits):
             raise ValueError(f"internal: {len(exits)} exits need {len(exits)} windows (the first is unused)")
@@ -89,22 +100,33 @@ class HierarchicalDecoder:
         self.windows = windows
         self.chooser = chooser
         self.eos_token_ids = eos_token_ids
+        self.pad_token_id = pad_token_id
         self.levels = [LevelCounts() for _ in exits]
         self.stack: LayerStack | None = None
-        self.tokens: list[int] = []
-        # proposals[j]: the distribution tokens[j] was drawn from (sampling), for positions past the commit point.
-        self.proposals: list[Any] = []
+        self.rows: list[list[int]] = []
+        # proposals[b][j]: the distribution rows[b][j] was drawn from (sampling), for columns past the commit point.
+        self.proposals: list[list[Any]] = []
         self.prompt_length = 0
         self.max_length = 0
 
-    def decode(self, prompt: list[int], max_new_tokens: int) -> tuple[list[int], SpeculationStats]:
-        """The prompt followed by the generated tokens (stopping after EOS or ``max_new_tokens``)."""
-        self.tokens = list(prompt)
-        self.proposals = [None] * len(prompt)
-        self.prompt_length = len(prompt)
-        self.max_length = len(prompt) + max_new_tokens
+    @property
+    def length(self) -> int:
+        return len(self.rows[0])
+
+    def decode(
+        self, prompts: list[list[int]], max_new_tokens: int, padding: list[int] | None = None
+    ) -> tuple[list[list[int]], SpeculationStats]:
+        """Each prompt followed by its generated tokens: up to and including its EOS, then padding
+        up to the longest row, at most ``max_new_tokens``. ``padding[b]``: prompt b's leading pad columns."""
+        if len({len(prompt) for prompt in prompts}) != 1:
+            raise ValueError("internal: prompts must have equal length (left-pad them)")
+        self.rows = [list(prompt) for prompt in prompts]
+        self.proposals = [[None] * len(prompt) for prompt in prompts]
+        self.prompt_length = len(prompts[0])
+        self.max_length = self.prompt_length + max_new_tokens
         # Speculation can run a window past max_length before the stop point is cut.
-        self.stack = LayerStack(self.model, self.exits, capacity=self.max_length + sum(self.windows) + 1)
+        capacity = self.max_length + sum(self.windows) + 1
+        self.stack = LayerStack(self.model, self.exits, capacity=capacity, padding=padding)
         commits = 0
         if max_new_tokens > 0:
             self._prefill()
@@ -112,69 +134,93 @@ class HierarchicalDecoder:
             while not self._finished():
                 self._round(self.stack.top)
                 commits += 1
-        final_length = self._stop_point()
-        del self.tokens[final_length:]
-        # Like plain decoding, the last token has no KV yet: every range holds exactly the positions before it.
+        stops = [self._stop_point(row) for row in self.rows]
+        final_length = max(stops)
+        if any(stop < final_length for stop in stops) and self.pad_token_id is None:
+            raise ValueError("Rows of the batch ended at different lengths and there is no pad_token_id to fill them.")
+        for row, stop in zip(self.rows, stops, strict=True):
+            del row[final_length:]
+            row[stop:] = [self.pad_token_id] * (final_length - stop)
+        # Like plain decoding, the last token has no KV yet: every range holds exactly the columns before it.
         self.stack.prune(max(final_length - 1, 0))
         stats = SpeculationStats(
             exits=self.stack.exits,
             range_passes=list(self.stack.passes),
             range_positions=list(self.stack.positions_run),
             levels=self.levels,
-            new_tokens=final_length - self.prompt_length,
+            new_tokens=sum(stop - self.prompt_length for stop in stops),
             commits=commits,
+            batch_size=len(self.rows),
         )
-        return self.tokens, stats
+        return self.rows, stats
 
     def _prefill(self) -> None:
-        hidden = self.stack.advance(self.stack.top, self.tokens)
-        token, proposal = self.chooser.pick(self.stack.head_logits(hidden[:, -1:])[0])
-        self._append(token, proposal)
+        hidden = self.stack.advance(self.stack.top, self.rows)
+        self._append_column(self.chooser.pick_rows(self.stack.head_logits(hidden[:, -1])))
 
-    def _append(self, token: int, proposal: Any) -> None:
-        self.tokens.append(token)
-        self.proposals.append(proposal)
+    def _append_column(self, picks: list[tuple[int, Any]]) -> None:
+        for row, proposals, (token, proposal) in zip(self.rows, self.proposals, picks, strict=True):
+            row.append(token)
+            proposals.append(proposal)
 
-    def _stop_point(self) -> int:
-        """Length of the output: up to and including the first generated EOS, at most max_length."""
-        end = min(len(self.tokens), self.max_length)
+    def _ended(self, row: list[int], before: int | None = None) -> bool:
+        """Whether the row generated an EOS (among its columns before ``before``)."""
+        return any(token in self.eos_token_ids for token in row[self.prompt_length : before])
+
+    def _stop_point(self, row: list[int]) -> int:
+        """Length of the row's output: up to and including its first generated EOS, at most max_length."""
+        end = min(len(row), self.max_length)
         for position in range(self.prompt_length, end):
-            if self.tokens[position] in self.eos_token_ids:
+            if row[position] in self.eos_token_ids:
                 return position + 1
         return end
 
     def _finished(self) -> bool:
-        return self._stop_point() < len(self.tokens) or len(self.tokens) >= self.max_length or self._ends_in_eos()
-
-    def _ends_in_eos(self) -> bool:
-        return len(self.tokens) > self.prompt_length and self.tokens[-1] in self.eos_token_ids
+        return self.length >= self.max_length or all(self._ended(row) for row in self.rows)
 
     def _round(self, level: int) -> None:
         if level == 0:
             self._draft_one()
             return
-        start = len(self.tokens)
-        while len(self.tokens) - start < self.windows[level] and not self._finished():
+        start = self.length
+        while self.length - start < self.windows[level] and not self._finished():
             self._round(level - 1)
-        candidates = self.tokens[start:]
+        count = self.length - start
         computed_from = self.stack.lengths[level]
-        hidden = self.stack.advance(level, self.tokens)
+        hidden = self.stack.advance(level, self.rows)
         if computed_from > start - 1:
-            raise RuntimeError(f"internal: level {level} lost the state of position {start - 1}")
-        target_logits = self.stack.head_logits(hidden[0, -(len(candidates) + 1) :])
-        accepted, token, targets = self.chooser.verify(candidates, self.proposals[start:], target_logits)
+            raise RuntimeError(f"internal: level {level} lost the state of column {start - 1}")
+        target_logits = self.stack.head_logits(hidden[:, -(count + 1) :])
+        live = [not self._ended(row, before=start) for row in self.rows]
+        verdicts = [
+            self.chooser.verify(row[start:], proposals[start:], logits)
+            for row, proposals, logits in zip(self.rows, self.proposals, target_logits, strict=True)
+        ]
+        keep = min((accepted for (accepted, _, _), alive in zip(verdicts, live, strict=True) if alive), default=count)
         counts = self.levels[level]
         counts.rounds += 1
-        counts.proposed += len(candidates)
-        counts.accepted += accepted
-        keep = start + accepted
-        del self.tokens[keep:]
-        del self.proposals[start:]
-        self.proposals.extend(targets[:accepted])
-        self.stack.prune(keep)
-        self._append(token, targets[accepted])
+        counts.proposed += count * sum(live)
+        counts.accepted += sum(accepted for (accepted, _, _), alive in zip(verdicts, live, strict=True) if alive)
+        for row, proposals, (accepted, token, targets), alive in zip(
+            self.rows, self.proposals, verdicts, live, strict=True
+        ):
+            if not alive:
+                # Ended before this round: its columns become padding in the output; keep the candidates.
+                token, proposal = (row[start + keep], proposals[start + keep]) if keep < count else (token, targets[-1])
+                del row[start + keep :]
+                del proposals[start + keep :]
+            else:
+                # A row that accepted past `keep` keeps its candidate there: the verifier agreed with it.
+                if accepted > keep:
+                    token = row[start + keep]
+                proposal = targets[keep]
+                del row[start + keep :]
+                del proposals[start:]
+                proposals.extend(targets[:keep])
+            row.append(token)
+            proposals.append(proposal)
+        self.stack.prune(start + keep)
 
     def _draft_one(self) -> None:
-        hidden = self.stack.advance(0, self.tokens)
-        token, proposal = self.chooser.pick(self.stack.head_logits(hidden[:, -1:])[0])
-        self._append(token, proposal)
+        hidden = self.stack.advance(0, self.rows)
+        self._append_column(self.chooser.pick_rows(self.stack.head_logits(hidden[:, -1])))

@@ -2,7 +2,7 @@
 
 Exit ``draft_layer`` drafts ``draft_length`` tokens, the full model verifies them in one pass;
 the KV cache and the draft's hidden states are shared with the verification. The baseline that
-HiSpec is compared with by name. Batch size 1.
+HiSpec is compared with by name. Batches of left-padded prompts advance in lockstep.
 """
 
 from __future__ import annotations
