@@ -105,6 +105,23 @@ def test_statistics_count_every_row(agreeing_model, greedy_hispec, batch):
         assert 0 <= level["accepted"] <= level["proposed"]
 
 
+def test_plain_decoding_makes_one_token_per_full_pass_in_every_live_row(disagreeing_model, strategy, batch):
+    generated = disagreeing_model.generate(**batch, do_sample=False, max_new_tokens=12, eos_token_id=None)
+    eos = generated[0, batch.input_ids.shape[1] + 2].item()  # row 0 ends by its third token
+    output = strategy("greedy")(
+        model=disagreeing_model,
+        **batch,
+        max_new_tokens=12,
+        eos_token_id=eos,
+        pad_token_id=0,
+        return_dict_in_generate=True,
+    )
+    stats = output.speculation_stats
+    assert stats["new_tokens"] < 3 * stats["full_passes"], "some row ended early"
+    # Rows that have ended do not count, so plain decoding stays at exactly one token per pass.
+    assert stats["tokens_per_full_pass"] == 1.0
+
+
 @pytest.mark.parametrize("name, kwargs", [("self_spec", {"draft_layer": 2, "draft_length": 3}), ("greedy", {})])
 def test_comparison_strategies_take_batches_too(name, kwargs, disagreeing_model, strategy, batch):
     expected = disagreeing_model.generate(**batch, do_sample=False, max_new_tokens=12, eos_token_id=None)

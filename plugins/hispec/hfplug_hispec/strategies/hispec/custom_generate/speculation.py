@@ -37,10 +37,11 @@ class SpeculationStats:
     new_tokens: int = 0
     commits: int = 0
     batch_size: int = 1
+    row_passes: int = 0  # full passes times the rows still generating in each
 
     def as_dict(self) -> dict[str, Any]:
         """Plain numbers: passes and positions per depth range, acceptance per level (over the rows
-        still generating), new tokens (all rows) and tokens per full pass (per row)."""
+        still generating), new tokens (all rows) and tokens per full pass (per row still generating in it)."""
         ranges = []
         for k, exit_layer in enumerate(self.exits):
             low = 0 if k == 0 else self.exits[k - 1]
@@ -62,7 +63,6 @@ class SpeculationStats:
                 }
             )
         full_passes = self.range_passes[-1]
-        per_row = self.new_tokens / self.batch_size
         return {
             "exits": list(self.exits),
             "ranges": ranges,
@@ -71,7 +71,7 @@ class SpeculationStats:
             "full_passes": full_passes,
             "commits": self.commits,
             "batch_size": self.batch_size,
-            "tokens_per_full_pass": per_row / full_passes if full_passes else None,
+            "tokens_per_full_pass": self.new_tokens / self.row_passes if self.row_passes else None,
         }
 
 
@@ -108,6 +108,7 @@ class HierarchicalDecoder:
         self.proposals: list[list[Any]] = []
         self.prompt_length = 0
         self.max_length = 0
+        self.row_passes = 0
 
     @property
     def length(self) -> int:
@@ -151,11 +152,13 @@ class HierarchicalDecoder:
             new_tokens=sum(stop - self.prompt_length for stop in stops),
             commits=commits,
             batch_size=len(self.rows),
+            row_passes=self.row_passes,
         )
         return self.rows, stats
 
     def _prefill(self) -> None:
         hidden = self.stack.advance(self.stack.top, self.rows)
+        self.row_passes += len(self.rows)
         self._append_column(self.chooser.pick_rows(self.stack.head_logits(hidden[:, -1])))
 
     def _append_column(self, picks: list[tuple[int, Any]]) -> None:
@@ -192,6 +195,8 @@ class HierarchicalDecoder:
             raise RuntimeError(f"internal: level {level} lost the state of column {start - 1}")
         target_logits = self.stack.head_logits(hidden[:, -(count + 1) :])
         live = [not self._ended(row, before=start) for row in self.rows]
+        if level == self.stack.top:
+            self.row_passes += sum(live)
         verdicts = [
             self.chooser.verify(row[start:], proposals[start:], logits)
             for row, proposals, logits in zip(self.rows, self.proposals, target_logits, strict=True)
@@ -223,4 +228,6 @@ class HierarchicalDecoder:
 
     def _draft_one(self) -> None:
         hidden = self.stack.advance(0, self.rows)
+        if self.stack.top == 0:  # plain decoding: the drafting exit is the full model
+            self.row_passes += sum(not self._ended(row) for row in self.rows)
         self._append_column(self.chooser.pick_rows(self.stack.head_logits(hidden[:, -1])))
