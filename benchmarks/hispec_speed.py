@@ -243,7 +243,19 @@ def train_early_exit_model(text: str, tokenizer: Any, options: argparse.Namespac
     return model.float().eval()
 
 
-def timed_runs(runs: dict[Any, Callable[[torch.Tensor], Any]], prompts: list[torch.Tensor], device: str, rounds: int):
+Inputs = dict[str, torch.Tensor]  # what model.generate takes: input_ids, maybe attention_mask
+
+
+def generated_tokens(sequences: torch.Tensor, prompt_length: int, eos_ids: set[int]) -> int:
+    """New tokens over all rows, each up to and including its first EOS (padding after it not counted)."""
+    total = 0
+    for row in sequences[:, prompt_length:].tolist():
+        ends = [k for k, token in enumerate(row) if token in eos_ids]
+        total += ends[0] + 1 if ends else len(row)
+    return total
+
+
+def timed_runs(runs: dict[Any, Callable[[Inputs], Any]], prompts: list[Inputs], device: str, rounds: int, eos_ids):
     """Tokens/s of each run over all prompts: best of ``rounds`` rounds, each round timing every run
     once in turn, so that load from other processes falls on all methods alike."""
     best = dict.fromkeys(runs, float("inf"))
@@ -255,8 +267,8 @@ def timed_runs(runs: dict[Any, Callable[[torch.Tensor], Any]], prompts: list[tor
             if device == "cuda":
                 torch.cuda.synchronize()
             started = time.perf_counter()
-            for prompt in prompts:
-                result = run(prompt)
+            for inputs in prompts:
+                result = run(inputs)
                 if hasattr(result, "sequences"):
                     stats[name].append(getattr(result, "speculation_stats", None) or {})
                     result = result.sequences
@@ -266,7 +278,10 @@ def timed_runs(runs: dict[Any, Callable[[torch.Tensor], Any]], prompts: list[tor
             best[name] = min(best[name], time.perf_counter() - started)
     speeds = {}
     for name in runs:
-        new_tokens = sum(o.shape[1] - p.shape[1] for o, p in zip(outputs[name], prompts, strict=True))
+        new_tokens = sum(
+            generated_tokens(output, inputs["input_ids"].shape[1], eos_ids)
+            for output, inputs in zip(outputs[name], prompts, strict=True)
+        )
         speeds[name] = new_tokens / best[name]
     return speeds, outputs, stats
 
@@ -311,6 +326,64 @@ def measure_position_cost(model: Any, prompt: torch.Tensor, positions: int = 5, 
                 best = min(best, time.perf_counter() - began)
             timings[count] = best
     return max(0.0, (timings[positions] / timings[1] - 1) / (positions - 1))
+
+
+def batch_comparison(
+    runs: dict[str, Callable[[Inputs], Any]],
+    tokenizer: Any,
+    held_out: str,
+    options: argparse.Namespace,
+    eos_ids: set[int],
+) -> list[dict]:
+    """Each method on ``--batch-rows`` left-padded prompts at once and on the same prompts one by one.
+
+    ``runs`` maps a method to its best batch-1 setting; a batch commits in lockstep (the fewest
+    tokens any row accepted), so speculation is expected to gain less here than at batch 1.
+    """
+    count = options.batch_rows
+    step = len(held_out) // (count + 2)
+    # Prompts of unequal length, so the batch is really padded.
+    texts = [held_out[(i + 1) * step : (i + 1) * step + 60 + 40 * i] for i in range(count)]
+    tokenizer.padding_side = "left"
+    encoded = tokenizer(texts, return_tensors="pt", padding=True)
+    batch = {
+        "input_ids": encoded.input_ids.to(options.device),
+        "attention_mask": encoded.attention_mask.to(options.device),
+    }
+    padding = (encoded.attention_mask == 0).sum(dim=1).tolist()
+    singles = [{"input_ids": batch["input_ids"][b : b + 1, pad:]} for b, pad in enumerate(padding)]
+    apart, apart_outputs, _ = timed_runs(runs, singles, options.device, options.repeats, eos_ids)
+    together, together_outputs, _ = timed_runs(runs, [batch], options.device, options.repeats, eos_ids)
+    reference = together_outputs["greedy (transformers)"][0]
+    results = []
+    for method in runs:
+        # One by one, a row stops at its EOS; in the batch it is padded after it up to the longest row.
+        rows_agree = all(
+            torch.equal(single[0], reference[b, padding[b] : padding[b] + single.shape[1]])
+            for b, single in enumerate(apart_outputs[method])
+        )
+        results.append(
+            {
+                "method": method,
+                "one_by_one_tokens_per_s": apart[method],
+                "batched_tokens_per_s": together[method],
+                "batched_identical": torch.equal(together_outputs[method][0], reference),
+                "one_by_one_identical": rows_agree,
+            }
+        )
+    print(f"\nbatch of {count} left-padded prompts (padding {padding}) against the same prompts one by one:")
+    print(
+        "| method | one by one, tok/s | batched, tok/s | batched / one by one "
+        "| same tokens as transformers' batched greedy |"
+    )
+    print("|---|---|---|---|---|")
+    for row in results:
+        same = "yes" if row["batched_identical"] and row["one_by_one_identical"] else "NO"
+        print(
+            f"| {row['method']} | {row['one_by_one_tokens_per_s']:.1f} | {row['batched_tokens_per_s']:.1f} | "
+            f"{row['batched_tokens_per_s'] / row['one_by_one_tokens_per_s']:.2f}x | {same} |"
+        )
+    return results
 
 
 def prepare_model(options: argparse.Namespace) -> tuple[Any, Any, str]:
@@ -371,6 +444,9 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--candidates", type=int, default=4, help="exit settings timed per method (best by cost)")
+    parser.add_argument(
+        "--batch-rows", type=int, default=0, help="also time each method's best setting on this many prompts at once"
+    )
     parser.add_argument("--output-dir", default="/tmp/hfplug_hispec_bench")
     parser.add_argument("--json", help="also write the results here")
     options = parser.parse_args()
@@ -385,12 +461,17 @@ def main() -> None:
 
     step = len(held_out) // (options.prompts + 1)
     texts = [held_out[(i + 1) * step : (i + 1) * step + 200] for i in range(options.prompts)]
-    prompts = [tokenizer(text, return_tensors="pt").input_ids[:, :48].to(options.device) for text in texts]
+    prompts = [
+        {"input_ids": tokenizer(text, return_tensors="pt").input_ids[:, :48].to(options.device)} for text in texts
+    ]
+    eos = model.generation_config.eos_token_id
+    eos_ids = set() if eos is None else set(eos if isinstance(eos, list) else [eos])
 
-    position_cost = measure_position_cost(model, prompts[0])
+    position_cost = measure_position_cost(model, prompts[0]["input_ids"])
     print(f"each extra position adds {position_cost:.2f} of a one-position pass (0 would make verification free)")
     # Exits past half the depth cannot pay for themselves; measuring them only costs benchmark time.
-    exits = list(range(1, options.layers // 2 + 1))
+    depth = model.config.num_hidden_layers  # from the model: --load may bring another depth than --layers
+    exits = list(range(1, depth // 2 + 1))
     choice = suggest_exit_layers(
         model, tokenizer, texts[:2], max_new_tokens=24, candidates=exits, position_cost=position_cost
     )
@@ -400,31 +481,31 @@ def main() -> None:
 
     ours = {name: load_strategy(model, name) for name in ("hispec", "self_spec", "greedy")}
     common = {"do_sample": False, "max_new_tokens": new_tokens, "return_dict_in_generate": True}
-    runs: dict[tuple[str, str], Callable[[torch.Tensor], Any]] = {}
+    runs: dict[tuple[str, str], Callable[[Inputs], Any]] = {}
     # transformers' greedy both ways; the faster one is the baseline (on GPUs that is the static cache).
     for cache in ("dynamic", "static"):
-        runs[("greedy (transformers)", f"{cache} cache")] = lambda p, c=cache: model.generate(
-            p, do_sample=False, max_new_tokens=new_tokens, cache_implementation=c
+        runs[("greedy (transformers)", f"{cache} cache")] = lambda inputs, c=cache: model.generate(
+            **inputs, do_sample=False, max_new_tokens=new_tokens, cache_implementation=c
         )
-    runs[("greedy (hfplug loop)", "exits [L]")] = lambda p: ours["greedy"](model=model, input_ids=p, **common)
+    runs[("greedy (hfplug loop)", "exits [L]")] = lambda inputs: ours["greedy"](model=model, **inputs, **common)
     # Each method at its best: exits ranked by the layer-choice helper, and a few draft lengths.
     for e in choice.ranked_single_exits()[: options.candidates]:
         for drafts in (2, 4, 20):  # 20: transformers' default num_assistant_tokens
-            runs[("assistant_early_exit", f"exit {e}, {drafts} drafts")] = lambda p, e=e, n=drafts: model.generate(
-                p, do_sample=False, max_new_tokens=new_tokens, assistant_early_exit=e, num_assistant_tokens=n
+            runs[("assistant_early_exit", f"exit {e}, {drafts} drafts")] = lambda inputs, e=e, n=drafts: model.generate(
+                **inputs, do_sample=False, max_new_tokens=new_tokens, assistant_early_exit=e, num_assistant_tokens=n
             )
         for draft_length in (1, 2, 3, 4):
-            runs[("self_spec (hfplug)", f"l_d={e}, N_d={draft_length}")] = lambda p, e=e, n=draft_length: ours[
+            runs[("self_spec (hfplug)", f"l_d={e}, N_d={draft_length}")] = lambda inputs, e=e, n=draft_length: ours[
                 "self_spec"
-            ](model=model, input_ids=p, draft_layer=e, draft_length=n, **common)
+            ](model=model, **inputs, draft_layer=e, draft_length=n, **common)
     for d, i in choice.ranked_pairs()[: options.candidates]:
         for draft_length, window in ((1, 2), (1, 4), (2, 4), (2, 6)):
             runs[("hispec (hfplug)", f"l_d={d}, l_i={i}, N_d={draft_length}, N_i={window}")] = (
-                lambda p, d=d, i=i, n=draft_length, w=window: ours["hispec"](
-                    model=model, input_ids=p, draft_layer=d, verify_layer=i, draft_length=n, verify_window=w, **common
+                lambda inputs, d=d, i=i, n=draft_length, w=window: ours["hispec"](
+                    model=model, **inputs, draft_layer=d, verify_layer=i, draft_length=n, verify_window=w, **common
                 )
             )
-    speeds, outputs, stats = timed_runs(runs, prompts, options.device, options.repeats)
+    speeds, outputs, stats = timed_runs(runs, prompts, options.device, options.repeats, eos_ids)
     rows = []
     for method, setting in runs:
         key = (method, setting)
@@ -460,7 +541,7 @@ def main() -> None:
     ]
     greedy_speed, single_speed, loop_speed = (row["tokens_per_s"] for row in table[:3])
     print(
-        f"\ndevice={options.device} layers={options.layers} hidden={options.hidden_size} "
+        f"\ndevice={options.device} layers={depth} hidden={model.config.hidden_size} "
         f"prompts={len(prompts)} max_new_tokens={new_tokens} position_cost={position_cost:.2f}"
     )
     print(
@@ -476,6 +557,12 @@ def main() -> None:
         )
     print("greedy outputs identical to transformers' greedy:", "all" if not mismatches else f"NO: {mismatches}")
     print("greedy outputs identical to our plain loop:", "all" if not loop_mismatches else f"NO: {loop_mismatches}")
+    batched = []
+    if options.batch_rows > 1:
+        # transformers' assistant_early_exit takes one prompt at a time, so it sits this one out.
+        best_runs = {row["method"]: runs[(row["method"], row["setting"])] for row in table}
+        del best_runs["assistant_early_exit"]
+        batched = batch_comparison(best_runs, tokenizer, held_out, options, eos_ids)
     if options.json:
         serialisable = [{k: v for k, v in row.items() if k != "outputs"} for row in rows]
         document = {
@@ -483,6 +570,7 @@ def main() -> None:
             "mismatches": mismatches,
             "loop_mismatches": loop_mismatches,
             "position_cost": position_cost,
+            "batched": batched,
         }
         Path(options.json).write_text(json.dumps(document, indent=2))
 

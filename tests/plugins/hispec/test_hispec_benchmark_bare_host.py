@@ -60,7 +60,7 @@ def test_benchmark_trains_and_times_without_trl(tmp_path):
         *("--text-file", str(text_file), "--layers", "4", "--hidden-size", "32", "--head-dim", "16"),
         *("--vocab-size", "300", "--max-steps", "20", "--batch-size", "4", "--max-length", "32"),
         *("--prompts", "1", "--max-new-tokens", "8", "--repeats", "1", "--candidates", "1"),
-        *("--output-dir", str(tmp_path / "out"), "--json", str(results)),
+        *("--batch-rows", "2", "--output-dir", str(tmp_path / "out"), "--json", str(results)),
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "plain loop: 20 steps" in run.stdout
@@ -76,6 +76,9 @@ def test_benchmark_trains_and_times_without_trl(tmp_path):
         "hispec (hfplug)",
     }
     assert all(row["tokens_per_s"] > 0 for row in document["rows"])
+    batched = {row["method"]: row for row in document["batched"]}
+    assert set(batched) == methods - {"assistant_early_exit"}  # transformers' takes one prompt at a time
+    assert all(row["batched_identical"] and row["one_by_one_identical"] for row in batched.values())
     assert (tmp_path / "out" / "model" / "config.json").is_file()
 
 
