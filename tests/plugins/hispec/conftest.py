@@ -88,3 +88,22 @@ def greedy_hispec(strategy: Callable[[str], Callable[..., Any]]) -> Callable[...
         )
 
     return run
+
+
+@pytest.fixture(scope="module")
+def hispec_at(greedy_hispec: Callable[..., Any]) -> Callable[..., Any]:
+    """``hispec_at(model, prompt, (l_d, l_i, N_d, N_i), **kwargs)``: greedy HiSpec at those exits and windows."""
+
+    def run(model: Any, prompt: torch.Tensor, settings: tuple[int, int, int, int], **kwargs: Any) -> Any:
+        draft, verify, draft_length, window = settings
+        return greedy_hispec(
+            model,
+            prompt,
+            draft_layer=draft,
+            verify_layer=verify,
+            draft_length=draft_length,
+            verify_window=window,
+            **kwargs,
+        )
+
+    return run

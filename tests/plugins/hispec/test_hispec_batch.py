@@ -20,27 +20,15 @@ def batch(tokenizer):
         tokenizer.padding_side = "right"
 
 
-def _hispec(greedy_hispec, model, batch, settings, **kwargs):
-    draft, verify, draft_length, window = settings
-    return greedy_hispec(
-        model,
-        batch.input_ids,
-        attention_mask=batch.attention_mask,
-        draft_layer=draft,
-        verify_layer=verify,
-        draft_length=draft_length,
-        verify_window=window,
-        **kwargs,
-    )
-
-
 @pytest.mark.parametrize("model_name", ["disagreeing_model", "agreeing_model"])
-def test_identical_to_batched_and_to_single_prompt_greedy(model_name, request, greedy_hispec, batch):
+def test_identical_to_batched_and_to_single_prompt_greedy(model_name, request, greedy_hispec, hispec_at, batch):
     model = request.getfixturevalue(model_name)
     assert (batch.attention_mask == 0).any(), "the batch must really be padded"
     expected = model.generate(**batch, do_sample=False, max_new_tokens=16, eos_token_id=None)
     for settings in SETTINGS:
-        output = _hispec(greedy_hispec, model, batch, settings, max_new_tokens=16, eos_token_id=None)
+        output = hispec_at(
+            model, batch.input_ids, settings, attention_mask=batch.attention_mask, max_new_tokens=16, eos_token_id=None
+        )
         assert torch.equal(output.sequences, expected), f"mismatch for (l_d, l_i, N_d, N_i)={settings}"
     for row, mask in zip(expected, batch.attention_mask, strict=True):
         alone = row[mask.bool().logical_not().sum() :][None, : int(mask.sum())]
@@ -48,7 +36,7 @@ def test_identical_to_batched_and_to_single_prompt_greedy(model_name, request, g
         assert torch.equal(single.sequences[0], row[-single.sequences.shape[1] :])
 
 
-def test_rows_that_end_early_are_padded_like_transformers(disagreeing_model, greedy_hispec, batch):
+def test_rows_that_end_early_are_padded_like_transformers(disagreeing_model, hispec_at, batch):
     length = batch.input_ids.shape[1]
     free_run = disagreeing_model.generate(**batch, do_sample=False, max_new_tokens=20, eos_token_id=None)
     generated = free_run[:, length:].tolist()
@@ -69,16 +57,24 @@ def test_rows_that_end_early_are_padded_like_transformers(disagreeing_model, gre
     )
     assert expected.shape[1] >= length + stop + 2 and (expected[0, length + stop + 1 :] == pad).all()
     for settings in SETTINGS:
-        output = _hispec(
-            greedy_hispec, disagreeing_model, batch, settings, max_new_tokens=20, eos_token_id=eos, pad_token_id=pad
+        output = hispec_at(
+            disagreeing_model,
+            batch.input_ids,
+            settings,
+            attention_mask=batch.attention_mask,
+            max_new_tokens=20,
+            eos_token_id=eos,
+            pad_token_id=pad,
         )
         assert torch.equal(output.sequences, expected), f"mismatch for (l_d, l_i, N_d, N_i)={settings}"
 
 
 @pytest.mark.parametrize("model_name", ["disagreeing_model", "agreeing_model"])
-def test_cache_equals_a_fresh_forward_on_every_real_column(model_name, request, greedy_hispec, batch):
+def test_cache_equals_a_fresh_forward_on_every_real_column(model_name, request, hispec_at, batch):
     model = request.getfixturevalue(model_name)
-    output = _hispec(greedy_hispec, model, batch, (2, 5, 2, 4), max_new_tokens=15, eos_token_id=None)
+    output = hispec_at(
+        model, batch.input_ids, (2, 5, 2, 4), attention_mask=batch.attention_mask, max_new_tokens=15, eos_token_id=None
+    )
     sequences = output.sequences
     mask = torch.cat([batch.attention_mask, torch.ones(3, sequences.shape[1] - batch.input_ids.shape[1])], dim=1)
     mask = mask[:, :-1].long()
@@ -95,8 +91,15 @@ def test_cache_equals_a_fresh_forward_on_every_real_column(model_name, request, 
             torch.testing.assert_close(ours.values[row][:, columns], reference.values[row][:, columns])
 
 
-def test_statistics_count_every_row(agreeing_model, greedy_hispec, batch):
-    output = _hispec(greedy_hispec, agreeing_model, batch, (1, 2, 2, 4), max_new_tokens=12, eos_token_id=None)
+def test_statistics_count_every_row(agreeing_model, hispec_at, batch):
+    output = hispec_at(
+        agreeing_model,
+        batch.input_ids,
+        (1, 2, 2, 4),
+        attention_mask=batch.attention_mask,
+        max_new_tokens=12,
+        eos_token_id=None,
+    )
     stats = output.speculation_stats
     assert stats["batch_size"] == 3
     assert stats["new_tokens"] == 3 * 12

@@ -9,18 +9,9 @@ import torch
 
 @pytest.mark.parametrize("model_name", ["disagreeing_model", "agreeing_model"])
 @pytest.mark.parametrize("settings", [(1, 4, 2, 4), (2, 3, 3, 5)])
-def test_cache_after_generation_equals_a_fresh_forward(model_name, settings, request, greedy_hispec, prompt):
+def test_cache_after_generation_equals_a_fresh_forward(model_name, settings, request, hispec_at, prompt):
     model = request.getfixturevalue(model_name)
-    draft, verify, draft_length, window = settings
-    output = greedy_hispec(
-        model,
-        prompt,
-        max_new_tokens=21,
-        draft_layer=draft,
-        verify_layer=verify,
-        draft_length=draft_length,
-        verify_window=window,
-    )
+    output = hispec_at(model, prompt, settings, max_new_tokens=21)
     sequence = output.sequences
     fresh = model(sequence[:, :-1], use_cache=True).cache
     assert len(output.cache.layers) == len(fresh.layers) == model.config.num_hidden_layers

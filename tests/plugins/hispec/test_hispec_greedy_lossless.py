@@ -18,20 +18,13 @@ SETTINGS = [
 ]
 
 
-def _hispec(greedy_hispec, model, prompt, settings, **kwargs):
-    draft, verify, draft_length, window = settings
-    return greedy_hispec(
-        model, prompt, draft_layer=draft, verify_layer=verify, draft_length=draft_length, verify_window=window, **kwargs
-    )
-
-
 @pytest.mark.parametrize("model_name", ["disagreeing_model", "agreeing_model"])
-def test_identical_to_plain_greedy_for_many_settings(model_name, request, greedy_hispec, prompt):
+def test_identical_to_plain_greedy_for_many_settings(model_name, request, hispec_at, prompt):
     model = request.getfixturevalue(model_name)
     expected = model.generate(prompt, do_sample=False, max_new_tokens=24)
     rates = []
     for settings in SETTINGS:
-        output = _hispec(greedy_hispec, model, prompt, settings, max_new_tokens=24)
+        output = hispec_at(model, prompt, settings, max_new_tokens=24)
         assert torch.equal(output.sequences, expected), f"mismatch for (l_d, l_i, N_d, N_i)={settings}"
         rates.extend(level["rate"] for level in output.speculation_stats["acceptance"])
     mean_rate = sum(rates) / len(rates)
@@ -42,8 +35,8 @@ def test_identical_to_plain_greedy_for_many_settings(model_name, request, greedy
         assert mean_rate < 0.4
 
 
-def test_the_agreeing_model_gets_many_tokens_per_full_pass(agreeing_model, greedy_hispec, prompt):
-    output = _hispec(greedy_hispec, agreeing_model, prompt, (1, 2, 2, 4), max_new_tokens=40)
+def test_the_agreeing_model_gets_many_tokens_per_full_pass(agreeing_model, hispec_at, prompt):
+    output = hispec_at(agreeing_model, prompt, (1, 2, 2, 4), max_new_tokens=40)
     # Two level-1 rounds of 2 drafts + 1 bonus fill the window of 4; all 6 pass, plus the full model's bonus.
     assert output.speculation_stats["tokens_per_full_pass"] > 5
 
