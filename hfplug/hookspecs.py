@@ -29,11 +29,12 @@ def hfplug_register(registry: PluginRegistrar) -> None:
     (``hfplug.get``, ``hfplug plugins``, ``hfplug train`` ...), in plugin load order.
 
     What it may do: call ``registry.trainer(...)``, ``registry.generation(...)``,
-    ``registry.data(...)``, ``registry.reward(...)``, ``registry.model(...)`` and
-    ``registry.asset(...)`` with a name, a lazy reference ``"package.module:Object"`` (for
-    ``generation``: ``"package:folder"``, a folder inside the package that holds
-    ``custom_generate/generate.py``), a one-line ``summary`` and, where there is one, the
-    ``paper`` id (``"arXiv:2509.20758"``).
+    ``registry.data(...)``, ``registry.reward(...)``, ``registry.model(...)``,
+    ``registry.metric(...)`` and ``registry.asset(...)`` with a name, a lazy reference
+    ``"package.module:Object"`` (for ``generation``: ``"package:folder"``, a folder inside the
+    package that holds ``custom_generate/generate.py``; for ``metric``: ``"package:folder"``, an
+    ``evaluate`` module folder), a one-line ``summary`` and, where there is one, the ``paper`` id
+    (``"arXiv:2509.20758"``).
 
     What it must not do: import torch, transformers or its own heavy modules; the references
     are resolved only when a component is used, which keeps ``hfplug plugins`` fast. If it

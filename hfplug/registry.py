@@ -1,7 +1,7 @@
 """Kinds -> names -> lazy references to components.
 
 A reference is a string ``"package.module:Object"`` (``"package:folder"`` for generation
-strategies) resolved only when the component is used, so that discovering plugins never imports
+strategies and metrics) resolved only when the component is used, so that discovering plugins never imports
 torch. The registry itself knows nothing about entry points; the manager fills it.
 """
 
@@ -16,7 +16,9 @@ from typing import Any
 
 from hfplug.errors import DuplicateComponentError, HfplugError, UnknownComponentError
 
-KINDS: tuple[str, ...] = ("trainer", "generation", "data", "reward", "model", "asset")
+KINDS: tuple[str, ...] = ("trainer", "generation", "data", "reward", "model", "metric", "asset")
+# Kinds whose reference names a folder inside a package rather than a Python object.
+FOLDER_KINDS: frozenset[str] = frozenset({"generation", "metric"})
 
 # Names that a user may reasonably type and the distribution that provides them, so that an
 # unknown name can say what to pip install. Only distributions of this project belong here.
@@ -31,8 +33,11 @@ KNOWN_PROVIDERS: dict[tuple[str, str], str] = {
     ("generation", "hispec"): "hfplug-hispec",
     ("generation", "self_spec"): "hfplug-hispec",
     ("trainer", "early_exit"): "hfplug-hispec",
-    ("generation", "adjust"): "hfplug-adjust",
+    ("generation", "joint_sampler"): "hfplug-diffusion-sampler",
+    ("trainer", "joint_sampler"): "hfplug-diffusion-sampler",
     ("model", "mmd_ae"): "hfplug-mmd-prior",
+    ("trainer", "mmd_ae"): "hfplug-mmd-prior",
+    ("metric", "lps"): "hfplug-mmd-prior",
     ("model", "side_bandits"): "hfplug-side-bandits",
     ("reward", "unit_tests"): "hfplug-code-exec",
     ("reward", "unit_tests_all"): "hfplug-code-exec",
@@ -55,8 +60,8 @@ class Component:
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def load(self) -> Any:
-        """Import and return the object (for ``generation``, the folder path as ``str``)."""
-        if self.kind == "generation":
+        """Import and return the object (for ``generation`` and ``metric``, the folder path as ``str``)."""
+        if self.kind in FOLDER_KINDS:
             return resolve_folder(self.ref)
         return resolve_object(self.ref)
 
@@ -258,6 +263,11 @@ class PluginRegistrar:
     ) -> None:
         """A standalone model class (``PyTorchModelHubMixin`` or ``PreTrainedModel``)."""
         self.add("model", name, ref, summary=summary, paper=paper, config=config, **extras)
+
+    def metric(self, name: str, ref: str, *, summary: str, paper: str | None = None, **extras: Any) -> None:
+        """An ``evaluate`` module: ``ref`` is ``"package:folder"``, a folder holding ``<folder name>.py``,
+        so that ``evaluate.load(hfplug.load("metric", name))`` works offline."""
+        self.add("metric", name, ref, summary=summary, paper=paper, **extras)
 
     def asset(self, name: str, ref: str, *, summary: str, **extras: Any) -> None:
         """An offline model or dataset: ``ref`` names an :class:`hfplug.assets.Asset` object."""

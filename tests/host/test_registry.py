@@ -94,3 +94,16 @@ def test_remove_plugin_forgets_its_components():
     registry.add(component("b", distribution="other"))
     registry.remove_plugin("hfplug-talr")
     assert registry.names("trainer") == ["b"]
+
+
+def test_a_metric_loads_as_its_folder(tmp_path, monkeypatch):
+    package = tmp_path / "metric_pkg"
+    (package / "score").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "score" / "score.py").write_text("# an evaluate module\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registrar = PluginRegistrar("p", "hfplug-p", "0.1")
+    registrar.metric("score", "metric_pkg:score", summary="a score")
+    [metric] = registrar.components
+    assert metric.kind == "metric"
+    assert metric.load() == str(package / "score")
