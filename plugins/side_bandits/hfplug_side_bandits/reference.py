@@ -100,12 +100,12 @@ def _lp_tracking_step(t, config, instance, estimate, precision, pulls, explorer,
     best = estimate.index(max(estimate))
     log_t = math.log(t)
     worst = math.inf
+    exact = [any(row[m] == 0 for row in instance.sigma) for m in range(k)]
+    sees_itself = instance.sigma[best][best] != math.inf or exact[best]
     for j in range(k):
         if j == best:
             continue
         gap = estimate[best] - estimate[j]
-        exact = [any(row[m] == 0 for row in instance.sigma) for m in range(k)]
-        sees_itself = instance.sigma[best][best] != math.inf or exact[best]
         sees_j = instance.sigma[best][j] != math.inf or exact[j]
         if config.exploitation_test == "arm_precision" or (config.exploitation_test == "auto" and sees_itself):
             effective = precision[j]
@@ -124,6 +124,8 @@ def _lp_tracking_step(t, config, instance, estimate, precision, pulls, explorer,
     starved = [j for j in range(k) if precision[j] < level]
     if starved:
         return explorer[min(starved, key=lambda j: precision[j])]
+    if config.best_arm_catch_up and sees_itself and any(precision[j] > precision[best] for j in range(k) if j != best):
+        return best
     gaps = [0.0 if j == best else max(estimate[best] - estimate[j], config.gap_floor) for j in range(k)]
     rates = lp.rates(np.array(gaps), best).tolist()
     ratios = [pulls[i] / rates[i] if i != best and rates[i] > 0 else math.inf for i in range(k)]

@@ -16,7 +16,11 @@ Each round, on each seed, in this order:
 3. **Forced exploration**: an arm whose precision is below ``s(t)``, a schedule growing slower than
    ``log t`` [spec], is observed by its most precise action (the least precise such arm first). This
    keeps every estimate consistent at a cost of ``o(log T)`` regret.
-4. **Tracking**: solve the LP at the estimated means (gaps floored at ``gap_floor``) and play the
+4. **Catch-up** [ours]: the LP assumes the estimated best arm ``i`` is the most precisely known one (it
+   will be, once exploited); while another arm has more precision and ``i`` observes itself, play ``i``.
+   Without this, a tiny estimated gap sends tracking to pull the runner-up thousands of times while the
+   leader's own estimate, from a handful of pulls, is the real uncertainty.
+5. **Tracking**: solve the LP at the estimated means (gaps floored at ``gap_floor``) and play the
    suboptimal arm ``i`` with the smallest ``N_i / c_i``; when every such arm already has
    ``N_i >= (1 + gamma) c_i log t`` (or the LP asks for none), play the estimated best arm [ours].
 
@@ -60,6 +64,13 @@ class LPTrackingConfig:
     )
     forced_exploration_schedule: str = field(
         default="sqrt_log", metadata={"help": "'sqrt_log': sqrt(log t); 'log_over_loglog': log t / log log t."}
+    )
+    best_arm_catch_up: bool = field(
+        default=True,
+        metadata={
+            "help": "In a tracking round, play the estimated best arm first while some other arm has more "
+            "precision than it (when it observes itself): the LP assumes its mean is the best known one."
+        },
     )
     gap_floor: float = field(
         default=1e-3, metadata={"help": "Estimated gaps below this are raised to it before the LP (keeps it finite)."}
@@ -120,7 +131,7 @@ def floored_gaps(means: np.ndarray, best: int, floor: float) -> np.ndarray:
 
 
 class LPTracking(Policy):
-    """The asymptotically optimal policy: see the module docstring for the four branches."""
+    """The asymptotically optimal policy: see the module docstring for the five branches."""
 
     name = "lp_tracking"
     config_class = LPTrackingConfig
@@ -128,8 +139,9 @@ class LPTracking(Policy):
     def start(self, instance, n_seeds: int) -> None:
         super().start(instance, n_seeds)
         self._auto_mode = auto_test_modes(instance.precision)
+        self._observes_itself = (instance.precision.diagonal() > 0) | np.isinf(instance.precision).any(axis=0)
         self._solvers = [RateSolver(instance.precision, self.config.lp_refresh_tolerance) for _ in range(n_seeds)]
-        self._counts = {"first_observation": 0, "exploit": 0, "forced": 0, "track": 0, "track_best": 0}
+        self._counts = {"first_observation": 0, "exploit": 0, "forced": 0, "catch_up": 0, "track": 0, "track_best": 0}
 
     def select(self, t: int, estimates: Estimates, pulls: np.ndarray, draws: np.ndarray | None) -> np.ndarray:
         precision = estimates.precision
@@ -155,7 +167,15 @@ class LPTracking(Policy):
         forced = ~unobserved & ~exploit & starved.any(axis=1)
         neediest = np.where(starved, precision, np.inf).argmin(axis=1)
         actions = np.where(unobserved, first, np.where(exploit, best, self.explorer[neediest]))
-        tracking = np.flatnonzero(~unobserved & ~exploit & ~forced)
+        tracking_rounds = ~unobserved & ~exploit & ~forced
+        if self.config.best_arm_catch_up:
+            others = np.where(np.arange(precision.shape[1]) == best[:, None], -np.inf, precision)
+            behind = self._observes_itself[best] & (precision[rows, best] < others.max(axis=1))
+            catch_up = tracking_rounds & behind
+            actions = np.where(catch_up, best, actions)
+            tracking_rounds &= ~behind
+            self._counts["catch_up"] += int(catch_up.sum())
+        tracking = np.flatnonzero(tracking_rounds)
         target = (1.0 + self.config.gamma) * log_t
         for seed in tracking:
             gaps_seed = floored_gaps(means[seed], int(best[seed]), self.config.gap_floor)
