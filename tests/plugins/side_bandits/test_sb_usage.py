@@ -108,8 +108,8 @@ def test_cli_bad_input_is_one_clean_line(args, message, tmp_path):
 
 def test_push_results_with_a_card(local_hub, tmp_path, revealer_instance):
     from datasets import load_dataset
-    from huggingface_hub import hf_hub_download
     from hfplug_side_bandits import push_results
+    from huggingface_hub import hf_hub_download
 
     means, sigma = revealer_instance
     folder = simulate("ucb_n", means, sigma, 50, 2, progress=False).save(tmp_path / "run")

@@ -93,12 +93,14 @@ def make_config(config_class: type, options: dict[str, Any], policy: str) -> Any
     return config_class(**options)
 
 
-def log_round(t: int) -> float:
-    """``log t`` (0 at the first round)."""
-    return math.log(t)
-
-
 def require(condition: bool, message: str) -> None:
     """Raise a :class:`ConfigError` with ``message`` unless ``condition`` (for config ``__post_init__``)."""
     if not condition:
         raise ConfigError(message)
+
+
+def require_positive(value: float, name: str) -> None:
+    """A config field that must be a finite number > 0."""
+    require(
+        isinstance(value, int | float) and math.isfinite(value) and value > 0, f"{name} must be a finite number > 0."
+    )

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from hfplug_side_bandits.estimates import Estimates
-from hfplug_side_bandits.policies.base import Policy, require
+from hfplug_side_bandits.policies.base import Policy, require, require_positive
 from hfplug_side_bandits.warm_start import RateSolver
 
 EXPLOITATION_TESTS = ("auto", "pairwise_glr", "arm_precision")
@@ -97,7 +97,7 @@ class LPTrackingConfig:
             math.isfinite(self.forced_exploration_scale) and self.forced_exploration_scale >= 0,
             "forced_exploration_scale must be a finite number >= 0.",
         )
-        require(math.isfinite(self.gap_floor) and self.gap_floor > 0, "gap_floor must be a finite number > 0.")
+        require_positive(self.gap_floor, "gap_floor")
         require(self.lp_refresh_tolerance >= 0, "lp_refresh_tolerance must be >= 0.")
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from hfplug_side_bandits.estimates import Estimates
-from hfplug_side_bandits.policies.base import Policy, require
+from hfplug_side_bandits.policies.base import Policy, require_positive
 
 
 @dataclass
@@ -20,9 +19,7 @@ class ThompsonConfig:
     )
 
     def __post_init__(self) -> None:
-        require(
-            math.isfinite(self.posterior_scale) and self.posterior_scale > 0, "posterior_scale must be a number > 0."
-        )
+        require_positive(self.posterior_scale, "posterior_scale")
 
 
 class Thompson(Policy):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hfplug_side_bandits.estimates import Estimates
-from hfplug_side_bandits.policies.base import Policy, require
+from hfplug_side_bandits.policies.base import Policy, require_positive
 
 
 @dataclass
@@ -21,7 +21,7 @@ class UCBConfig:
     )
 
     def __post_init__(self) -> None:
-        require(math.isfinite(self.exploration) and self.exploration > 0, "exploration must be a finite number > 0.")
+        require_positive(self.exploration, "exploration")
 
 
 class UCB1(Policy):
