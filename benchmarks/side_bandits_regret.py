@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from hfplug_side_bandits import lower_bound, named_instance, save_results, simulate
+from hfplug_side_bandits import load_results, lower_bound, named_instance, save_results, simulate
 from hfplug_side_bandits.plots import plot_rates, plot_regret
 from hfplug_side_bandits.reference import simulate_reference
 from hfplug_side_bandits.results import mean_and_half_width
@@ -57,11 +57,32 @@ def ratio_at(result, rounds: int) -> tuple[float, float]:
     return mean_and_half_width(result.regret[:, column] / math.log(result.rounds[column]))
 
 
+def slope_over_last_decade(result) -> tuple[float, float]:
+    """``(R_T - R_{T/10}) / log 10``: regret per unit of log t over the last decade, a sharper estimate of
+    the asymptotic constant than ``R_T / log T`` (which carries the early rounds' regret)."""
+    start = int(np.searchsorted(result.rounds, result.horizon // 10))
+    span = math.log(result.rounds[-1]) - math.log(result.rounds[start])
+    return mean_and_half_width((result.regret[:, -1] - result.regret[:, start]) / span)
+
+
+def rows_of(name: str, results: list, bound_value: float) -> list[dict]:
+    horizon = results[0].horizon
+    rounds = sorted({max(horizon // 100, 2), max(horizon // 10, 2), horizon})
+    rows = []
+    for result in results:
+        row = {"instance": name, "policy": result.policy, "C*": bound_value, "stats": result.stats}
+        for t in rounds:
+            row[f"R/logT@{t}"] = ratio_at(result, t)
+        row["slope"] = slope_over_last_decade(result)
+        row["N_i(T)/log T"] = (result.pulls[:, -1, :].mean(axis=0) / math.log(horizon)).round(2).tolist()
+        rows.append(row)
+    return rows
+
+
 def report(name: str, options: dict, horizon: int, seeds: int, output: Path) -> list[dict]:
     instance = named_instance(name)
     bound = lower_bound(instance.means, instance.sigma)
-    rounds = sorted({max(horizon // 100, 2), max(horizon // 10, 2), horizon})
-    results, rows = [], []
+    results = []
     for policy in TUNING_GRID:
         if policy == "ucb1" and any(math.isinf(instance.sigma[i][i]) for i in range(len(instance.means))):
             print(f"{name}: ucb1 skipped (an arm does not observe its own reward)")
@@ -77,20 +98,24 @@ def report(name: str, options: dict, horizon: int, seeds: int, output: Path) -> 
             checkpoints=40,
             progress=False,
         )
-        seconds = time.perf_counter() - started
+        result.stats["seconds"] = time.perf_counter() - started
         results.append(result)
-        row = {"instance": name, "policy": policy, "C*": bound.value, "seconds": seconds, "stats": result.stats}
-        for t in rounds:
-            row[f"R/logT@{t}"] = ratio_at(result, t)
-        final = result.pulls[:, -1, :] / math.log(horizon)
-        row["N_i(T)/log T"] = final.mean(axis=0).round(2).tolist()
-        rows.append(row)
-        print(f"{name} {policy}: " + ", ".join(f"T={t}: {row[f'R/logT@{t}'][0]:.2f}" for t in rounds), flush=True)
+        print(f"{name} {policy}: R_T/log T = {ratio_at(result, horizon)[0]:.2f}", flush=True)
     folder = output / name
     save_results(results, folder / "results", overwrite=True)
     plot_regret(results, folder / "regret.png", title=f"{name}: {seeds} seeds, 95% CI")
     plot_rates(results, folder / "rates.png", title=f"{name}: N_i(T)/log T vs c*")
     print(f"{name}: C* = {bound.value:.3f}, c* = {np.round(bound.rates, 2).tolist()}")
+    return rows_of(name, results, bound.value)
+
+
+def rows_from_saved(output: Path) -> list[dict]:
+    """The table rows of a finished run, from its saved results (``--from-saved``)."""
+    rows = []
+    for name in REPORTED:
+        results = load_results(output / name / "results")
+        bound = lower_bound(results[0].instance.means, results[0].instance.sigma)
+        rows += rows_of(name, results, bound.value)
     return rows
 
 
@@ -119,10 +144,11 @@ def throughput(horizon: int) -> dict[str, float]:
 
 def markdown(rows: list[dict], horizon: int) -> str:
     keys = [k for k in rows[0] if k.startswith("R/logT@")]
-    header = "| instance | C* | policy | " + " | ".join(f"R_T/log T, T={k.split('@')[1]}" for k in keys) + " |"
-    lines = [header, "|" + "---|" * (3 + len(keys))]
+    header = "| instance | C* | policy | " + " | ".join(f"R_T/log T, T={k.split('@')[1]}" for k in keys)
+    header += f" | (R_T - R_T/10) / log 10, T={horizon} |"
+    lines = [header, "|" + "---|" * (4 + len(keys))]
     for row in rows:
-        cells = " | ".join(f"{row[k][0]:.2f} ± {row[k][1]:.2f}" for k in keys)
+        cells = " | ".join(f"{row[k][0]:.2f} ± {row[k][1]:.2f}" for k in [*keys, "slope"])
         lines.append(f"| {row['instance']} | {row['C*']:.2f} | {row['policy']} | {cells} |")
     return "\n".join(lines)
 
@@ -135,7 +161,12 @@ def main() -> None:
     parser.add_argument("--tune-seeds", type=int, default=10)
     parser.add_argument("--throughput-horizon", type=int, default=10_000)
     parser.add_argument("--output", type=Path, default=Path("outputs/side_bandits_benchmark"))
+    parser.add_argument("--from-saved", action="store_true", help="Rebuild the table from a finished run's results.")
     args = parser.parse_args()
+    if args.from_saved:
+        rows = rows_from_saved(args.output)
+        print(markdown(rows, int(json.loads((args.output / "summary.json").read_text())["args"]["horizon"])))
+        return
     started = time.perf_counter()
     options = tune(args.tune_horizon, args.tune_seeds)
     rows = [row for name in REPORTED for row in report(name, options, args.horizon, args.seeds, args.output)]
