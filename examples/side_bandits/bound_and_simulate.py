@@ -16,7 +16,7 @@ MEANS = [1.0, 0.8, 0.7, 0.0]
 SIGMA = [[1, INF, INF, INF], [INF, 1, INF, INF], [INF, INF, 1, INF], [0.5, 0.5, 0.5, 0.5]]
 
 bound = lower_bound(MEANS, SIGMA)
-print(f"C* = {bound.value:.3f}; rates c* = {[round(r, 2) for r in bound.rates]}")
+print(f"C* = {bound.value:.3f}; rates c* = {[round(float(r), 2) for r in bound.rates]}")
 
 results = [simulate(policy, MEANS, SIGMA, horizon=5_000, seeds=8, progress=False) for policy in POLICIES]
 for result in results:
