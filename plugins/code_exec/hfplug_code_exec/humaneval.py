@@ -7,15 +7,14 @@ without a model; :mod:`hfplug_code_exec.cli` plugs a transformers model in.
 
 from __future__ import annotations
 
-import ast
-import doctest
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hfplug_code_exec.extract import build_program
+from hfplug_code_exec.assemble import build_program
+from hfplug_code_exec.formats import docstring_examples, prompt_helpers
 from hfplug_code_exec.pool import ExecutorPool, Job
 from hfplug_code_exec.results import ExecutionResult
 
@@ -43,25 +42,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
 
 
-def public_test_from_docstring(prompt: str, entry_point: str) -> str | None:
-    """A ``check(candidate)`` built from the prompt's ``>>>`` examples (what the model already sees).
-
-    Only examples that call the entry point and show a literal result are kept; None if there are none.
-    """
-    asserts = []
-    for example in doctest.DocTestParser().get_examples(prompt):
-        source, want = example.source.strip(), example.want.strip()
-        if not want or entry_point not in source:
-            continue
-        try:
-            ast.literal_eval(want)
-            ast.parse(source, mode="eval")
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-        asserts.append(f"    assert {source} == {want}")
-    if not asserts:
-        return None
-    return "def check(candidate):\n" + "\n".join(asserts) + "\n"
+public_test_from_docstring = docstring_examples  # the name this module has always exported
 
 
 def first_turn(problem: dict[str, Any]) -> Conversation:
@@ -115,7 +96,8 @@ def evaluate(
 
 def _job(problem: dict[str, Any], public_test: str | None, completion: str) -> Job:
     program = build_program(problem["prompt"], completion, problem["entry_point"])
-    return Job(program, problem["test"], problem["entry_point"], prompt=problem["prompt"], public_test=public_test)
+    helpers = prompt_helpers(problem["prompt"], problem["entry_point"])
+    return Job(program, problem["test"], problem["entry_point"], prompt=helpers, public_test=public_test)
 
 
 def _record(item: _Attempt, attempt: int, completion: str, result: ExecutionResult) -> None:

@@ -11,7 +11,66 @@ from typing import Any
 
 from hfplug_code_exec.limits import ExecutionLimits
 from hfplug_code_exec.sandbox_client import RunRecord
-from hfplug_code_exec.testsuite import TestOutcome
+
+STATUSES = ("passed", "failed", "error", "not_run")
+MAX_DETAIL_CHARS = 3000
+
+
+@dataclass
+class TestOutcome:
+    """The result of one test. ``detail`` and ``source`` are only kept for public tests."""
+
+    index: int
+    visibility: str  # "public" | "hidden"
+    status: str  # "passed" | "failed" | "error" | "not_run"
+    source: str = ""
+    detail: str = ""
+    error_type: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True when the test ran to its end without any exception."""
+        return self.status == "passed"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form; a hidden test's source and detail are left out."""
+        public = self.visibility == "public"
+        return {
+            "index": self.index,
+            "visibility": self.visibility,
+            "status": self.status,
+            "source": self.source if public else "",
+            "detail": self.detail if public else "",
+            "error_type": self.error_type,
+        }
+
+
+def outcomes_from_judge(plan: list[Any], outcomes: list[Any] | None) -> list[TestOutcome]:
+    """The judge's report as outcomes, checked: every planned test is counted, hidden ones stay blank.
+
+    The judge runs dataset code, so its messages are data to validate: a test it listed but did not
+    report (it stopped early) is ``not_run``, which counts as not passed.
+    """
+    tests = []
+    for index, planned in enumerate(plan):
+        planned = planned if isinstance(planned, dict) else {}
+        visibility = "public" if planned.get("visibility") == "public" else "hidden"
+        reported = outcomes[index] if outcomes is not None and index < len(outcomes) else {}
+        reported = reported if isinstance(reported, dict) else {}
+        status = reported.get("status") if reported.get("status") in STATUSES else "not_run"
+        public = visibility == "public"
+        tests.append(
+            TestOutcome(
+                index=index,
+                visibility=visibility,
+                status=status,
+                source=str(planned.get("source", ""))[:MAX_DETAIL_CHARS] if public else "",
+                detail=str(reported.get("detail", ""))[:MAX_DETAIL_CHARS] if public else "",
+                error_type=str(reported.get("error_type", ""))[:100],
+            )
+        )
+    return tests
+
 
 SIGNALS = {
     128 + 9: "killed",
@@ -117,8 +176,12 @@ def _failure_reason(outcome: TestOutcome) -> str:
     return "exception" if outcome.status == "error" else "wrong answer"
 
 
-def build_result(record: RunRecord, outcomes: list[TestOutcome], limits: ExecutionLimits) -> ExecutionResult:
-    """Score a finished run: pass counts from hidden tests, feedback from public ones."""
+def build_result(
+    record: RunRecord, outcomes: list[TestOutcome], limits: ExecutionLimits, judge_finished: bool = True
+) -> ExecutionResult:
+    """Score a finished run: pass counts from hidden tests, feedback from public ones.
+
+    A test passes only if the judge saw it pass; a run that stopped early is never "passed"."""
     hidden = [o for o in outcomes if o.visibility == "hidden"]
     public = [o for o in outcomes if o.visibility == "public"]
     passed = sum(o.passed for o in hidden)
@@ -138,6 +201,10 @@ def build_result(record: RunRecord, outcomes: list[TestOutcome], limits: Executi
     reason, sentence = _run_reason(record, limits)
     if record.load == "not_started" and not reason:
         reason, sentence = "exited early", f"The program exited while loading (exit status {record.exit_code})."
+    if not judge_finished and not reason:
+        reason, sentence = "tests ended early", "The tests stopped before they finished."
+    if reason and result.status == "passed":  # defence in depth: an interrupted run never passes
+        result.status = "failed"
     first_public_failure = next((o for o in public if not o.passed), None)
     first_hidden_failure = next((o for o in hidden if not o.passed), None)
     result.reason = reason or (

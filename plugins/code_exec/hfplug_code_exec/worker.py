@@ -1,8 +1,10 @@
-"""A pool worker: a fresh process (``python -m hfplug_code_exec.worker``) that owns one sandbox.
+"""A pool worker: a fresh process (``python -m hfplug_code_exec.worker``) that owns two sandboxes.
 
-It is the judge: it runs the trusted tests here, outside the sandbox, against a proxy of the
-program's function that lives inside. Requests and results are JSON lines on stdin/stdout.
-A sandbox failure is answered as ``infrastructure_error`` and the sandbox is restarted.
+The program runs in one sandbox, the judge (the dataset's tests) in another; the worker only
+relays data between them and never executes anything from a dataset or a model: it parses JSON,
+forwards call requests from the judge to the program and the program's replies back, and turns
+the judge's per-test outcomes into a result. Requests and results are JSON lines on stdin/stdout.
+A sandbox failure is answered as ``infrastructure_error`` and the sandboxes are restarted.
 """
 
 from __future__ import annotations
@@ -14,44 +16,147 @@ import time
 from typing import Any
 
 from hfplug_code_exec.cgroup import MemoryCgroup, worker_cgroup_name
-from hfplug_code_exec.errors import InvalidTestsError, WorkerFailure
+from hfplug_code_exec.errors import WorkerFailure
 from hfplug_code_exec.limits import ExecutionLimits
-from hfplug_code_exec.results import build_result
-from hfplug_code_exec.sandbox_client import Sandbox
-from hfplug_code_exec.testsuite import compile_tests
+from hfplug_code_exec.results import build_result, outcomes_from_judge
+from hfplug_code_exec.sandbox_client import RunAborted, RunRecord, Sandbox
+
+JUDGE_MEMORY_MB = 512
+JUDGE_GRACE_S = 5.0  # time the judge may take after the program's wall-clock limit (its own comparisons)
+JUDGE_MAX_LINE = 1 << 24
+CALL_FIELDS = ("call", "name", "handle", "method", "attr", "args", "kwargs", "stdio", "timeout")
 
 
-def handle(sandbox: Sandbox, request: dict[str, Any]) -> dict[str, Any]:
+def judge_limits(limits: ExecutionLimits) -> dict[str, Any]:
+    """The judge run's rlimits: no file writes, a few processes, its own memory and CPU budget."""
+    values = limits.as_dict()
+    values.update(memory_mb=JUDGE_MEMORY_MB, cpu_time_s=limits.wall_time_s + JUDGE_GRACE_S, max_file_mb=1)
+    return values
+
+
+def _stdio_program(request: dict[str, Any]) -> bool:
+    return any(t["format"] == "stdio" and not (t["test"] or {}).get("fn_name") for t in request["tests"])
+
+
+def _missing(record: RunRecord, required: str) -> bool:
+    """Whether the function the tests need is absent (``Solution().name`` counts, as in APPS/TACO)."""
+    return bool(required) and required not in record.names and "Solution" not in record.names
+
+
+class Relay:
+    """One row: the program's run and the judge's run, with every message between them passing here."""
+
+    def __init__(self, candidate: Sandbox, judge: Sandbox, request: dict[str, Any]) -> None:
+        self.candidate, self.judge, self.request = candidate, judge, request
+        self.limits = ExecutionLimits(**request["limits"])
+        self.record = RunRecord()
+        self.deadline = time.monotonic() + self.limits.wall_time_s
+        self.judge_started = False
+
+    def load_program(self) -> None:
+        mode = "stdio" if _stdio_program(self.request) else "call"
+        if self.candidate.cgroup is not None:
+            headroom = JUDGE_MEMORY_MB + self.limits.folder_mb + 128  # the judge shares the worker's cgroup
+            self.candidate.cgroup.set_limit((self.limits.memory_mb + headroom) * 1024 * 1024)
+            self.oom_before = self.candidate.cgroup.oom_kills()
+        self.candidate.begin(
+            {"program": self.request["program"], "mode": mode}, self.limits.as_dict(), self.limits.max_value_bytes
+        )
+        try:
+            loaded = self.candidate.receive(self.deadline)
+        except RunAborted as aborted:
+            self.record.aborted = aborted
+            return
+        record = self.record
+        record.load = str(loaded.get("load"))
+        record.load_error = str(loaded.get("error", ""))[:4000]
+        record.load_error_type = str(loaded.get("type", ""))[:100]
+        names = loaded.get("names")
+        record.names = {str(k)[:100]: str(v)[:10] for k, v in names.items()} if isinstance(names, dict) else {}
+        if record.load == "ok" and _missing(record, self.request.get("required_name", "")):
+            record.load = "missing"
+
+    def forward(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One call from the judge to the program; the program's reply, or why there is none."""
+        call = message.get("call")
+        record = self.record
+        if record.aborted is not None:
+            return {"call": call, "aborted": record.aborted.reason, "detail": record.aborted.detail}
+        if record.load != "ok":
+            return {"call": call, "aborted": "not loaded"}
+        timeout = message.get("timeout")
+        slack = 1.0 if "stdio" in message else 0.0  # a stdio test's own timeout is enforced inside the run
+        deadline = self.deadline
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+            deadline = min(deadline, time.monotonic() + float(timeout) + slack)
+        try:
+            self.candidate.send({k: message[k] for k in CALL_FIELDS if k in message}, deadline)
+            while True:
+                reply = self.candidate.receive(deadline)
+                if reply.get("call") == call:
+                    return reply
+        except RunAborted as aborted:
+            record.aborted = aborted
+            return {"call": call, "aborted": aborted.reason, "detail": aborted.detail}
+
+    def judge_tests(self) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None, str]:
+        """(plan, outcomes, spec_error): what the judge listed and reported (outcomes None if it did not finish)."""
+        request = {key: self.request.get(key) for key in ("tests", "entry_point", "strict_types", "test_time_s")} | {
+            "names": self.record.names,
+            "load": self.record.load,
+        }
+        self.judge.begin(request, judge_limits(self.limits), JUDGE_MAX_LINE)
+        self.judge_started = True
+        deadline = self.deadline + JUDGE_GRACE_S
+        plan = None
+        try:
+            while True:
+                message = self.judge.receive(deadline)
+                if "spec_error" in message:
+                    return plan, None, str(message["spec_error"])[:2000]
+                if "plan" in message and plan is None and isinstance(message["plan"], list):
+                    plan = message["plan"]
+                elif "call" in message and plan is not None:
+                    self.judge.send(self.forward(message), deadline)
+                elif "done" in message and plan is not None and isinstance(message["done"], list):
+                    return plan, message["done"], ""
+                else:
+                    return plan, None, ""
+        except RunAborted as aborted:
+            if aborted.reason == "timed out" and self.record.aborted is None:
+                self.record.aborted = RunAborted("timed out")
+            return plan, None, ""
+
+    def finish(self) -> dict[str, Any]:
+        record = self.record
+        done = self.candidate.end()
+        if self.judge_started:
+            self.judge.end()
+        record.exit_code = done.get("exit")
+        record.limit = done.get("limit")
+        if self.candidate.cgroup is not None:
+            record.extras["memory_cgroup_hit"] = self.candidate.cgroup.oom_kills() > self.oom_before
+        return done
+
+
+def handle(candidate: Sandbox, judge: Sandbox, request: dict[str, Any]) -> dict[str, Any]:
     """Run one program against its tests and return the result as a dict."""
-    limits = ExecutionLimits(**request["limits"])
-    try:
-        suites = [
-            compile_tests(t["test"], t.get("prompt", ""), t["visibility"], request["entry_point"])
-            for t in request["tests"]
-        ]
-    except InvalidTestsError as error:
-        return {"spec_error": str(error)}
-
-    def driver(candidate: Any) -> list:
-        outcomes = []
-        for suite in suites:
-            outcomes.extend(suite.run(candidate))
-        return outcomes
-
     started = time.monotonic()
-    record, outcomes = sandbox.run(request["program"], request["entry_point"], limits, driver)
-    if outcomes is None:  # the program never loaded: every test fails, none ran
-        outcomes = [o for suite in suites for o in suite.run(_not_loaded)]
-    result = build_result(record, outcomes, limits)
-    result.isolation = sandbox.level
+    relay = Relay(candidate, judge, request)
+    relay.load_program()
+    try:
+        plan, outcomes, spec_error = relay.judge_tests()
+    finally:
+        relay.finish()
+    if spec_error:
+        return {"spec_error": spec_error}
+    if plan is None:
+        raise WorkerFailure("the judge ended before listing the tests")
+    tests = outcomes_from_judge(plan, outcomes)
+    result = build_result(relay.record, tests, relay.limits, judge_finished=outcomes is not None)
+    result.isolation = candidate.level
     result.duration_s = time.monotonic() - started
     return result.as_dict()
-
-
-def _not_loaded(*args: Any) -> Any:
-    from hfplug_code_exec.sandbox_client import RunAborted
-
-    raise RunAborted("not loaded")
 
 
 def _reply(message: dict[str, Any]) -> None:
@@ -59,24 +164,31 @@ def _reply(message: dict[str, Any]) -> None:
     sys.stdout.buffer.flush()
 
 
-def serve(sandbox: Sandbox) -> None:
-    """Answer requests until stdin closes; returns early if the sandbox cannot be restarted."""
-    try:
+def _restart(sandboxes: tuple[Sandbox, Sandbox]) -> None:
+    for sandbox in sandboxes:
+        sandbox.close()
+    for sandbox in sandboxes:
         sandbox.start()
+
+
+def serve(candidate: Sandbox, judge: Sandbox) -> None:
+    """Answer requests until stdin closes; returns early if a sandbox cannot be restarted."""
+    try:
+        candidate.start()
+        judge.start()
     except (WorkerFailure, OSError) as error:
         _reply({"hello": False, "error": str(error)})
         return
-    _reply({"hello": True, "memory_cgroup": str(sandbox.cgroup.folder) if sandbox.cgroup else None})
+    _reply({"hello": True, "memory_cgroup": str(candidate.cgroup.folder) if candidate.cgroup else None})
     for line in sys.stdin.buffer:
         try:
-            _reply(handle(sandbox, json.loads(line)))
-        except Exception as error:  # a bug of ours, never the program's doing: report it as infrastructure
+            _reply(handle(candidate, judge, json.loads(line)))
+        except Exception as error:  # a bug of ours or a sandbox failure, never the program's doing
             if not isinstance(error, WorkerFailure):
-                error = WorkerFailure(f"judge error: {type(error).__name__}: {error}")
+                error = WorkerFailure(f"worker error: {type(error).__name__}: {error}")
             _reply({"infrastructure_error": str(error)})
-            sandbox.close()
             try:
-                sandbox.start()
+                _restart((candidate, judge))
             except (WorkerFailure, OSError):
                 return  # the pool sees the exit and starts a new worker
 
@@ -84,11 +196,14 @@ def serve(sandbox: Sandbox) -> None:
 def main() -> None:
     config = json.loads(sys.argv[1])
     cgroup = MemoryCgroup.create(worker_cgroup_name(os.getpid())) if config.get("memory_cgroup", True) else None
-    sandbox = Sandbox(config["level"], config.get("run_uid"), cgroup)
+    run_uid = config.get("run_uid")
+    candidate = Sandbox(config["level"], run_uid, cgroup)
+    judge = Sandbox(config["level"], None if run_uid is None else run_uid + 1000, cgroup, role="judge")
     try:
-        serve(sandbox)
+        serve(candidate, judge)
     finally:
-        sandbox.close()
+        candidate.close()
+        judge.close()
         if cgroup is not None:
             cgroup.remove()
 

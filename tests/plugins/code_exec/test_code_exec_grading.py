@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hfplug_code_exec.assemble import build_program
 from hfplug_code_exec.errors import InvalidTestsError, IsolationUnavailableError
-from hfplug_code_exec.extract import build_program, extract_code
+from hfplug_code_exec.extract import extract_code
 from hfplug_code_exec.humaneval import load_problems
 from hfplug_code_exec.isolation import UNSANDBOXED_ENV, choose_level
 from hfplug_code_exec.limits import ExecutionLimits
 from hfplug_code_exec.pool import Job
-from hfplug_code_exec.testsuite import CompiledTests, strict_equal
+from hfplug_code_exec.sandbox.compare import strict_equal
 
 PROBLEMS = load_problems()
 
@@ -95,9 +96,9 @@ def test_tests_without_check_are_a_clear_error(pool):
     with pytest.raises(InvalidTestsError, match="check"):
         pool.run(Job("def f(x):\n    return x\n", "assert f(1) == 1\n", "f"))
     with pytest.raises(InvalidTestsError, match="parse"):
-        CompiledTests("def check(candidate)\n")
+        pool.run(Job("def f(x):\n    return x\n", "def check(candidate)\n", "f"))
     with pytest.raises(InvalidTestsError, match="no assert"):
-        CompiledTests("def check(candidate):\n    pass\n")
+        pool.run(Job("def f(x):\n    return x\n", "def check(candidate):\n    pass\n", "f"))
 
 
 def test_missing_function_and_syntax_error(pool):
@@ -136,7 +137,7 @@ def test_code_extraction():
     stub = 'def f(x):\n    """doc"""\n'
     assert build_program(stub, "    return x\n", "f") == stub + "    return x\n"
     whole = build_program(stub, [{"role": "assistant", "content": "```py\ndef f(x):\n    return x\n```"}], "f")
-    assert whole.startswith(stub) and whole.rstrip().endswith("def f(x):\n    return x")
+    assert whole == "def f(x):\n    return x\n"  # the whole function replaces the stub
     with pytest.raises(TypeError, match="completion"):
         build_program(stub, 3, "f")
 
