@@ -20,6 +20,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from hfplug_code_exec.formats import prompt_helpers
 from hfplug_code_exec.humaneval import load_problems
 from hfplug_code_exec.pool import ExecutorPool, Job
 
@@ -74,7 +75,12 @@ def main() -> None:
 
         problems = load_problems()
         he_jobs = [
-            Job(p["prompt"] + p["canonical_solution"], p["test"], p["entry_point"], prompt=p["prompt"])
+            Job(
+                p["prompt"] + p["canonical_solution"],
+                p["test"],
+                p["entry_point"],
+                prompt=prompt_helpers(p["prompt"], p["entry_point"]),
+            )
             for p in problems
         ]
         started = time.perf_counter()

@@ -85,6 +85,8 @@ def docstring_examples(prompt: str, entry_point: str) -> str | None:
         return None
     for example in examples:
         source, want = example.source.strip(), example.want.strip()
+        # A docstring that closes right after the last example leaves its quotes in the expected output.
+        want = want.removesuffix('"""').removesuffix("'''").strip()
         if not want or entry_point not in source:
             continue
         try:
@@ -108,9 +110,7 @@ def prompt_helpers(prompt: Any, entry_point: str) -> str:
     source, tree = stub
     keep = []
     for node in tree.body:
-        if isinstance(node, ast.Import | ast.ImportFrom | ast.Assign | ast.AnnAssign):
-            keep.append(node)
-        elif (
+        if isinstance(node, ast.Import | ast.ImportFrom | ast.Assign | ast.AnnAssign) or (
             isinstance(node, ast.FunctionDef)
             and node.name != entry_point
             and (node.end_lineno or 0) <= len(source.splitlines())  # complete, not the padded stub
@@ -232,7 +232,13 @@ def jobs_for(
     strict_types: bool = True,
     **columns: Any,
 ) -> list[Job]:
-    """One :class:`Job` per completion from trl's reward arguments (errors name the row)."""
+    """One :class:`Job` per completion from trl's reward arguments (errors name the row).
+
+    ``test_format`` forces one format for every row; a ``test_format`` dataset column (which trl passes
+    as a list under the same name) sets it per row instead.
+    """
+    if isinstance(test_format, list | tuple):
+        columns["test_format"], test_format = test_format, None
     size = len(completions)
     if len(prompts) != size:
         raise DatasetError(f"{len(prompts)} prompts for {size} completions.")
