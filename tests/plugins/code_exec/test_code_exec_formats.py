@@ -138,7 +138,9 @@ PROMPTS = {
     "prose": PROSE,
     "chat": [{"role": "user", "content": PROSE}],
     "bodiless stub": "from typing import Any\n\ndef add(a, b):\n",
-    "docstring stub": 'def add(a: int, b: int) -> int:\n    """Return the sum of a and b.\n\n    >>> add(1, 2)\n    3\n    """\n',
+    "docstring stub": (
+        'def add(a: int, b: int) -> int:\n    """Return the sum of a and b.\n\n    >>> add(1, 2)\n    3\n    """\n'
+    ),
 }
 COMPLETIONS = {
     "body only": "    return a + b\n",
@@ -214,7 +216,10 @@ def test_feedback_never_shows_a_hidden_input_or_value(pool, fmt):
     rows = {
         "pytest": {
             "prompt": PROSE,
-            "test": f"from solution import add\ndef test_big():\n    assert add({HIDDEN_MARKER}, 1) == {HIDDEN_MARKER + 1}\n",
+            "test": (
+                "from solution import add\ndef test_big():\n"
+                f"    assert add({HIDDEN_MARKER}, 1) == {HIDDEN_MARKER + 1}\n"
+            ),
             "public_test": "from solution import add\ndef test_small():\n    assert add(1, 2) == 3\n",
         },
         "stdio": {

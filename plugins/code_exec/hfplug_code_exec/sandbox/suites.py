@@ -407,7 +407,37 @@ class StdioSuite(_Suite):
             outcomes.end(index, None)
 
 
-FORMATS = {"humaneval": HumanEvalSuite, "mbpp": MbppSuite, "pytest": PytestSuite, "stdio": StdioSuite}
+class ValuesSuite(_Suite):
+    """Not a test format of datasets: calls a function with each argument list and reports the returned
+    values as data (used to build tests from a reference solution, inside the sandbox)."""
+
+    def __init__(self, spec: dict, request: dict) -> None:
+        super().__init__(spec, request)
+        self.calls = [(str(name), list(args)) for name, args in spec["test"]["calls"]]
+        self.sources = [f"{name}{tuple(args)!r}"[:MAX_SHOWN_CHARS] for name, args in self.calls]
+
+    def run(self, candidate: Candidate, outcomes: Outcomes, strict: bool) -> None:
+        import json
+
+        import wire
+
+        for index, (name, args) in enumerate(self.calls):
+            outcomes.begin(index)
+            try:
+                value = candidate.invoke({"name": name}, tuple(args), {})
+            except ProgramRaised as error:
+                outcomes.record(index, error, detail="")
+                continue
+            outcomes.results[index] = {"status": "passed", "detail": json.dumps(wire.to_wire(value))}
+
+
+FORMATS = {
+    "values": ValuesSuite,
+    "humaneval": HumanEvalSuite,
+    "mbpp": MbppSuite,
+    "pytest": PytestSuite,
+    "stdio": StdioSuite,
+}
 
 
 def build(spec: dict, request: dict) -> _Suite:
