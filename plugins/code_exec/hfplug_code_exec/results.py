@@ -217,11 +217,13 @@ def build_result(
         parts.append(f"Failed test: {first_public_failure.source}\n{first_public_failure.detail}".strip())
     elif first_hidden_failure is not None and not sentence:
         # Hidden tests show only what kind of failure it was: no input, value or message.
-        kind = (
-            f"the function raised {first_hidden_failure.error_type}"
-            if first_hidden_failure.status == "error"
-            else "a wrong result"
-        )
+        error_type = first_hidden_failure.error_type
+        if first_hidden_failure.status == "error":
+            kind = f"the function raised {error_type}"
+        elif error_type and error_type != "AssertionError":
+            kind = f"checking the result raised {error_type}"
+        else:
+            kind = "a wrong result"
         parts.append(f"A hidden test failed: {kind}.")
     if public:
         parts.append(f"{sum(o.passed for o in public)} of {len(public)} public tests passed.")

@@ -125,8 +125,8 @@ def evaluation_fingerprints() -> tuple[set[tuple[str, ...]], set[str]]:
     for problem in read_problems().values():
         texts.append(problem["prompt"])
         names.add(problem["entry_point"].lower())
-    mbpp = _read_mbpp_if_present()
-    for problem in mbpp:
+    # MBPP must be at hand: a pool checked against HumanEval alone could still hold MBPP tasks.
+    for problem in _read_jsonl(Path(MBPP.path())):
         texts.append(problem["prompt"])
         names.add(problem["entry_point"].lower())
     grams = set()
@@ -134,13 +134,6 @@ def evaluation_fingerprints() -> tuple[set[tuple[str, ...]], set[str]]:
         words = _words(text)
         grams.update(tuple(words[i : i + NGRAM]) for i in range(max(0, len(words) - NGRAM + 1)))
     return grams, names
-
-
-def _read_mbpp_if_present() -> list[dict[str, Any]]:
-    try:
-        return list(_read_jsonl(Path(MBPP.path())))
-    except AssetError:
-        return []
 
 
 def overlaps_evaluation(text: str, names: set[str], fingerprints: tuple[set[tuple[str, ...]], set[str]]) -> bool:

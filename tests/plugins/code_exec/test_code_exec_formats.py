@@ -166,10 +166,19 @@ def test_prompts_and_completions_assemble_into_programs_that_grade(pool, prompt)
 
 def test_a_prompt_and_a_test_that_write_on_the_host_leave_no_file(pool, tmp_path):
     from_prompt, from_test = tmp_path / "from_prompt.txt", tmp_path / "from_test.txt"
-    prompt = f"_ = open({str(from_prompt)!r}, 'w').write('x')\n\ndef add(a, b):\n"
-    test = f"def check(candidate):\n    open({str(from_test)!r}, 'w').write('x')\n    assert candidate(1, 2) == 3\n"
+    # The stub is also the start of the program: it writes only where the folder exists (the judge, if it
+    # could see the host), so that the program still loads in its own sandbox and the tests run.
+    prompt = (
+        f"import os\n_ = os.path.isdir({str(tmp_path)!r}) and open({str(from_prompt)!r}, 'w').write('x')\n\n"
+        "def add(a, b):\n"
+    )
+    test = (
+        "def check(candidate):\n    try:\n"
+        f"        open({str(from_test)!r}, 'w').write('x')\n"
+        "    except OSError:\n        pass\n    assert candidate(1, 2) == 3\n"
+    )
     (graded,) = grade(pool, {"prompt": prompt, "test": test, "entry_point": "add"}, [FUNCTION["correct"]])
-    assert graded.reward is not None  # graded, not an infrastructure failure
+    assert graded.reward == 1.0  # graded (the program loaded and the tests ran), not an infrastructure failure
     assert not from_prompt.exists() and not from_test.exists()
     assert list(tmp_path.iterdir()) == []
 
