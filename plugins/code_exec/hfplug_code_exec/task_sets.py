@@ -43,14 +43,36 @@ NGRAM = 10
 
 
 def humaneval_rows(source: Path) -> Iterator[dict[str, Any]]:
-    for problem in _read_jsonl_gz(source / "data" / "HumanEval.jsonl.gz"):
+    """HumanEval with the docstring examples as public tests, minus examples the canonical solution fails
+    (HumanEval/47's docstring says ``median([-10, 4, 6, 1000, 10, 20])`` is 15.0; it is 8.0)."""
+    from hfplug_code_exec.formats import prompt_helpers
+    from hfplug_code_exec.pool import ExecutorPool, Job
+
+    problems = list(_read_jsonl_gz(source / "data" / "HumanEval.jsonl.gz"))
+    public = [docstring_examples(p["prompt"], p["entry_point"]) or "" for p in problems]
+    jobs = [
+        Job(
+            p["prompt"] + p["canonical_solution"],
+            p["test"],
+            p["entry_point"],
+            prompt=prompt_helpers(p["prompt"], p["entry_point"]),
+            public_test=examples or None,
+            strict_types=False,
+        )
+        for p, examples in zip(problems, public, strict=True)
+    ]
+    with ExecutorPool() as pool:
+        results = pool.run_many(jobs)
+    for problem, examples, result in zip(problems, public, results, strict=True):
+        wrong = {t.source for t in result.tests if t.visibility == "public" and not t.passed}
+        kept = [line for line in examples.splitlines()[1:] if line.strip() not in wrong]
         yield {
             "task_id": problem["task_id"],
             "prompt": problem["prompt"],
             "canonical_solution": problem["canonical_solution"],
             "test": problem["test"],
             "entry_point": problem["entry_point"],
-            "public_test": docstring_examples(problem["prompt"], problem["entry_point"]) or "",
+            "public_test": "def check(candidate):\n" + "\n".join(kept) + "\n" if kept else "",
             "test_format": "humaneval",
         }
 
