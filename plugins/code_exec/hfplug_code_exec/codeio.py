@@ -47,6 +47,11 @@ def _parameters(code: str) -> list[str] | None:
     return None
 
 
+def _prompt(row: dict[str, Any], params: list[str]) -> str:
+    instruction = INSTRUCTION.format(params=", ".join(params))
+    return f"{row['task_description']}\n\n{row['input_output_spec']}\n\n{instruction}"
+
+
 def _plain_json(value: Any) -> bool:
     try:
         return json.loads(json.dumps(value, allow_nan=False)) == value
@@ -117,8 +122,7 @@ def codeio_rows(source: Path, *, limit: int | None = None, workers: int | None =
         }
         yield {
             "task_id": f"codeio/{index}",
-            "prompt": f"{row['task_description']}\n\n{row['input_output_spec']}\n\n"
-            + INSTRUCTION.format(params=", ".join(params)),
+            "prompt": [{"role": "user", "content": _prompt(row, params)}],  # conversational, as trl expects
             "input_output": json.dumps(io),
             "test_format": "stdio",
             "reference_solution": row["code_sample"],

@@ -185,7 +185,7 @@ def leetcode_rows(source: Path) -> Iterator[dict[str, Any]]:
         test, public = _leetcode_tests(problem)
         yield {
             "task_id": f"leetcode/{problem['problem_number']}",
-            "prompt": _leetcode_prompt(problem),
+            "prompt": [{"role": "user", "content": _leetcode_prompt(problem)}],  # conversational, as trl expects
             "test": test,
             "public_test": public,
             "entry_point": problem["solution_class_name"],
