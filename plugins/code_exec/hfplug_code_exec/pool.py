@@ -128,9 +128,10 @@ class _Worker:
         self.process = None
         # A killed worker cannot remove its cgroup (it may have died before saying where it is); its
         # sandbox dies with it, so the pool removes the empty folder.
-        for folder, _ in candidate_folders(worker_cgroup_name(pid)):
-            if folder.exists():
-                remove_when_empty(str(folder))
+        for role in ("candidate", "judge"):
+            for folder, _ in candidate_folders(worker_cgroup_name(pid, role)):
+                if folder.exists():
+                    remove_when_empty(str(folder))
         self.cgroup_folder = None
 
     def _read(self, deadline: float) -> dict[str, Any]:

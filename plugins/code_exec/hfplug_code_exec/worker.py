@@ -19,7 +19,7 @@ from hfplug_code_exec.cgroup import MemoryCgroup, worker_cgroup_name
 from hfplug_code_exec.errors import WorkerFailure
 from hfplug_code_exec.limits import ExecutionLimits
 from hfplug_code_exec.results import build_result, outcomes_from_judge
-from hfplug_code_exec.sandbox_client import RunAborted, RunRecord, Sandbox
+from hfplug_code_exec.sandbox_client import CGROUP_HEADROOM_MB, RunAborted, RunRecord, Sandbox
 
 JUDGE_MEMORY_MB = 512
 JUDGE_GRACE_S = 5.0  # time the judge may take after the program's wall-clock limit (its own comparisons)
@@ -56,9 +56,12 @@ class Relay:
     def load_program(self) -> None:
         mode = "stdio" if _stdio_program(self.request) else "call"
         if self.candidate.cgroup is not None:
-            headroom = JUDGE_MEMORY_MB + self.limits.folder_mb + 128  # the judge shares the worker's cgroup
-            self.candidate.cgroup.set_limit((self.limits.memory_mb + headroom) * 1024 * 1024)
+            # The program's processes together (tmpfs folder included) plus room for the zygote.
+            cap = self.limits.memory_mb + self.limits.folder_mb + CGROUP_HEADROOM_MB
+            self.candidate.cgroup.set_limit(cap * 1024 * 1024)
             self.oom_before = self.candidate.cgroup.oom_kills()
+        if self.judge.cgroup is not None:
+            self.judge.cgroup.set_limit((JUDGE_MEMORY_MB + CGROUP_HEADROOM_MB) * 1024 * 1024)
         self.candidate.begin(
             {"program": self.request["program"], "mode": mode}, self.limits.as_dict(), self.limits.max_value_bytes
         )
@@ -195,17 +198,23 @@ def serve(candidate: Sandbox, judge: Sandbox) -> None:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    cgroup = MemoryCgroup.create(worker_cgroup_name(os.getpid())) if config.get("memory_cgroup", True) else None
+    wanted = config.get("memory_cgroup", True)
+    cgroups = {
+        role: MemoryCgroup.create(worker_cgroup_name(os.getpid(), role)) if wanted else None
+        for role in ("candidate", "judge")
+    }
     run_uid = config.get("run_uid")
-    candidate = Sandbox(config["level"], run_uid, cgroup)
-    judge = Sandbox(config["level"], None if run_uid is None else run_uid + 1000, cgroup, role="judge")
+    candidate = Sandbox(config["level"], run_uid, cgroups["candidate"])
+    judge_uid = None if run_uid is None else run_uid + 1000
+    judge = Sandbox(config["level"], judge_uid, cgroups["judge"], role="judge")
     try:
         serve(candidate, judge)
     finally:
         candidate.close()
         judge.close()
-        if cgroup is not None:
-            cgroup.remove()
+        for cgroup in cgroups.values():
+            if cgroup is not None:
+                cgroup.remove()
 
 
 if __name__ == "__main__":
