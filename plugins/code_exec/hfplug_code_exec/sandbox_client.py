@@ -197,10 +197,14 @@ class Sandbox:
         return message
 
     def begin(self, request: dict[str, Any], limits: dict[str, Any], max_line: int) -> None:
-        """Start a run (``request`` goes to it whole) and wait until its sandbox is set up."""
+        """Ask for a run (``request`` goes to it whole); :meth:`confirm` then waits until it is set up.
+        Apart, so that the worker can start the program's run and the judge's at the same time."""
         self._channel.max_line = max_line
         self._channel.drain()
         self._send_control({"op": "run", **request, "limits": limits})
+
+    def confirm(self) -> None:
+        """Wait until the run asked for by :meth:`begin` has started and its sandbox is set up."""
         if self._control_message(time.monotonic() + START_TIMEOUT_S).get("op") != "started":
             raise WorkerFailure(f"{self.role} sandbox did not start the run")
         try:

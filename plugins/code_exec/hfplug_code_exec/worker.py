@@ -65,6 +65,12 @@ class Relay:
         self.candidate.begin(
             {"program": self.request["program"], "mode": mode}, self.limits.as_dict(), self.limits.max_value_bytes
         )
+        # The judge's run starts (forks, sets up) while the program loads; it waits for the program's names.
+        request = {key: self.request.get(key) for key in ("tests", "entry_point", "strict_types", "test_time_s")}
+        self.judge.begin(request, judge_limits(self.limits), JUDGE_MAX_LINE)
+        self.judge_started = True
+        self.candidate.confirm()
+        self.judge.confirm()
         try:
             loaded = self.candidate.receive(self.deadline)
         except RunAborted as aborted:
@@ -104,15 +110,10 @@ class Relay:
 
     def judge_tests(self) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None, str]:
         """(plan, outcomes, spec_error): what the judge listed and reported (outcomes None if it did not finish)."""
-        request = {key: self.request.get(key) for key in ("tests", "entry_point", "strict_types", "test_time_s")} | {
-            "names": self.record.names,
-            "load": self.record.load,
-        }
-        self.judge.begin(request, judge_limits(self.limits), JUDGE_MAX_LINE)
-        self.judge_started = True
         deadline = self.deadline + JUDGE_GRACE_S
         plan = None
         try:
+            self.judge.send({"names": self.record.names, "load": self.record.load}, deadline)
             while True:
                 message = self.judge.receive(deadline)
                 if "spec_error" in message:

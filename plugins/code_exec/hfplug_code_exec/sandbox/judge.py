@@ -292,16 +292,44 @@ class Outcomes:
         return out
 
 
+_BUILT: dict[str, Any] = {}
+_BUILT_MAX = 256
+PREBUILT: list | SpecError | None = None
+
+
+def prebuild(request: dict) -> None:
+    """Parse and compile the row's tests in the judge's zygote, before it forks the run, and keep them
+    for the next rows with the same tests (GRPO grades many completions of one row). Nothing of the
+    tests runs here: only ``ast.parse`` and ``compile``."""
+    global PREBUILT
+    import suites
+
+    key = json.dumps([request["tests"], request.get("entry_point")], sort_keys=True)
+    if key not in _BUILT:
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.pop(next(iter(_BUILT)))
+        try:
+            _BUILT[key] = [suites.build(spec, request) for spec in request["tests"]]
+        except SpecError as error:
+            _BUILT[key] = error
+    PREBUILT = _BUILT[key]
+
+
 def serve_judge(request: dict, chan_in: int, chan_out: int) -> None:
-    """Entry point of a judge run (called by the zygote in the judge's sandbox)."""
+    """Entry point of a judge run (called by the zygote in the judge's sandbox, in the forked run)."""
     import suites
 
     channel = Channel(chan_in, chan_out)
+    request = {**request, **channel.receive()}  # the program's names and whether it loaded, once it has
     sys.modules.pop("solution", None)
-    try:
-        built = [suites.build(spec, request) for spec in request["tests"]]
-    except SpecError as error:
-        channel.send({"spec_error": str(error)[:2000]})
+    built = PREBUILT
+    if built is None:
+        try:
+            built = [suites.build(spec, request) for spec in request["tests"]]
+        except SpecError as error:
+            built = error
+    if isinstance(built, SpecError):
+        channel.send({"spec_error": str(built)[:2000]})
         return
     recorder = Recorder()
     candidate = Candidate(channel, request.get("names") or {}, float(request["test_time_s"]), recorder)

@@ -484,7 +484,7 @@ def main() -> None:
         import ast  # noqa: F401
 
         import compare  # noqa: F401
-        import judge  # noqa: F401
+        import judge
         import mini_pytest  # noqa: F401
         import suites  # noqa: F401
     control = _LineReader(0)
@@ -498,6 +498,9 @@ def main() -> None:
             continue
         out_r, out_w = os.pipe()
         if options.role == "judge":
+            import judge
+
+            judge.prebuild(request)
             start, mode = _start_judge_run, "plain"
         else:
             start, mode = (_start_ns_run, "ns") if options.mode == "ns" else (_start_plain_run, "plain")
