@@ -155,6 +155,8 @@ def _run_reason(record: RunRecord, limits: ExecutionLimits) -> tuple[str, str]:
     aborted = record.aborted
     if record.extras.get("memory_cgroup_hit") and record.exit_code == 128 + 9:
         return "memory limit", f"The program was killed at the memory limit ({limits.memory_mb} MB)."
+    if aborted is not None and aborted.reason == "timed out" and aborted.detail == "test":
+        return "timed out", f"A test timed out (limit {limits.test_time_s:g} s per test)."
     if (aborted is not None and aborted.reason == "timed out") or record.limit == "wall":
         return "timed out", f"The program timed out (wall-clock limit {limits.wall_time_s:g} s)."
     if aborted is not None and aborted.reason == "output limit":

@@ -105,6 +105,8 @@ class Relay:
                 if reply.get("call") == call:
                     return reply
         except RunAborted as aborted:
+            if aborted.reason == "timed out" and deadline < self.deadline:
+                aborted = RunAborted("timed out", "test")  # the per-test limit, not the program's
             record.aborted = aborted
             return {"call": call, "aborted": aborted.reason, "detail": aborted.detail}
 
