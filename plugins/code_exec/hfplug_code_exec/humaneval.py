@@ -112,7 +112,7 @@ def evaluate(
             if len(completions) != len(batch):
                 raise RuntimeError(f"the generator returned {len(completions)} completions for {len(batch)} prompts")
             jobs = [
-                _job(problems[a.problem], public[a.problem], c, strict_types)
+                problem_job(problems[a.problem], c, public[a.problem], strict_types)
                 for a, c in zip(batch, completions, strict=True)
             ]
             for item, completion, result in zip(batch, completions, pool.run_many(jobs), strict=True):
@@ -122,7 +122,10 @@ def evaluate(
     return _summary(problems, state, samples, attempts, time.monotonic() - started, pool.isolation, strict_types)
 
 
-def _job(problem: dict[str, Any], public_test: str | None, completion: str, strict_types: bool) -> Job:
+def problem_job(
+    problem: dict[str, Any], completion: Any, public_test: str | None = None, strict_types: bool = False
+) -> Job:
+    """The job that grades one completion of a HumanEval-format problem (``prompt``, ``test``, ``entry_point``)."""
     program = build_program(problem["prompt"], completion, problem["entry_point"])
     helpers = prompt_helpers(problem["prompt"], problem["entry_point"])
     return Job(

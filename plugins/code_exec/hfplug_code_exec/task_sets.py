@@ -45,21 +45,13 @@ NGRAM = 10
 def humaneval_rows(source: Path) -> Iterator[dict[str, Any]]:
     """HumanEval with the docstring examples as public tests, minus examples the canonical solution fails
     (HumanEval/47's docstring says ``median([-10, 4, 6, 1000, 10, 20])`` is 15.0; it is 8.0)."""
-    from hfplug_code_exec.formats import prompt_helpers
-    from hfplug_code_exec.pool import ExecutorPool, Job
+    from hfplug_code_exec.humaneval import problem_job
+    from hfplug_code_exec.pool import ExecutorPool
 
     problems = list(_read_jsonl_gz(source / "data" / "HumanEval.jsonl.gz"))
     public = [docstring_examples(p["prompt"], p["entry_point"]) or "" for p in problems]
     jobs = [
-        Job(
-            p["prompt"] + p["canonical_solution"],
-            p["test"],
-            p["entry_point"],
-            prompt=prompt_helpers(p["prompt"], p["entry_point"]),
-            public_test=examples or None,
-            strict_types=False,
-        )
-        for p, examples in zip(problems, public, strict=True)
+        problem_job(p, p["canonical_solution"], examples or None) for p, examples in zip(problems, public, strict=True)
     ]
     with ExecutorPool() as pool:
         results = pool.run_many(jobs)

@@ -6,8 +6,8 @@ import pytest
 from hfplug_code_exec.assemble import build_program
 from hfplug_code_exec.errors import InvalidTestsError, IsolationUnavailableError
 from hfplug_code_exec.extract import extract_code
-from hfplug_code_exec.formats import docstring_examples, prompt_helpers
-from hfplug_code_exec.humaneval import load_problems
+from hfplug_code_exec.formats import docstring_examples
+from hfplug_code_exec.humaneval import load_problems, problem_job
 from hfplug_code_exec.isolation import UNSANDBOXED_ENV, choose_level
 from hfplug_code_exec.limits import ExecutionLimits
 from hfplug_code_exec.pool import Job
@@ -17,13 +17,8 @@ PROBLEMS = load_problems()
 
 
 def canonical_job(problem: dict) -> Job:
-    return Job(
-        problem["prompt"] + problem["canonical_solution"],
-        problem["test"],
-        problem["entry_point"],
-        prompt=prompt_helpers(problem["prompt"], problem["entry_point"]),
-        public_test=docstring_examples(problem["prompt"], problem["entry_point"]),
-    )
+    public = docstring_examples(problem["prompt"], problem["entry_point"])
+    return problem_job(problem, problem["canonical_solution"], public, strict_types=True)
 
 
 def test_all_164_canonical_solutions_pass_hidden_and_public_tests(pool):
