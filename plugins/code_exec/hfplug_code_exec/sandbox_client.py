@@ -225,9 +225,11 @@ class Sandbox:
         """The run's next message; RunAborted when it ends, breaks the protocol or time is up first."""
         return self._channel_message(deadline)
 
-    def end(self) -> dict[str, Any]:
-        """Stop the run (every process of it dies) and return the zygote's report: exit, limit, output."""
-        self._send_control({"op": "stop"})
+    def end(self, keep: bool = False) -> dict[str, Any]:
+        """Stop the run (every process of it dies) and return the zygote's report: exit, limit, output.
+
+        ``keep``: a judge run that ended normally keeps its process for the next run of the same row."""
+        self._send_control({"op": "stop", "keep": keep})
         done = self._control_message(time.monotonic() + STOP_TIMEOUT_S)
         if done.get("op") != "done":
             raise WorkerFailure(f"{self.role} sandbox sent {done!r} instead of done")

@@ -9,6 +9,7 @@ A sandbox failure is answered as ``infrastructure_error`` and the sandboxes are 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -43,6 +44,9 @@ def _missing(record: RunRecord, required: str) -> bool:
     return bool(required) and required not in record.names and "Solution" not in record.names
 
 
+_runs = itertools.count(1)
+
+
 class Relay:
     """One row: the program's run and the judge's run, with every message between them passing here."""
 
@@ -52,6 +56,8 @@ class Relay:
         self.record = RunRecord()
         self.deadline = time.monotonic() + self.limits.wall_time_s
         self.judge_started = False
+        self.judge_finished = False
+        self.run_id = next(_runs)
 
     def load_program(self) -> None:
         mode = "stdio" if _stdio_program(self.request) else "call"
@@ -67,7 +73,7 @@ class Relay:
         )
         # The judge's run starts (forks, sets up) while the program loads; it waits for the program's names.
         request = {key: self.request.get(key) for key in ("tests", "entry_point", "strict_types", "test_time_s")}
-        self.judge.begin(request, judge_limits(self.limits), JUDGE_MAX_LINE)
+        self.judge.begin({**request, "run": self.run_id}, judge_limits(self.limits), JUDGE_MAX_LINE)
         self.judge_started = True
         self.candidate.confirm()
         self.judge.confirm()
@@ -115,7 +121,7 @@ class Relay:
         deadline = self.deadline + JUDGE_GRACE_S
         plan = None
         try:
-            self.judge.send({"names": self.record.names, "load": self.record.load}, deadline)
+            self.judge.send({"run": self.run_id, "names": self.record.names, "load": self.record.load}, deadline)
             while True:
                 message = self.judge.receive(deadline)
                 if "spec_error" in message:
@@ -125,6 +131,7 @@ class Relay:
                 elif "call" in message and plan is not None:
                     self.judge.send(self.forward(message), deadline)
                 elif "done" in message and plan is not None and isinstance(message["done"], list):
+                    self.judge_finished = True
                     return plan, message["done"], ""
                 else:
                     return plan, None, ""
@@ -137,7 +144,7 @@ class Relay:
         record = self.record
         done = self.candidate.end()
         if self.judge_started:
-            self.judge.end()
+            self.judge.end(keep=self.judge_finished)
         record.exit_code = done.get("exit")
         record.limit = done.get("limit")
         if self.candidate.cgroup is not None:

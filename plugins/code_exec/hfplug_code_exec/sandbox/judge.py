@@ -297,7 +297,7 @@ _BUILT_MAX = 256
 PREBUILT: list | SpecError | None = None
 
 
-def prebuild(request: dict) -> None:
+def prebuild(request: dict) -> str:
     """Parse and compile the row's tests in the judge's zygote, before it forks the run, and keep them
     for the next rows with the same tests (GRPO grades many completions of one row). Nothing of the
     tests runs here: only ``ast.parse`` and ``compile``."""
@@ -313,6 +313,7 @@ def prebuild(request: dict) -> None:
         except SpecError as error:
             _BUILT[key] = error
     PREBUILT = _BUILT[key]
+    return key
 
 
 def serve_judge(request: dict, chan_in: int, chan_out: int) -> None:
@@ -320,7 +321,11 @@ def serve_judge(request: dict, chan_in: int, chan_out: int) -> None:
     import suites
 
     channel = Channel(chan_in, chan_out)
-    request = {**request, **channel.receive()}  # the program's names and whether it loaded, once it has
+    while True:  # the program's names and whether it loaded, once it has (skipping what an earlier run left)
+        names = channel.receive()
+        if names.get("run") == request.get("run"):
+            break
+    request = {**request, **names}
     sys.modules.pop("solution", None)
     built = PREBUILT
     if built is None:

@@ -269,6 +269,7 @@ class PytestSuite(_Suite):
     def prepare(self, candidate: Candidate) -> None:
         import mini_pytest
 
+        self.tests, self.sources = [], []  # collected afresh for every run of the row
         sys.modules["pytest"] = mini_pytest
         sys.modules["solution"] = _SolutionModule(candidate)
         self.module: dict[str, Any] = {"__name__": "test_solution", "__builtins__": builtins}

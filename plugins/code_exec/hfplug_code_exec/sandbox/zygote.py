@@ -315,12 +315,7 @@ def _run_body(request: dict, options: argparse.Namespace, out_w: int) -> None:
     _set_limits(request["limits"])
     # Everything up to here is the sandbox's doing; from now on failures are the program's.
     _write_all(options.chan_out, wire.encode_line({"setup": "ok"}))
-    if options.role == "judge":
-        import judge
-
-        judge.serve_judge(request, options.chan_in, options.chan_out)
-    else:
-        serve_program(request, options.chan_in, options.chan_out)
+    serve_program(request, options.chan_in, options.chan_out)
 
 
 def _start_ns_run(request: dict, options: argparse.Namespace, out_w: int) -> tuple[int, int]:
@@ -390,18 +385,135 @@ def _start_plain_run(request: dict, options: argparse.Namespace, out_w: int) -> 
     os._exit(0)
 
 
-def _start_judge_run(request: dict, options: argparse.Namespace, out_w: int) -> tuple[int, int]:
-    """Fork a judge run: a fresh process per row, in the judge's own sandbox (no namespaces of its own)."""
-    pid = os.fork()
-    if pid:
-        return pid, pid
-    try:
-        os.setsid()
-        os.chdir(options.plain_root or "/")
-        _run_body(request, options, out_w)
-    except BaseException:
-        traceback.print_exc()
-    os._exit(0)
+class _JudgeProcess:
+    """The process that runs a row's tests: forked fresh for a new row, kept for the next run of the
+    same row (GRPO grades many completions of one row), killed whenever a run did not end normally."""
+
+    def __init__(self, request: dict, options: argparse.Namespace, key: str) -> None:
+        self.key = key
+        self.out_r, out_w = os.pipe()
+        next_r, self.next_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(self.out_r)
+                os.close(self.next_w)
+                os.setsid()
+                os.chdir(options.plain_root or "/")
+                _judge_child(request, options, out_w, next_r)
+            except BaseException:
+                traceback.print_exc()
+            os._exit(0)
+        os.close(out_w)
+        os.close(next_r)
+        self.pidfd = os.pidfd_open(self.pid)
+
+    def next_run(self, request: dict) -> None:
+        _write_all(self.next_w, wire.encode_line(request))
+
+    def kill(self) -> int:
+        """Kill and reap the process; its exit code."""
+        _kill(self.pid, "plain")
+        _, status = os.waitpid(self.pid, 0)
+        for fd in (self.pidfd, self.out_r, self.next_w):
+            os.close(fd)
+        return _exit_code(status)
+
+
+def _judge_child(request: dict, options: argparse.Namespace, out_w: int, next_r: int) -> None:
+    import judge
+
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_w, 1)
+    os.dup2(out_w, 2)
+    os.close(devnull)
+    keep = sorted({options.chan_in, options.chan_out, next_r})
+    low = 3
+    for fd in keep:  # close every inherited fd but the channel and the next-run pipe
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115  (line-buffered, over the new fd)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    limits = dict(request["limits"])
+    budget = max(1, int(limits["cpu_time_s"] + 0.999))
+    limits["cpu_time_s"] = 10**6  # set per run below: the process serves several runs
+    _set_limits(limits)
+    runs = _LineReader(next_r)
+    while True:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = int(used.ru_utime + used.ru_stime) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (spent + budget, 10**6))
+        _write_all(options.chan_out, wire.encode_line({"setup": "ok", "run": request.get("run")}))
+        judge.serve_judge(request, options.chan_in, options.chan_out)
+        sys.stdout.flush()
+        line = runs.readline()
+        if not line:
+            return
+        request = json.loads(line)
+
+
+def _serve_judge_runs(options: argparse.Namespace, control: _LineReader) -> None:
+    """The judge zygote's loop: one row's runs go to one judge process; any other row gets a fresh one."""
+    import judge
+
+    process: _JudgeProcess | None = None
+    while True:
+        line = control.readline()
+        if not line:
+            break
+        request = json.loads(line)
+        if request.get("op") != "run":
+            continue
+        key = judge.prebuild(request)
+        if process is not None and process.key != key:
+            process.kill()
+            process = None
+        if process is None:
+            process = _JudgeProcess(request, options, key)
+        else:
+            process.next_run(request)
+        _write_all(1, wire.encode_line({"op": "started"}))
+        reply, alive = _wait_judge(process, control, request["limits"])
+        if not alive:
+            process = None
+        _write_all(1, wire.encode_line(reply))
+    if process is not None:
+        process.kill()
+
+
+def _wait_judge(process: _JudgeProcess, control: _LineReader, limits: dict) -> tuple[dict, bool]:
+    """Until the worker says stop: keep the process if the run ended normally (``keep``), else kill it.
+    Its output is read and thrown away (tests may print)."""
+    deadline = time.monotonic() + float(limits["wall_time_s"]) + 10.0
+    while True:
+        if control.buffer:
+            ready = [control.fd]
+        else:
+            ready, _, _ = select.select(
+                [process.pidfd, process.out_r, control.fd], [], [], max(0.0, deadline - time.monotonic())
+            )
+        if not ready:
+            return {"op": "done", "exit": process.kill(), "limit": "wall", "output": ""}, False
+        if process.out_r in ready:
+            os.read(process.out_r, 1 << 16)
+        if control.fd in ready:
+            line = control.readline()
+            if not line:
+                process.kill()
+                sys.exit(0)
+            message = json.loads(line)
+            if message.get("op") == "stop":
+                if message.get("keep"):
+                    return {"op": "done", "exit": None, "limit": None, "output": ""}, True
+                return {"op": "done", "exit": process.kill(), "limit": None, "output": ""}, False
+        if process.pidfd in ready:  # the process ended on its own (a test killed it, a crash)
+            code = process.kill()
+            while True:  # still answer the worker's stop
+                line = control.readline()
+                if not line or json.loads(line).get("op") == "stop":
+                    return {"op": "done", "exit": code, "limit": None, "output": ""}, False
 
 
 def _wait_run(run_pid: int, kill_pid: int, out_r: int, control: _LineReader, limits: dict, mode: str) -> dict:
@@ -484,11 +596,14 @@ def main() -> None:
         import ast  # noqa: F401
 
         import compare  # noqa: F401
-        import judge
+        import judge  # noqa: F401
         import mini_pytest  # noqa: F401
         import suites  # noqa: F401
     control = _LineReader(0)
     _write_all(1, wire.encode_line({"op": "hello", "uid": os.getuid(), "pid": os.getpid()}))
+    if options.role == "judge":
+        _serve_judge_runs(options, control)
+        return
     while True:
         line = control.readline()
         if not line:
@@ -497,18 +612,12 @@ def main() -> None:
         if request.get("op") != "run":
             continue
         out_r, out_w = os.pipe()
-        if options.role == "judge":
-            import judge
-
-            judge.prebuild(request)
-            start, mode = _start_judge_run, "plain"
-        else:
-            start, mode = (_start_ns_run, "ns") if options.mode == "ns" else (_start_plain_run, "plain")
+        start, mode = (_start_ns_run, "ns") if options.mode == "ns" else (_start_plain_run, "plain")
         run_pid, kill_pid = start(request, options, out_w)
         os.close(out_w)
         _write_all(1, wire.encode_line({"op": "started"}))
         reply = _wait_run(run_pid, kill_pid, out_r, control, request["limits"], mode)
-        if options.mode == "plain" and options.role == "candidate":
+        if options.mode == "plain":
             shutil.rmtree(options.run_folder, ignore_errors=True)
         _write_all(1, wire.encode_line(reply))
 
