@@ -42,7 +42,9 @@ def python_runtime() -> tuple[str, str]:
     return os.path.realpath(sys.executable), prefix
 
 
-def bwrap_command(chan_in: int, chan_out: int, run_uid: int | None, role: str = "candidate") -> list[str]:
+def bwrap_command(
+    chan_in: int, chan_out: int, run_uid: int | None, role: str = "candidate", peer: tuple[int, int] | None = None
+) -> list[str]:
     """The bubblewrap command line that starts the zygote of a program's sandbox or of a judge's.
 
     ``run_uid`` is set when we are root: the sandbox keeps only CAP_SETUID/CAP_SETGID so that the
@@ -86,12 +88,16 @@ def bwrap_command(chan_in: int, chan_out: int, run_uid: int | None, role: str = 
     mode = "ns" if role == "candidate" else "plain"
     argv += [interpreter, "-I", "-S", f"{MOUNTED_SANDBOX_FOLDER}/zygote.py", "--mode", mode, "--role", role]
     argv += ["--chan-in", str(chan_in), "--chan-out", str(chan_out)]
+    if peer is not None:  # the pipe pair to the other sandbox (calls and replies go straight between them)
+        argv += ["--peer-in", str(peer[0]), "--peer-out", str(peer[1])]
     if run_uid is not None:
         argv += ["--uid", str(run_uid)]
     return argv
 
 
-def plain_command(chan_in: int, chan_out: int, plain_root: str, role: str = "candidate") -> list[str]:
+def plain_command(
+    chan_in: int, chan_out: int, plain_root: str, role: str = "candidate", peer: tuple[int, int] | None = None
+) -> list[str]:
     """The command line of an unsandboxed zygote (the opt-out level)."""
     interpreter, _ = python_runtime()
     return [
@@ -109,6 +115,7 @@ def plain_command(chan_in: int, chan_out: int, plain_root: str, role: str = "can
         plain_root,
         "--role",
         role,
+        *(["--peer-in", str(peer[0]), "--peer-out", str(peer[1])] if peer is not None else []),
     ]
 
 

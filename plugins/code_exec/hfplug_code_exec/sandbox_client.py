@@ -95,9 +95,15 @@ class Sandbox:
     """
 
     def __init__(
-        self, level: str, run_uid: int | None, cgroup: MemoryCgroup | None = None, role: str = "candidate"
+        self,
+        level: str,
+        run_uid: int | None,
+        cgroup: MemoryCgroup | None = None,
+        role: str = "candidate",
+        peer: tuple[int, int] | None = None,
     ) -> None:
         self.role = role
+        self.peer = peer  # (read fd, write fd) of the pipes to the other sandbox, if any
         self.level = level
         self.run_uid = run_uid
         self.cgroup = cgroup
@@ -109,11 +115,11 @@ class Sandbox:
         chan_in_r, self._chan_in_w = os.pipe()
         self._chan_out_r, chan_out_w = os.pipe()
         if self.level == "bubblewrap":
-            argv = isolation.bwrap_command(chan_in_r, chan_out_w, self.run_uid, self.role)
+            argv = isolation.bwrap_command(chan_in_r, chan_out_w, self.run_uid, self.role, self.peer)
             kwargs: dict[str, Any] = {}
         else:
             self._plain_root = tempfile.TemporaryDirectory(prefix="hfplug-code-exec-")
-            argv = isolation.plain_command(chan_in_r, chan_out_w, self._plain_root.name, self.role)
+            argv = isolation.plain_command(chan_in_r, chan_out_w, self._plain_root.name, self.role, self.peer)
             # No isolation means none: the code runs as the calling user (the opt-out says so).
             kwargs = {"start_new_session": True, "cwd": self._plain_root.name}
         if self.cgroup is not None:
@@ -124,7 +130,7 @@ class Sandbox:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            pass_fds=(chan_in_r, chan_out_w),
+            pass_fds=(chan_in_r, chan_out_w, *(self.peer or ())),
             env={},
             bufsize=0,
             **kwargs,
@@ -220,6 +226,24 @@ class Sandbox:
             self._send_channel(wire.encode_line(message), deadline)
         except BrokenPipeError:
             raise RunAborted("ended") from None
+
+    @property
+    def control_fd(self) -> int:
+        return self._control.fd
+
+    def run_ended(self) -> bool:
+        """Whether the zygote has reported the end of the current run (without consuming the report)."""
+        return self._control.has_line() or bool(select.select([self._control.fd], [], [], 0)[0])
+
+    def wait(self, others: list[int], deadline: float) -> bool:
+        """Wait for a message from the run, or until one of ``others`` is readable or the deadline passes;
+        True when a message (or the run's end) is there to receive."""
+        if self._channel.has_line():
+            return True
+        ready = select.select(
+            [self._channel.fd, self._control.fd, *others], [], [], max(0.0, deadline - time.monotonic())
+        )[0]
+        return bool(set(ready) & {self._channel.fd, self._control.fd}) or (not ready and not others)
 
     def receive(self, deadline: float) -> dict[str, Any]:
         """The run's next message; RunAborted when it ends, breaks the protocol or time is up first."""

@@ -9,6 +9,7 @@ A sandbox failure is answered as ``infrastructure_error`` and the sandboxes are 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -25,7 +26,6 @@ from hfplug_code_exec.sandbox_client import CGROUP_HEADROOM_MB, RunAborted, RunR
 JUDGE_MEMORY_MB = 512
 JUDGE_GRACE_S = 5.0  # time the judge may take after the program's wall-clock limit (its own comparisons)
 JUDGE_MAX_LINE = 1 << 24
-CALL_FIELDS = ("call", "name", "handle", "method", "attr", "args", "kwargs", "stdio", "timeout")
 
 
 def judge_limits(limits: ExecutionLimits) -> dict[str, Any]:
@@ -91,47 +91,35 @@ class Relay:
         if record.load == "ok" and _missing(record, self.request.get("required_name", "")):
             record.load = "missing"
 
-    def forward(self, message: dict[str, Any]) -> dict[str, Any]:
-        """One call from the judge to the program; the program's reply, or why there is none."""
-        call = message.get("call")
-        record = self.record
-        if record.aborted is not None:
-            return {"call": call, "aborted": record.aborted.reason, "detail": record.aborted.detail}
-        if record.load != "ok":
-            return {"call": call, "aborted": "not loaded"}
-        timeout = message.get("timeout")
-        slack = 1.0 if "stdio" in message else 0.0  # a stdio test's own timeout is enforced inside the run
-        deadline = self.deadline
-        if isinstance(timeout, int | float) and not isinstance(timeout, bool):
-            deadline = min(deadline, time.monotonic() + float(timeout) + slack)
-        try:
-            self.candidate.send({k: message[k] for k in CALL_FIELDS if k in message}, deadline)
-            while True:
-                reply = self.candidate.receive(deadline)
-                if reply.get("call") == call:
-                    return reply
-        except RunAborted as aborted:
-            if aborted.reason == "timed out" and deadline < self.deadline:
-                aborted = RunAborted("timed out", "test")  # the per-test limit, not the program's
-            record.aborted = aborted
-            return {"call": call, "aborted": aborted.reason, "detail": aborted.detail}
-
     def judge_tests(self) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None, str]:
-        """(plan, outcomes, spec_error): what the judge listed and reported (outcomes None if it did not finish)."""
-        deadline = self.deadline + JUDGE_GRACE_S
+        """(plan, outcomes, spec_error): what the judge listed and reported (outcomes None if it did not finish).
+
+        The judge calls the program directly; the worker only tells it when the program's run ended or
+        its time is up, and waits for the judge's report."""
+        grace_deadline = self.deadline + JUDGE_GRACE_S
         plan = None
+        told = self.record.load != "ok"  # a program that did not load gets no calls: nothing to watch
         try:
-            self.judge.send({"run": self.run_id, "names": self.record.names, "load": self.record.load}, deadline)
+            self.judge.send({"run": self.run_id, "names": self.record.names, "load": self.record.load}, grace_deadline)
             while True:
-                message = self.judge.receive(deadline)
+                if not told and (self.record.aborted is not None or self.candidate_ended()):
+                    told = True
+                    self.tell_judge("ended" if self.record.aborted is None else self.record.aborted.reason)
+                if not told and time.monotonic() >= self.deadline:
+                    told = True
+                    self.tell_judge("timed out")
+                watch = [] if told else [self.candidate.control_fd]
+                limit = grace_deadline if told else self.deadline
+                if not self.judge.wait(watch, limit):
+                    continue
+                message = self.judge.receive(grace_deadline)
                 if "spec_error" in message:
                     return plan, None, str(message["spec_error"])[:2000]
                 if "plan" in message and plan is None and isinstance(message["plan"], list):
                     plan = message["plan"]
-                elif "call" in message and plan is not None:
-                    self.judge.send(self.forward(message), deadline)
                 elif "done" in message and plan is not None and isinstance(message["done"], list):
                     self.judge_finished = True
+                    self.note_judge_abort(message.get("aborted"))
                     return plan, message["done"], ""
                 else:
                     return plan, None, ""
@@ -139,6 +127,21 @@ class Relay:
             if aborted.reason == "timed out" and self.record.aborted is None:
                 self.record.aborted = RunAborted("timed out")
             return plan, None, ""
+
+    def candidate_ended(self) -> bool:
+        """Whether the program's run has ended by itself (its zygote reported it)."""
+        return self.record.load == "ok" and self.candidate.run_ended()
+
+    def tell_judge(self, reason: str) -> None:
+        if self.record.aborted is None:
+            self.record.aborted = RunAborted(reason)
+        with contextlib.suppress(RunAborted):
+            self.judge.send({"run": self.run_id, "aborted": reason}, self.deadline + JUDGE_GRACE_S)
+
+    def note_judge_abort(self, aborted: Any) -> None:
+        """Why the judge stopped calling the program (a per-test time-out only the judge sees)."""
+        if self.record.aborted is None and isinstance(aborted, list) and len(aborted) == 2:
+            self.record.aborted = RunAborted(str(aborted[0])[:100], str(aborted[1])[:1000])
 
     def finish(self) -> dict[str, Any]:
         record = self.record
@@ -208,15 +211,19 @@ def serve(candidate: Sandbox, judge: Sandbox) -> None:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
+    # Calls and replies go straight between the two sandboxes on these pipes (never through the worker).
+    judge_to_program, program_to_judge = os.pipe(), os.pipe()
     wanted = config.get("memory_cgroup", True)
     cgroups = {
         role: MemoryCgroup.create(worker_cgroup_name(os.getpid(), role)) if wanted else None
         for role in ("candidate", "judge")
     }
     run_uid = config.get("run_uid")
-    candidate = Sandbox(config["level"], run_uid, cgroups["candidate"])
+    candidate = Sandbox(config["level"], run_uid, cgroups["candidate"], peer=(judge_to_program[0], program_to_judge[1]))
     judge_uid = None if run_uid is None else run_uid + 1000
-    judge = Sandbox(config["level"], judge_uid, cgroups["judge"], role="judge")
+    judge = Sandbox(
+        config["level"], judge_uid, cgroups["judge"], role="judge", peer=(program_to_judge[0], judge_to_program[1])
+    )
     try:
         serve(candidate, judge)
     finally:

@@ -19,6 +19,7 @@ import builtins
 import functools
 import json
 import os
+import select
 import sys
 import time
 from typing import Any
@@ -77,10 +78,10 @@ class _Shown(str):
 
 
 class Channel:
-    """JSON lines to and from the worker over two pipes."""
+    """JSON lines to and from another process over two pipes; lines longer than ``max_line`` are refused."""
 
-    def __init__(self, fd_in: int, fd_out: int) -> None:
-        self.fd_in, self.fd_out, self.buffer = fd_in, fd_out, b""
+    def __init__(self, fd_in: int, fd_out: int, max_line: int = 1 << 24) -> None:
+        self.fd_in, self.fd_out, self.buffer, self.max_line = fd_in, fd_out, b"", max_line
 
     def send(self, message: dict) -> None:
         data = wire.encode_line(message)
@@ -88,14 +89,32 @@ class Channel:
         while view:
             view = view[os.write(self.fd_out, view) :]
 
-    def receive(self) -> dict:
-        while b"\n" not in self.buffer:
-            chunk = os.read(self.fd_in, 1 << 20)
-            if not chunk:
-                raise RunAborted("ended", "the worker closed the channel")
-            self.buffer += chunk
+    def has_line(self) -> bool:
+        return b"\n" in self.buffer
+
+    def feed(self) -> None:
+        chunk = os.read(self.fd_in, 1 << 20)
+        if not chunk:
+            raise RunAborted("ended", "the channel closed")
+        self.buffer += chunk
+        if b"\n" not in self.buffer and len(self.buffer) > self.max_line:
+            raise RunAborted("output limit", "a returned value is larger than max_value_bytes")
+
+    def pop(self) -> Any:
         line, _, self.buffer = self.buffer.partition(b"\n")
         return json.loads(line)
+
+    def receive(self) -> dict:
+        while not self.has_line():
+            self.feed()
+        return self.pop()
+
+    def drain(self) -> None:
+        """Throw away what an earlier run left behind."""
+        self.buffer = b""
+        while select.select([self.fd_in], [], [], 0)[0]:
+            if not os.read(self.fd_in, 1 << 20):
+                break
 
 
 class Recorder:
@@ -116,32 +135,72 @@ class Recorder:
 class Candidate:
     """The program as the tests see it: every call goes to the program's sandbox as data."""
 
-    def __init__(self, channel: Channel, names: dict[str, str], test_time_s: float, recorder: Recorder) -> None:
-        self.channel = channel
-        self.names = names
-        self.test_time_s = test_time_s
+    def __init__(self, worker: Channel, program: Channel, request: dict, recorder: Recorder, deadline: float) -> None:
+        self.worker = worker  # says when the program's run ended (or time is up) before it answered
+        self.program = program  # calls go to the program's sandbox and replies come back on these pipes
+        self.run = request.get("run")
+        self.names = request.get("names") or {}
+        self.test_time_s = float(request["test_time_s"])
         self.recorder = recorder
+        self.deadline = deadline
         self.calls = 0
         self.aborted: RunAborted | None = None
         self.test_started = time.monotonic()
+
+    def _abort(self, reason: str, detail: str = "") -> RunAborted:
+        self.aborted = RunAborted(reason, detail)
+        return self.aborted
 
     def request(self, message: dict) -> dict:
         if self.aborted is not None:  # once the run is gone, every later call fails the same way
             raise self.aborted
         self.calls += 1
-        message["call"] = self.calls
-        message["timeout"] = max(0.05, self.test_started + self.test_time_s - time.monotonic())
-        self.channel.send(message)
-        reply = self.channel.receive()
-        if not isinstance(reply, dict) or reply.get("call") != self.calls:
-            self.aborted = RunAborted("protocol", "the worker sent an unexpected reply")
-            raise self.aborted
-        if "aborted" in reply:
-            self.aborted = RunAborted(str(reply["aborted"])[:100], str(reply.get("detail", ""))[:1000])
-            raise self.aborted
+        call = f"{self.run}.{self.calls}"  # unique across runs: a late reply of an earlier run never matches
+        test_deadline = self.test_started + self.test_time_s
+        message["call"] = call
+        message["timeout"] = max(0.05, test_deadline - time.monotonic())
+        slack = 1.0 if "stdio" in message else 0.0  # a stdin/stdout case's own limit is enforced in the run
+        deadline = min(self.deadline, test_deadline + slack)
+        try:
+            self.program.send(message)
+        except OSError:
+            raise self._abort("ended") from None
+        while True:
+            reply = self._next_reply(deadline)
+            if isinstance(reply, dict) and reply.get("call") == call:
+                break
         if "error" in reply:
             raise program_raised(str(reply.get("type", "Exception"))[:100], str(reply["error"])[:4000])
         return reply
+
+    def _next_reply(self, deadline: float) -> Any:
+        """The program's next message; aborts when the worker says the run is over or time is up."""
+        while not self.program.has_line():
+            if self.worker.has_line():
+                self._worker_message()
+                continue
+            remaining = deadline - time.monotonic()
+            ready = select.select([self.program.fd_in, self.worker.fd_in], [], [], max(0.0, remaining))[0]
+            if not ready:
+                if deadline < self.deadline:
+                    raise self._abort("timed out", "test")
+                raise self._abort("timed out")
+            if self.worker.fd_in in ready:
+                self.worker.feed()
+                continue
+            try:
+                self.program.feed()
+            except RunAborted as error:
+                raise self._abort(error.reason, error.detail) from None
+        try:
+            return self.program.pop()
+        except (ValueError, RecursionError) as error:
+            raise self._abort("protocol", f"the run sent malformed data ({error})") from None
+
+    def _worker_message(self) -> None:
+        message = self.worker.pop()
+        if isinstance(message, dict) and message.get("run") == self.run and "aborted" in message:
+            raise self._abort(str(message["aborted"])[:100], str(message.get("detail", ""))[:1000])
 
     def invoke(self, message: dict, args: tuple, kwargs: dict) -> Any:
         """Send a call with ``args``; return the decoded value (or an object handle)."""
@@ -316,16 +375,20 @@ def prebuild(request: dict) -> str:
     return key
 
 
-def serve_judge(request: dict, chan_in: int, chan_out: int) -> None:
-    """Entry point of a judge run (called by the zygote in the judge's sandbox, in the forked run)."""
+def serve_judge(request: dict, chan_in: int, chan_out: int, peer: tuple[int, int]) -> None:
+    """Entry point of a judge run (called in the judge's sandbox); ``peer`` = pipes from/to the program's run."""
     import suites
 
     channel = Channel(chan_in, chan_out)
+    started = time.monotonic()
+    program = Channel(peer[0], peer[1], int(request["limits"].get("max_value_bytes", 1 << 22)) + 1024)
+    program.drain()  # replies a killed earlier run still wrote
     while True:  # the program's names and whether it loaded, once it has (skipping what an earlier run left)
         names = channel.receive()
-        if names.get("run") == request.get("run"):
+        if isinstance(names, dict) and names.get("run") == request.get("run") and "names" in names:
             break
     request = {**request, **names}
+    deadline = started + float(request["limits"]["wall_time_s"])  # the program's wall-clock limit
     sys.modules.pop("solution", None)
     built = PREBUILT
     if built is None:
@@ -337,7 +400,7 @@ def serve_judge(request: dict, chan_in: int, chan_out: int) -> None:
         channel.send({"spec_error": str(built)[:2000]})
         return
     recorder = Recorder()
-    candidate = Candidate(channel, request.get("names") or {}, float(request["test_time_s"]), recorder)
+    candidate = Candidate(channel, program, request, recorder, deadline)
     prepared = []
     for suite in built:
         try:
@@ -361,4 +424,5 @@ def serve_judge(request: dict, chan_in: int, chan_out: int) -> None:
             except BaseException as error:  # the tests' own code failed outside any test: the tests not yet run fail
                 aborted = RunAborted("tests errored", f"{type(error).__name__}: {error}")
         outcomes.extend(results.finish(aborted))
-    channel.send({"done": outcomes})
+    ended = candidate.aborted
+    channel.send({"done": outcomes, "aborted": [ended.reason, ended.detail] if ended is not None else None})

@@ -273,8 +273,26 @@ def _run_stdio(code, text: str, timeout: float, limits: dict) -> dict:
     }
 
 
-def serve_program(request: dict, chan_in: int, chan_out: int) -> None:
-    """Load the program, then answer call requests on the channel until it closes (inside the run)."""
+def _drain(fd: int) -> None:
+    """Throw away what an earlier run left in a pipe (the run starts before any call of its own is sent)."""
+    os.set_blocking(fd, False)
+    try:
+        while os.read(fd, 1 << 16):
+            pass
+    except BlockingIOError:
+        pass
+    os.set_blocking(fd, True)
+
+
+def serve_program(request: dict, options: argparse.Namespace) -> None:
+    """Load the program and say so to the worker, then answer the judge's calls (inside the run).
+
+    Calls come straight from the judge's sandbox on the peer pipes when there are any, else from
+    the worker's channel."""
+    chan_out = options.chan_out
+    calls_in, replies_out = (options.peer_in, options.peer_out) if options.peer_in >= 0 else (options.chan_in, chan_out)
+    if options.peer_in >= 0:
+        _drain(options.peer_in)
     namespace: dict = {"__name__": "__solution__", "__builtins__": __builtins__}
     stdio = request.get("mode") == "stdio"
     try:
@@ -288,14 +306,14 @@ def serve_program(request: dict, chan_in: int, chan_out: int) -> None:
         )
         return
     _write_all(chan_out, wire.encode_line({"load": "ok", "names": _names(namespace)}))
-    reader = _LineReader(chan_in)
+    reader = _LineReader(calls_in)
     objects: list = []
     while True:
         line = reader.readline()
         if not line:
             return
         reply = _answer(json.loads(line), namespace, objects, code, request["limits"])
-        _write_all(chan_out, wire.encode_line(reply))
+        _write_all(replies_out, wire.encode_line(reply))
 
 
 def _run_body(request: dict, options: argparse.Namespace, out_w: int) -> None:
@@ -306,7 +324,9 @@ def _run_body(request: dict, options: argparse.Namespace, out_w: int) -> None:
     os.dup2(out_w, 2)
     os.close(devnull)
     low = 3
-    for fd in sorted({options.chan_in, options.chan_out}):  # close every inherited fd but the channel
+    for fd in sorted(
+        {options.chan_in, options.chan_out, options.peer_in, options.peer_out} - {-1}
+    ):  # all but the channels
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, 1 << 16)
@@ -315,7 +335,7 @@ def _run_body(request: dict, options: argparse.Namespace, out_w: int) -> None:
     _set_limits(request["limits"])
     # Everything up to here is the sandbox's doing; from now on failures are the program's.
     _write_all(options.chan_out, wire.encode_line({"setup": "ok"}))
-    serve_program(request, options.chan_in, options.chan_out)
+    serve_program(request, options)
 
 
 def _start_ns_run(request: dict, options: argparse.Namespace, out_w: int) -> tuple[int, int]:
@@ -428,7 +448,7 @@ def _judge_child(request: dict, options: argparse.Namespace, out_w: int, next_r:
     os.dup2(out_w, 1)
     os.dup2(out_w, 2)
     os.close(devnull)
-    keep = sorted({options.chan_in, options.chan_out, next_r})
+    keep = sorted({options.chan_in, options.chan_out, next_r, options.peer_in, options.peer_out} - {-1})
     low = 3
     for fd in keep:  # close every inherited fd but the channel and the next-run pipe
         os.closerange(low, fd)
@@ -446,7 +466,7 @@ def _judge_child(request: dict, options: argparse.Namespace, out_w: int, next_r:
         spent = int(used.ru_utime + used.ru_stime) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (spent + budget, 10**6))
         _write_all(options.chan_out, wire.encode_line({"setup": "ok", "run": request.get("run")}))
-        judge.serve_judge(request, options.chan_in, options.chan_out)
+        judge.serve_judge(request, options.chan_in, options.chan_out, (options.peer_in, options.peer_out))
         sys.stdout.flush()
         line = runs.readline()
         if not line:
@@ -586,6 +606,8 @@ def main() -> None:
     parser.add_argument("--uid", type=int, default=-1)
     parser.add_argument("--plain-root", default=None)
     parser.add_argument("--role", choices=["candidate", "judge"], default="candidate")
+    parser.add_argument("--peer-in", type=int, default=-1)
+    parser.add_argument("--peer-out", type=int, default=-1)
     options = parser.parse_args()
     if options.uid >= 0:  # started as root inside bubblewrap: become the unprivileged run user for good
         os.setgroups([])
