@@ -116,7 +116,12 @@ def generate_samples(
     from hfplug_code_exec.cli import resolve_model, transformers_generator
 
     generate = transformers_generator(
-        resolve_model(model), temperature=temperature, max_new_tokens=max_new_tokens, device="cpu", seed=0
+        resolve_model(model),
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        device="cpu",
+        seed=0,
+        stop_strings=["\n```\n"],  # the closing fence: the rest of the answer is never graded
     )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -124,8 +129,8 @@ def generate_samples(
         for task_set in sets:
             problems = load_task_set(task_set, limit)
             todo = [p for p in problems for _ in range(samples)]
-            for start in range(0, len(todo), 16):
-                batch = todo[start : start + 16]
+            for start in range(0, len(todo), 4):  # small batches: a finished answer stops costing soon
+                batch = todo[start : start + 4]
                 texts = generate([[{"role": "user", "content": INSTRUCTION + p["prompt"]}] for p in batch])
                 for problem, text in zip(batch, texts, strict=True):
                     row = {"task_set": task_set, "task_id": problem["task_id"], "completion": text}

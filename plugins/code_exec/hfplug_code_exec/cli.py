@@ -28,7 +28,13 @@ def render_prompt(tokenizer: Any, conversation: Conversation) -> str:
 
 
 def transformers_generator(
-    model_path: str, *, temperature: float, max_new_tokens: int, device: str, seed: int
+    model_path: str,
+    *,
+    temperature: float,
+    max_new_tokens: int,
+    device: str,
+    seed: int,
+    stop_strings: list[str] | None = None,
 ) -> Generator:
     """A batched ``generate(conversations) -> completions`` over a local transformers model."""
     import torch
@@ -45,6 +51,8 @@ def transformers_generator(
         texts = [render_prompt(tokenizer, c) for c in conversations]
         batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+        if stop_strings:  # e.g. the closing fence of a code block: nothing after it is graded
+            sampling.update(stop_strings=stop_strings, tokenizer=tokenizer)
         with torch.no_grad():
             out = model.generate(
                 **batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling

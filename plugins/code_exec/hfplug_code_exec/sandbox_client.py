@@ -211,7 +211,10 @@ class Sandbox:
 
     def confirm(self) -> None:
         """Wait until the run asked for by :meth:`begin` has started and its sandbox is set up."""
-        if self._control_message(time.monotonic() + START_TIMEOUT_S).get("op") != "started":
+        if (
+            self.role == "candidate"
+            and self._control_message(time.monotonic() + START_TIMEOUT_S).get("op") != "started"
+        ):
             raise WorkerFailure(f"{self.role} sandbox did not start the run")
         try:
             setup = self.receive(time.monotonic() + START_TIMEOUT_S)
@@ -252,9 +255,14 @@ class Sandbox:
     def end(self, keep: bool = False) -> dict[str, Any]:
         """Stop the run (every process of it dies) and return the zygote's report: exit, limit, output.
 
-        ``keep``: a judge run that ended normally keeps its process for the next run of the same row."""
-        self._send_control({"op": "stop", "keep": keep})
+        ``keep``: a judge run that ended normally keeps its process for the next run of the same row (and
+        its zygote needs no word about it)."""
+        if keep:
+            return {"op": "done", "exit": None, "limit": None, "output": ""}
+        self._send_control({"op": "stop"})
         done = self._control_message(time.monotonic() + STOP_TIMEOUT_S)
+        while done.get("op") == "ended":  # the judge's process had died by itself before the stop
+            done = self._control_message(time.monotonic() + STOP_TIMEOUT_S)
         if done.get("op") != "done":
             raise WorkerFailure(f"{self.role} sandbox sent {done!r} instead of done")
         return done

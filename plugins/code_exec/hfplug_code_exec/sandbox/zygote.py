@@ -475,15 +475,33 @@ def _judge_child(request: dict, options: argparse.Namespace, out_w: int, next_r:
 
 
 def _serve_judge_runs(options: argparse.Namespace, control: _LineReader) -> None:
-    """The judge zygote's loop: one row's runs go to one judge process; any other row gets a fresh one."""
+    """The judge zygote's loop: one row's runs go to one judge process; any other row gets a fresh one.
+
+    A run that ended normally needs no word from the worker (the process waits for the next run); the
+    worker sends ``stop`` only after a run that did not (the process is killed, ``done`` answers). If
+    the process dies by itself, ``ended`` says so at once."""
     import judge
 
     process: _JudgeProcess | None = None
     while True:
+        watch = [control.fd] if process is None else [control.fd, process.out_r, process.pidfd]
+        ready = [control.fd] if control.buffer else select.select(watch, [], [])[0]
+        if process is not None and process.out_r in ready:
+            os.read(process.out_r, 1 << 16)  # tests may print: read and thrown away
+        if process is not None and process.pidfd in ready:
+            _write_all(1, wire.encode_line({"op": "ended", "exit": process.kill()}))
+            process = None
+        if control.fd not in ready:
+            continue
         line = control.readline()
         if not line:
             break
         request = json.loads(line)
+        if request.get("op") == "stop":
+            code = process.kill() if process is not None else None
+            process = None
+            _write_all(1, wire.encode_line({"op": "done", "exit": code, "limit": None, "output": ""}))
+            continue
         if request.get("op") != "run":
             continue
         key = judge.prebuild(request)
@@ -494,46 +512,8 @@ def _serve_judge_runs(options: argparse.Namespace, control: _LineReader) -> None
             process = _JudgeProcess(request, options, key)
         else:
             process.next_run(request)
-        _write_all(1, wire.encode_line({"op": "started"}))
-        reply, alive = _wait_judge(process, control, request["limits"])
-        if not alive:
-            process = None
-        _write_all(1, wire.encode_line(reply))
     if process is not None:
         process.kill()
-
-
-def _wait_judge(process: _JudgeProcess, control: _LineReader, limits: dict) -> tuple[dict, bool]:
-    """Until the worker says stop: keep the process if the run ended normally (``keep``), else kill it.
-    Its output is read and thrown away (tests may print)."""
-    deadline = time.monotonic() + float(limits["wall_time_s"]) + 10.0
-    while True:
-        if control.buffer:
-            ready = [control.fd]
-        else:
-            ready, _, _ = select.select(
-                [process.pidfd, process.out_r, control.fd], [], [], max(0.0, deadline - time.monotonic())
-            )
-        if not ready:
-            return {"op": "done", "exit": process.kill(), "limit": "wall", "output": ""}, False
-        if process.out_r in ready:
-            os.read(process.out_r, 1 << 16)
-        if control.fd in ready:
-            line = control.readline()
-            if not line:
-                process.kill()
-                sys.exit(0)
-            message = json.loads(line)
-            if message.get("op") == "stop":
-                if message.get("keep"):
-                    return {"op": "done", "exit": None, "limit": None, "output": ""}, True
-                return {"op": "done", "exit": process.kill(), "limit": None, "output": ""}, False
-        if process.pidfd in ready:  # the process ended on its own (a test killed it, a crash)
-            code = process.kill()
-            while True:  # still answer the worker's stop
-                line = control.readline()
-                if not line or json.loads(line).get("op") == "stop":
-                    return {"op": "done", "exit": code, "limit": None, "output": ""}, False
 
 
 def _wait_run(run_pid: int, kill_pid: int, out_r: int, control: _LineReader, limits: dict, mode: str) -> dict:
