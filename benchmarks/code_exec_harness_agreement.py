@@ -16,8 +16,10 @@ script runs it inside bubblewrap (read-only root, no network) rather than on the
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -92,6 +94,52 @@ def items_for(task_set: str, completions: list[tuple[str, str]]) -> list[dict[st
     return items
 
 
+_SWAPS = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Add,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+}
+
+
+def mutant(source: str, seed: int) -> str | None:
+    """The program with one operator swapped or one integer constant changed (a plausible wrong answer)."""
+    tree = ast.parse(source)
+    sites = [
+        n
+        for n in ast.walk(tree)
+        if (isinstance(n, ast.BinOp) and type(n.op) in _SWAPS)
+        or (isinstance(n, ast.Compare) and type(n.ops[0]) in _SWAPS)
+        or (isinstance(n, ast.Constant) and type(n.value) is int)
+    ]
+    if not sites:
+        return None
+    node = random.Random(seed).choice(sites)
+    if isinstance(node, ast.BinOp):
+        node.op = _SWAPS[type(node.op)]()
+    elif isinstance(node, ast.Compare):
+        node.ops[0] = _SWAPS[type(node.ops[0])]()
+    else:
+        node.value += 1
+    return ast.unparse(tree) + "\n"
+
+
+def mutants(per_problem: int) -> list[tuple[str, str]]:
+    """``per_problem`` mutants of each HumanEval canonical solution, as whole programs."""
+    out = []
+    for index, problem in enumerate(load_task_set("humaneval")):
+        for k in range(per_problem):
+            program = mutant(problem["prompt"] + problem["canonical_solution"], seed=1000 * index + k)
+            if program is not None:
+                out.append((problem["task_id"], program))
+    return out
+
+
 def compare(pool: ExecutorPool, name: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     reference = reference_verdicts(items)
     ours = our_verdicts(pool, items)
@@ -149,6 +197,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N problems of each set")
     parser.add_argument("--sets", default="humaneval,mbpp", help="task sets to sample (with --generate)")
     parser.add_argument("--samples-file", help="model samples to judge (from --generate)")
+    parser.add_argument("--mutants", type=int, default=2, help="mutants of each canonical solution to judge (0: none)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--report", default="outputs/harness_agreement.json")
     args = parser.parse_args()
@@ -162,6 +211,8 @@ def main() -> None:
     with ExecutorPool(args.workers) as pool:
         canonical = [(p["task_id"], p["canonical_solution"]) for p in load_task_set("humaneval", args.limit)]
         reports.append(compare(pool, "HumanEval canonical", items_for("humaneval", canonical)))
+        if args.mutants:
+            reports.append(compare(pool, "HumanEval canonical mutants", items_for("humaneval", mutants(args.mutants))))
         if args.samples_file:
             rows = [json.loads(line) for line in Path(args.samples_file).read_text().splitlines() if line.strip()]
             for task_set in ("humaneval", "mbpp"):
