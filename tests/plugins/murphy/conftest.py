@@ -1,0 +1,177 @@
+"""Deterministic stand-ins for Murphy's tests: a grading reward and a scripted policy.
+
+* ``ScriptedGrader`` is a GradingReward (``hfplug.feedback``) that executes nothing: a completion
+  solves its task when its text equals the row's ``answer``; the feedback quotes the row's
+  PUBLIC test (``public_test``) and never its hidden one (``hidden_test``, a marker string that
+  must never reach a prompt). "INFRA" in a completion plays an infrastructure failure (None).
+* ``ScriptedPolicy`` replaces trl's generation function (``GRPOTrainer._generate_single_turn``)
+  on a real trainer: it decodes each prompt and answers from a script, so trees are known in
+  advance while everything around generation is the real code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from datasets import Dataset
+
+from hfplug.feedback import GradedCompletion
+from hfplug.testing import fast_cpu_config
+
+torch.set_num_threads(1)
+
+REFINE_MARK = "Feedback from running it"
+"""Appears in every refinement prompt of the default template: how the policy tells turns apart."""
+
+
+def text_of(completion: Any) -> str:
+    return completion if isinstance(completion, str) else "".join(m["content"] for m in completion)
+
+
+class ScriptedGrader:
+    """Exact-match grading with public-only feedback (no code runs)."""
+
+    def __init__(self, name: str = "scripted", *, with_validate: bool = True) -> None:
+        self.__name__ = name
+        self.calls: list[list[str]] = []
+        if not with_validate:
+            self.validate = None
+
+    def grade(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[GradedCompletion]:
+        for needed in ("answer", "public_test"):
+            if needed not in columns:
+                raise ValueError(f"the scripted grader needs a {needed!r} column")
+        texts = [text_of(c).strip() for c in completions]
+        self.calls.append(texts)
+        graded = []
+        formats = columns.get("test_format", [None] * len(texts))
+        for text, answer, public, fmt in zip(texts, columns["answer"], columns["public_test"], formats, strict=True):
+            if not answer or fmt not in (None, "exact"):
+                raise ValueError(f"cannot run test format {fmt!r}" if answer else "the row has no tests")
+            if "INFRA" in text:
+                graded.append(GradedCompletion(None, False, ""))
+            elif text == answer:
+                graded.append(GradedCompletion(1.0, True, "All tests passed.", True))
+            else:
+                reward = 0.5 if text.startswith("half") else 0.0
+                graded.append(GradedCompletion(reward, False, f"Public test {public} failed: got {text!r}.", False))
+        return graded
+
+    def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
+        return [g.reward for g in self.grade(prompts, completions, **columns)]
+
+    def validate(self, prompts: list[Any], **columns: Any) -> None:
+        if "answer" not in columns:
+            raise ValueError("the tasks have no tests (no 'answer' column)")
+        for i, (answer, fmt) in enumerate(
+            zip(columns["answer"], columns.get("test_format", [None] * len(prompts)), strict=True)
+        ):
+            if not answer:
+                raise ValueError(f"row {i} has no tests")
+            if fmt not in (None, "exact"):
+                raise ValueError(f"test format {fmt!r} cannot be run (only 'exact')")
+
+
+Script = Callable[[str, int], str]
+"""(decoded prompt, position in its sibling group) -> completion text."""
+
+
+class ScriptedPolicy:
+    """A stand-in for ``_generate_single_turn``: answers each decoded prompt from a script."""
+
+    def __init__(self, tokenizer: Any, script: Script) -> None:
+        self.tokenizer = tokenizer
+        self.script = script
+        self.prompts: list[list[str]] = []
+
+    def __call__(self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False):
+        texts = [self.tokenizer.decode(ids) for ids in prompt_ids]
+        self.prompts.append(texts)
+        eos = self.tokenizer.eos_token_id
+        completions = [
+            self.tokenizer(self.script(text, i % num_generations), add_special_tokens=False)["input_ids"] + [eos]
+            for i, text in enumerate(texts)
+        ]
+        return completions, None
+
+
+TASKS = [
+    {"name": "add", "answer": "return a + b", "public_test": "add(1, 2) == 3", "hidden_test": "HIDDEN-add-7-8"},
+    {"name": "neg", "answer": "return -x", "public_test": "neg(4) == -4", "hidden_test": "HIDDEN-neg-9"},
+]
+
+
+def task_rows(chat: bool = True, **extra_columns: list[Any]) -> Dataset:
+    """The TASKS as a dataset: chat or plain prompts, answer, public_test, hidden_test."""
+    prompts = [[{"role": "user", "content": f"Write {t['name']}."}] if chat else f"Write {t['name']}.\n" for t in TASKS]
+    columns = {key: [t[key] for t in TASKS] for key in ("answer", "public_test", "hidden_test")}
+    return Dataset.from_dict({"prompt": prompts, **columns, **extra_columns})
+
+
+def answer_for(prompt_text: str) -> str:
+    return next(t["answer"] for t in TASKS if f"Write {t['name']}." in prompt_text)
+
+
+@pytest.fixture
+def murphy_args(tmp_path):
+    """``murphy_args(**overrides)`` -> a fast CPU MurphyConfig (G=4, 2 tasks per step) under tmp_path."""
+    from hfplug_murphy.config import MurphyConfig
+
+    def make(**overrides: Any) -> MurphyConfig:
+        fields = {
+            "num_generations": 4,
+            "per_device_train_batch_size": 8,
+            "max_completion_length": 16,
+            "learning_rate": 1e-2,
+            "shuffle_dataset": False,
+            **overrides,
+        }
+        return fast_cpu_config(MurphyConfig, tmp_path / "out", **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_trainer(tiny_model_dir, tiny_tokenizer, murphy_args):
+    """``make_trainer(script, dataset=None, grader=None, **config)`` -> (trainer, policy, grader)."""
+    from hfplug_murphy.trainer import MurphyTrainer
+
+    def make(script: Script, dataset: Dataset | None = None, grader: Any = None, **config: Any):
+        grader = grader or ScriptedGrader()
+        trainer = MurphyTrainer(
+            str(tiny_model_dir),
+            reward_funcs=[grader],
+            args=murphy_args(**config),
+            train_dataset=dataset if dataset is not None else task_rows(),
+            processing_class=tiny_tokenizer,
+        )
+        policy = ScriptedPolicy(tiny_tokenizer, script)
+        trainer._generate_single_turn = policy
+        return trainer, policy, grader
+
+    return make
+
+
+def batch_inputs(dataset: Dataset, group_size: int) -> list[dict[str, Any]]:
+    """trl's generation batch: every row repeated ``group_size`` times in a row."""
+    return [dict(row) for row in dataset for _ in range(group_size)]
+
+
+@pytest.fixture
+def scripted():
+    """The helpers above, for tests (conftest modules are not importable under importlib mode)."""
+
+    class Helpers:
+        Grader = ScriptedGrader
+        Policy = ScriptedPolicy
+        tasks = TASKS
+        rows = staticmethod(task_rows)
+        answer_for = staticmethod(answer_for)
+        inputs = staticmethod(batch_inputs)
+        refine_mark = REFINE_MARK
+        text = staticmethod(text_of)
+
+    return Helpers
