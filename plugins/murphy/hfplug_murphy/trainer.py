@@ -104,6 +104,8 @@ class MurphyTrainer(GRPOTrainer):
         self.budget = TreeBudget(args.max_tree_nodes, args.max_tree_tokens, args.max_completion_length)
         self.compute = {"train": ComputeAccount(), "eval": ComputeAccount()}
         self._filler_prompt: Any = None
+        self.last_rollout: list[RolloutTree] = []
+        """The trees of the latest generation batch on this process (for inspection and tests)."""
 
     # -- rollout ---------------------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class MurphyTrainer(GRPOTrainer):
         for tree in trees:
             prune(tree, groups=args.inter_prune_groups, per_group=args.intra_prune_keep)
         nodes = [node for tree in trees for node in tree.nodes if node.trainable]
+        self.last_rollout = trees
         executions = self.node_grader.executions + self.task_probe.executions - executions
         self._log_rollout(trees, nodes, executions, time.monotonic() - started, mode)
         return self._rows(nodes, mode)

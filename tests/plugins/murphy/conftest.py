@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import torch
 from datasets import Dataset
+from hfplug_murphy.tree import RolloutTree
 
 from hfplug.feedback import GradedCompletion
 from hfplug.testing import fast_cpu_config
@@ -175,3 +177,60 @@ def scripted():
         text = staticmethod(text_of)
 
     return Helpers
+
+
+# -- trees for the credit, advantage and pruning property tests ------------------------------------
+
+
+def tree_from(rewards: list, group_size: int) -> RolloutTree:
+    """A tree from nested lists: ``[r1, (r2, [children rewards]), ...]``; a tuple's list is that node's
+    refinement group. ``None`` is an ungraded node; 1.0 counts as solved."""
+    tree = RolloutTree(task_prompt="task", columns={})
+    _add_group(tree, None, 1, rewards, group_size)
+    return tree
+
+
+def _add_group(tree: RolloutTree, parent: int | None, depth: int, spec: list, group_size: int) -> None:
+    if len(spec) != group_size:
+        raise ValueError(f"a group needs {group_size} members, got {spec}")
+    group = tree.add_group(parent, depth)
+    pending = []
+    for item in spec:
+        reward, children = item if isinstance(item, tuple) else (item, None)
+        node = tree.add_node(group, prompt="p", prompt_ids=[1], completion_ids=[2], completion=f"c{len(tree.nodes)}")
+        node.reward, node.solved = reward, reward == 1.0
+        if children is not None:
+            pending.append((node.index, children))
+    for index, children in pending:
+        _add_group(tree, index, depth + 1, children, group_size)
+
+
+def random_tree(rng: random.Random, group_size: int, max_turns: int, p_none: float = 0.1) -> RolloutTree:
+    """A tree grown like Murphy grows one: failed graded nodes are expanded with some probability."""
+    tree = RolloutTree(task_prompt="task", columns={})
+    frontier: list[int | None] = [None]
+    for depth in range(1, max_turns + 1):
+        next_frontier = []
+        for parent in frontier:
+            group = tree.add_group(parent, depth)
+            for _ in range(group_size):
+                node = tree.add_node(
+                    group, prompt="p", prompt_ids=[1], completion_ids=[2] * rng.randint(1, 5), completion="c"
+                )
+                node.reward = None if rng.random() < p_none else rng.choice([0.0, 0.25, 0.5, 1.0, rng.random()])
+                node.solved = node.reward == 1.0
+                if node.reward is not None and not node.solved and rng.random() < 0.6:
+                    next_frontier.append(node.index)
+        frontier = next_frontier
+    return tree
+
+
+@pytest.fixture
+def trees():
+    """``trees.tree_from(spec, group_size)`` and ``trees.random_tree(rng, group_size, max_turns)``."""
+
+    class Trees:
+        tree_from = staticmethod(tree_from)
+        random_tree = staticmethod(random_tree)
+
+    return Trees

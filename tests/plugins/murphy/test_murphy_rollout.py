@@ -1,0 +1,151 @@
+"""Properties 4, 5, 6 and the None rule, on a real MurphyTrainer with a scripted policy.
+
+Turn 1 (per task, G=4): the right answer, a half-credit attempt, a wrong one, an infrastructure
+failure. Refinements: the first child fixes the program, the others stay wrong.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+def script_for(scripted):
+    def script(text: str, k: int) -> str:
+        if scripted.refine_mark in text:
+            return scripted.answer_for(text) if k == 0 else f"still wrong {k}"
+        return [scripted.answer_for(text), "half try", "wrong k2", "INFRA"][k]
+
+    return script
+
+
+def rollout(make_trainer, scripted, **config):
+    trainer, policy, _ = make_trainer(script_for(scripted), **config)
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1
+    rows = trainer._generate_and_score_completions(scripted.inputs(scripted.rows(), 4))
+    return trainer, policy, rows
+
+
+def decoded_completions(trainer, rows):
+    texts = []
+    for ids, mask in zip(rows["completion_ids"], rows["completion_mask"], strict=True):
+        texts.append(trainer.processing_class.decode(ids[mask.bool()], skip_special_tokens=True))
+    return texts
+
+
+def test_only_failed_graded_nodes_are_expanded(make_trainer, scripted):
+    trainer, _, _ = rollout(make_trainer, scripted, max_turns=3)
+    for tree in trainer.last_rollout:
+        for node in tree.nodes:
+            expanded = node.child_group is not None
+            if node.solved or node.reward is None or node.depth == 3:
+                assert not expanded, (node.completion, node.depth)
+            else:
+                assert expanded, (node.completion, node.depth)
+        assert max(n.depth for n in tree.nodes) == 3
+        # turn 1: 2 failures x 4 children; turn 2: each group has 3 failures x 4 children
+        assert len(tree.nodes) == 4 + 2 * 4 + 2 * 3 * 4
+
+
+def test_a_failed_node_whose_refinement_passes_gets_full_credit(make_trainer, scripted):
+    trainer, _, _ = rollout(make_trainer, scripted)
+    for tree in trainer.last_rollout:
+        half = next(n for n in tree.nodes if scripted.text(n.completion) == "half try")
+        assert half.reward == 0.5 and half.credit == 1.0
+        right = next(n for n in tree.nodes if n.depth == 1 and n.solved)
+        assert half.advantage == pytest.approx(right.advantage)  # both credited 1 within turn 1
+
+
+def test_refinement_prompt_holds_task_own_code_and_public_feedback_only(make_trainer, scripted):
+    trainer, policy, _ = rollout(make_trainer, scripted)
+    assert len(policy.prompts) == 2  # turn 1, then one call with every refinement prompt
+    seen = 0
+    for tree in trainer.last_rollout:
+        task = next(t for t in scripted.tasks if t["answer"] == tree.columns["answer"])
+        for group in tree.groups[1:]:
+            parent = tree.nodes[group.parent]
+            siblings = [n for n in tree.members(tree.groups[parent.group]) if n.index != parent.index]
+            text = trainer.processing_class.decode(tree.nodes[group.members[0]].prompt_ids)
+            assert text in policy.prompts[1]  # what the generation backend received
+            assert f"Write {task['name']}." in text
+            assert scripted.text(parent.completion) in text
+            assert task["public_test"] in text
+            assert task["hidden_test"] not in text
+            assert "HIDDEN" not in text
+            for sibling in siblings:
+                assert scripted.text(sibling.completion) not in text
+            seen += 1
+    assert seen == 4
+
+
+def test_ungraded_completions_are_neither_expanded_nor_trained_on(make_trainer, scripted):
+    trainer, _, rows = rollout(make_trainer, scripted)
+    infra = [n for t in trainer.last_rollout for n in t.nodes if n.reward is None]
+    assert len(infra) == 2 and all(n.child_group is None for n in infra)
+    texts = decoded_completions(trainer, rows)
+    assert len(texts) == sum(len(t.nodes) for t in trainer.last_rollout) - 2
+    assert not any("INFRA" in text for text in texts)
+
+
+def test_rows_are_the_trainable_nodes_with_prompt_and_feedback_outside_the_loss_mask(make_trainer, scripted):
+    trainer, _, rows = rollout(make_trainer, scripted)
+    nodes = [n for t in trainer.last_rollout for n in t.nodes if n.trainable]
+    tokenizer = trainer.processing_class
+    assert decoded_completions(trainer, rows) == [
+        tokenizer.decode(n.completion_ids, skip_special_tokens=True) for n in nodes
+    ]
+    refined = 0
+    for i, node in enumerate(nodes):
+        prompt = tokenizer.decode(rows["prompt_ids"][i][rows["prompt_mask"][i].bool()])
+        assert prompt == tokenizer.decode(node.prompt_ids)
+        assert rows["advantages"][i].item() == pytest.approx(node.advantage)
+        if node.depth > 1:
+            assert "Public test" in prompt and "Public test" not in decoded_completions(trainer, rows)[i]
+            refined += 1
+    assert refined > 0
+
+
+def test_loss_gradient_comes_from_completion_tokens_only(make_trainer, scripted):
+    """trl's loss on Murphy's rows equals -sum_i A_i sum_{t in completion_i} log p(t) / N, computed here
+    independently by scoring each node's prompt + completion and summing only completion tokens."""
+    trainer, _, rows = rollout(make_trainer, scripted)
+    model = trainer.model
+    model.zero_grad()
+    trainer.compute_loss(model, rows).backward()
+    got = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    model.zero_grad()
+    nodes = [n for t in trainer.last_rollout for n in t.nodes if n.trainable]
+    total_tokens = sum(len(n.completion_ids) for n in nodes)
+    reference = 0.0
+    for node in nodes:
+        ids = torch.tensor([node.prompt_ids + node.completion_ids])
+        logps = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+        targets = ids[0, 1:]
+        token_logps = logps.gather(1, targets[:, None]).squeeze(1)
+        reference = reference - node.advantage * token_logps[len(node.prompt_ids) - 1 :].sum()
+    (reference / total_tokens).backward()
+    for name, grad in got.items():
+        assert torch.allclose(grad, model.get_parameter(name).grad, atol=1e-6, rtol=1e-4), name
+
+
+def test_tree_budgets_limit_expansion_best_reward_first(make_trainer, scripted):
+    trainer, _, _ = rollout(make_trainer, scripted, max_tree_nodes=11)
+    for tree in trainer.last_rollout:
+        assert len(tree.nodes) == 8  # turn 1 + one refinement group: a second would make 12 > 11
+        assert scripted.text(tree.nodes[tree.groups[1].parent].completion) == "half try"
+    trainer, _, _ = rollout(make_trainer, scripted, max_tree_tokens=4 * 16 * 2)
+    for tree in trainer.last_rollout:
+        assert tree.generated_tokens() <= 4 * 16 * 2 and len(tree.groups) == 2
+
+
+def test_pruning_in_the_trainer_keeps_credit_and_advantages_of_kept_rows(make_trainer, scripted):
+    full_trainer, _, full_rows = rollout(make_trainer, scripted)
+    pruned_trainer, _, pruned_rows = rollout(make_trainer, scripted, inter_prune_groups=2, intra_prune_keep=2)
+    full = {(tuple(n.prompt_ids), tuple(n.completion_ids)): n for t in full_trainer.last_rollout for n in t.nodes}
+    kept = [n for t in pruned_trainer.last_rollout for n in t.nodes if n.trainable]
+    assert len(pruned_rows["advantages"]) == len(kept) <= 2 * 2 * 2 < len(full_rows["advantages"])
+    for node in kept:
+        twin = full[(tuple(node.prompt_ids), tuple(node.completion_ids))]
+        assert (node.credit, node.advantage) == (twin.credit, twin.advantage)
