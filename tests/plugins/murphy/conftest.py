@@ -20,6 +20,7 @@ import torch
 from datasets import Dataset
 from hfplug_murphy.tree import RolloutTree
 
+import hfplug
 from hfplug.feedback import GradedCompletion
 from hfplug.testing import fast_cpu_config
 
@@ -234,3 +235,38 @@ def trees():
         random_tree = staticmethod(random_tree)
 
     return Trees
+
+
+SCRIPTED_GRADER = ScriptedGrader()
+PROBED_GRADER = ScriptedGrader("scripted_probe", with_validate=False)
+
+
+def scores_only(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
+    """A plain reward function (no feedback): not enough for Murphy on its own."""
+    return [float(len(text_of(c)) < 20) for c in completions]
+
+
+class ScriptedRewardsPlugin:
+    """Registers the stand-ins by name, as a reward plugin would."""
+
+    @hfplug.hookimpl
+    def hfplug_register(self, registry: Any) -> None:
+        here = "tests.plugins.murphy.conftest"
+        registry.reward("scripted", f"{here}:SCRIPTED_GRADER", summary="exact match, public feedback")
+        registry.reward("scripted_probe", f"{here}:PROBED_GRADER", summary="the same without validate()")
+        registry.reward("short_answer", f"{here}:scores_only", summary="1 for a short answer")
+
+
+@pytest.fixture
+def scripted_rewards(isolated_plugins):
+    """The plugin manager with the murphy trainer and the scripted rewards registered."""
+    from importlib.metadata import version
+
+    import hfplug_murphy.plugin
+
+    from hfplug.manager import PluginInfo
+
+    info = PluginInfo(name="murphy", distribution="hfplug-murphy", version=version("hfplug-murphy"))
+    isolated_plugins.register(hfplug_murphy.plugin, name="murphy", info=info)
+    isolated_plugins.register(ScriptedRewardsPlugin(), name="scripted-rewards")
+    return isolated_plugins

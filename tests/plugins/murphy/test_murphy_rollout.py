@@ -149,3 +149,30 @@ def test_pruning_in_the_trainer_keeps_credit_and_advantages_of_kept_rows(make_tr
     for node in kept:
         twin = full[(tuple(node.prompt_ids), tuple(node.completion_ids))]
         assert (node.credit, node.advantage) == (twin.credit, twin.advantage)
+
+
+def test_compute_accounting_counts_what_the_rollout_did(make_trainer, scripted):
+    trainer, policy, _ = rollout(make_trainer, scripted)
+    metrics = trainer._metrics["train"]
+    trees = trainer.last_rollout
+    assert sum(len(call) for call in policy.prompts) == 8 + 2 * 2 * 4  # one prompt per completion
+    assert metrics["murphy/tree_nodes"] == [24]
+    assert metrics["murphy/generated_tokens"] == [sum(len(n.completion_ids) for t in trees for n in t.nodes)]
+    assert metrics["murphy/executions"] == [24]  # every node graded once (tasks were validated, not probed)
+    assert metrics["murphy/trained_nodes"] == [22] and metrics["murphy/refinement_groups"] == [4]
+    assert metrics["murphy/total_tree_nodes"] == [24]
+
+
+def test_variable_row_counts_are_split_over_accumulation_steps_without_loss(make_trainer, scripted):
+    from hfplug_murphy.split import part_sizes, split_rows
+
+    assert part_sizes(30, 4) == [8, 8, 7, 7] and part_sizes(2, 3) == [1, 1, 0]
+    batch = {"x": torch.arange(30), "n": torch.tensor(5), "none": None}
+    parts = split_rows(batch, 4)
+    assert torch.equal(torch.cat([p["x"] for p in parts]), torch.arange(30))
+    assert all(p["n"] == 5 and p["none"] is None for p in parts)
+    trainer, _, _ = make_trainer(
+        script_for(scripted), per_device_train_batch_size=2, gradient_accumulation_steps=4, max_steps=1
+    )
+    trainer.train()  # 22 rows over 4 micro-batches of 6, 6, 5, 5
+    assert trainer.state.log_history[0]["murphy/trained_nodes"] == 22
