@@ -40,6 +40,7 @@ class ScriptedGrader:
     def __init__(self, name: str = "scripted", *, with_validate: bool = True) -> None:
         self.__name__ = name
         self.calls: list[list[str]] = []
+        self.prompts: list[Any] = []
         if not with_validate:
             self.validate = None
 
@@ -49,6 +50,7 @@ class ScriptedGrader:
                 raise ValueError(f"the scripted grader needs a {needed!r} column")
         texts = [text_of(c).strip() for c in completions]
         self.calls.append(texts)
+        self.prompts.extend(prompts)
         graded = []
         formats = columns.get("test_format", [None] * len(texts))
         for text, answer, public, fmt in zip(texts, columns["answer"], columns["public_test"], formats, strict=True):

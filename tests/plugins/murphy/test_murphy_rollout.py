@@ -20,10 +20,11 @@ def script_for(scripted):
 
 
 def rollout(make_trainer, scripted, **config):
-    trainer, policy, _ = make_trainer(script_for(scripted), **config)
+    trainer, policy, grader = make_trainer(script_for(scripted), **config)
     trainer.model.train()
     trainer.current_gradient_accumulation_steps = 1
     rows = trainer._generate_and_score_completions(scripted.inputs(scripted.rows(), 4))
+    trainer.grader_seen = grader.prompts
     return trainer, policy, rows
 
 
@@ -77,6 +78,9 @@ def test_refinement_prompt_holds_task_own_code_and_public_feedback_only(make_tra
                 assert scripted.text(sibling.completion) not in text
             seen += 1
     assert seen == 4
+    # Every program is graded against its task, whatever conversation produced it.
+    task_prompts = [row["prompt"] for row in scripted.rows()]
+    assert len(trainer.grader_seen) == 24 and all(p in task_prompts for p in trainer.grader_seen)
 
 
 def test_ungraded_completions_are_neither_expanded_nor_trained_on(make_trainer, scripted):
@@ -176,3 +180,51 @@ def test_variable_row_counts_are_split_over_accumulation_steps_without_loss(make
     )
     trainer.train()  # 22 rows over 4 micro-batches of 6, 6, 5, 5
     assert trainer.state.log_history[0]["murphy/trained_nodes"] == 22
+
+
+def select_rows(rows, indices):
+    index = torch.tensor(indices)
+    return {k: v[index] if isinstance(v, torch.Tensor) and v.ndim > 0 else v for k, v in rows.items()}
+
+
+def gradients(trainer, rows):
+    trainer.model.zero_grad()
+    trainer.compute_loss(trainer.model, rows).backward()
+    return [p.grad for p in trainer.model.parameters() if p.grad is not None]
+
+
+def test_a_constant_sibling_group_contributes_exactly_zero_gradient(make_trainer, scripted):
+    # Under MaRS every graded turn-1 node is credited 1 here (solved, or refined into a pass): a constant group.
+    trainer, _, rows = rollout(make_trainer, scripted)
+    nodes = [n for t in trainer.last_rollout for n in t.nodes if n.trainable]
+    first_turn = [i for i, n in enumerate(nodes) if n.depth == 1]
+    assert {nodes[i].credit for i in first_turn} == {1.0}
+    grads = gradients(trainer, select_rows(rows, first_turn))
+    assert grads and all(torch.count_nonzero(g) == 0 for g in grads)
+    refined = [i for i, n in enumerate(nodes) if n.depth == 2]
+    assert any(torch.count_nonzero(g) > 0 for g in gradients(trainer, select_rows(rows, refined)))
+
+
+def test_pruning_a_refinement_group_keeps_the_credit_it_gave_its_kept_parent(make_trainer, scripted):
+    # Refinements of "wrong k2" all pass, those of "half try" all fail: both refinement groups are constant,
+    # so InterP with b = 1 keeps only turn 1, whose credits came from the (pruned) refinements.
+    def script(text, k):
+        if scripted.refine_mark in text:
+            return scripted.answer_for(text) if "wrong k2" in text else f"still wrong {k}"
+        return [scripted.answer_for(text), "half try", "wrong k2", "INFRA"][k]
+
+    def run(**config):
+        trainer, _, _ = make_trainer(script, **config)
+        trainer.model.train()
+        trainer._generate_and_score_completions(scripted.inputs(scripted.rows(), 4))
+        return trainer.last_rollout
+
+    full, pruned = run(), run(inter_prune_groups=1)
+    for full_tree, tree in zip(full, pruned, strict=True):
+        kept = [n for n in tree.nodes if n.trainable]
+        assert {n.depth for n in kept} == {1} and len(kept) == 3
+        wrong = next(n for n in kept if scripted.text(n.completion) == "wrong k2")
+        assert wrong.credit == 1.0  # credited by a refinement that was pruned from the loss
+        for node in kept:
+            twin = full_tree.nodes[node.index]
+            assert (node.credit, node.advantage) == (twin.credit, twin.advantage)
