@@ -78,7 +78,9 @@ def training_tasks(settings: Settings) -> Any:
     if settings.difficulty and "difficulty" in rows.column_names:
         rows = rows.filter(lambda row: row["difficulty"] == settings.difficulty)
     rows = rows.shuffle(seed=settings.seed).select(range(min(settings.train_tasks, len(rows))))
-    return rows.map(lambda row: {"prompt": [{"role": "user", "content": row["prompt"]}]})
+    if isinstance(rows[0]["prompt"], str):  # plain-text tasks: ask them as a chat turn
+        rows = rows.map(lambda row: {"prompt": [{"role": "user", "content": row["prompt"]}]})
+    return rows
 
 
 def evaluation_problems(settings: Settings) -> dict[str, list[dict[str, Any]]]:

@@ -25,7 +25,8 @@ def main() -> None:
     model, tokenizer = load_causal_lm(cli.model)
     tasks = load_split("asset:leetcode", config=None, split="train").filter(lambda row: row["difficulty"] == "Easy")
     tasks = tasks.shuffle(seed=0).select(range(32))
-    tasks = tasks.map(lambda row: {"prompt": [{"role": "user", "content": row["prompt"]}]})  # chat prompts
+    if isinstance(tasks[0]["prompt"], str):  # plain-text tasks: ask them as a chat turn
+        tasks = tasks.map(lambda row: {"prompt": [{"role": "user", "content": row["prompt"]}]})
 
     MurphyTrainer = hfplug.load("trainer", "murphy")
     MurphyConfig = hfplug.load_config("trainer", "murphy")
