@@ -69,6 +69,7 @@ def train_language_model(options: argparse.Namespace, training_text: str, workdi
         steps=options.lm_steps,
         learning_rate=options.lm_learning_rate,
         time_budget_s=options.lm_minutes * 60,
+        on_log=lambda step, loss: print(f"language model step {step}: loss {loss:.3f}", flush=True),
     )
     seconds = time.monotonic() - started
     model.save_pretrained(workdir / "lm")
@@ -95,7 +96,7 @@ def train_sampler(options: argparse.Namespace, training_text: str, workdir: Path
         learning_rate=options.sampler_learning_rate,
         lr_scheduler_type="cosine",
         warmup_steps=20,
-        logging_steps=20,
+        logging_steps=10,
         save_strategy="no",
         report_to=[],
         use_cpu=True,

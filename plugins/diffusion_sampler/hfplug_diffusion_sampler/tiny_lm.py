@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -110,6 +110,7 @@ def train_tiny_diffusion_lm(
     warmup_steps: int = 100,
     time_budget_s: float | None = None,
     log_every: int = 100,
+    on_log: Callable[[int, float], None] | None = None,
 ) -> list[tuple[int, float]]:
     """Train with AdamW, linear warm-up and cosine decay; returns ``(step, mean loss)`` per log interval."""
     mask_token_id = model.config.mask_token_id
@@ -130,10 +131,12 @@ def train_tiny_diffusion_lm(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
-        running.append(float(loss))
+        running.append(float(loss.detach()))
         if (step + 1) % log_every == 0:
             history.append((step + 1, sum(running) / len(running)))
             running = []
+            if on_log is not None:
+                on_log(*history[-1])
         if time_budget_s is not None and time.monotonic() - started > time_budget_s:
             break
     model.eval()

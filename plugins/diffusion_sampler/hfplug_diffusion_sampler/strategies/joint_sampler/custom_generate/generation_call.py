@@ -37,9 +37,18 @@ UNSUPPORTED_ARGUMENTS = (
     "negative_prompt_ids",
     "negative_prompt_attention_mask",
 )
-# GenerationConfig fields read from keyword arguments; anything else unknown is refused.
-SAMPLING_FIELDS = ("do_sample", "temperature", "top_k", "top_p", "max_new_tokens", "return_dict_in_generate")
-REQUIRED_SETTINGS = {"num_beams": (None, 1), "num_return_sequences": (None, 1)}
+# GenerationConfig fields that must keep these values: beams, several sequences per prompt and processors
+# that look at the prefix have no meaning in a denoising loop. Temperature, top-k and top-p are honoured.
+REQUIRED_SETTINGS = {
+    "num_beams": (None, 1),
+    "num_return_sequences": (None, 1),
+    "repetition_penalty": (None, 1.0),
+    "no_repeat_ngram_size": (None, 0),
+    "min_new_tokens": (None, 0),
+    "bad_words_ids": (None,),
+    "output_scores": (None, False),
+    "output_logits": (None, False),
+}
 IGNORED_ARGUMENTS = ("use_cache", "pad_token_id", "eos_token_id", "bos_token_id", "use_model_defaults")
 
 
@@ -61,7 +70,9 @@ def check_tokens_per_step(tokens_per_step: Any) -> int:
 def load_sampler(sampler: Any, base: MaskedDiffusionModel) -> JointSampler:
     """A ``JointSampler`` (object, folder or Hub id) checked against the base model it will run on."""
     if isinstance(sampler, str):
-        sampler = JointSampler.from_pretrained(sampler)
+        # Building the layers draws random initial weights; keep the caller's seed for the sampling itself.
+        with torch.random.fork_rng(devices=[]):
+            sampler = JointSampler.from_pretrained(sampler)
     for attribute in ("hidden_size", "vocab_size", "keys_values", "read", "fuse"):
         if not hasattr(sampler, attribute):
             raise ValueError(f"sampler must be a JointSampler, a folder or a Hub id; got {type(sampler).__name__}.")
@@ -110,7 +121,7 @@ def _prompt(arguments: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | Non
 def _generation_config(model: Any, arguments: dict[str, Any]) -> GenerationConfig:
     given = arguments.pop("generation_config", None)
     config = copy.deepcopy(given or getattr(model, "generation_config", None) or GenerationConfig())
-    updates = {name: arguments.pop(name) for name in SAMPLING_FIELDS if name in arguments}
+    updates = {name: arguments.pop(name) for name in list(arguments) if name != "max_length" and hasattr(config, name)}
     max_length = arguments.pop("max_length", None)
     config.update(**updates)
     if max_length is not None and "max_new_tokens" not in updates:

@@ -167,7 +167,8 @@ class SamplerStep:
     def __init__(self, sampler: JointSampler, hidden: torch.Tensor, key_mask: torch.Tensor | None) -> None:
         self.sampler = sampler
         self.states = hidden.clone()
-        self.keys, self.values = sampler.keys_values(self.states)
+        # Own copies (not views of one projection), so revealing a token can update them in place.
+        self.keys, self.values = (part.clone() for part in sampler.keys_values(self.states))
         self.key_mask = key_mask
         self.rows = torch.arange(hidden.shape[0], device=hidden.device)
         self.reads = 0
