@@ -13,23 +13,6 @@ from typing import Any
 from .generation_call import run_diffusion_generation
 
 
-def generate(
-    model: Any,
-    tokens_per_step: int = 1,
-    block_length: int | None = None,
-    position_choice: str = "confidence",
-    shift_logits: bool | None = None,
-    mask_token_id: int | None = None,
-    **arguments: Any,
-) -> Any:
-    """Fill ``max_new_tokens`` masked positions with one full pass per token (see ``joint_sampler``'s arguments)."""
-    return run_diffusion_generation(
-        model,
-        arguments,
-        mode="exact",
-        tokens_per_step=tokens_per_step,
-        block_length=block_length,
-        position_choice=position_choice,
-        shift_logits=shift_logits,
-        mask_token_id=mask_token_id,
-    )
+def generate(model: Any, tokens_per_step: int = 1, **arguments: Any) -> Any:
+    """Fill ``max_new_tokens`` masked positions, one full pass per token (other arguments: see ``joint_sampler``)."""
+    return run_diffusion_generation(model, arguments, mode="exact", tokens_per_step=tokens_per_step)

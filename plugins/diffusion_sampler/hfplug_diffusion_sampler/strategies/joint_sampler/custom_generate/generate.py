@@ -13,16 +13,7 @@ from typing import Any
 from .generation_call import run_diffusion_generation
 
 
-def generate(
-    model: Any,
-    tokens_per_step: int = 4,
-    sampler: Any = None,
-    block_length: int | None = None,
-    position_choice: str = "confidence",
-    shift_logits: bool | None = None,
-    mask_token_id: int | None = None,
-    **arguments: Any,
-) -> Any:
+def generate(model: Any, tokens_per_step: int = 4, sampler: Any = None, **arguments: Any) -> Any:
     """Fill ``max_new_tokens`` masked positions after the prompt, ``tokens_per_step`` per step.
 
     ``sampler``: a trained ``JointSampler`` (object, folder or Hub id); not needed when
@@ -30,16 +21,7 @@ def generate(
     ``block_length``: fill the new tokens in left-to-right blocks of this size (LLaDA); None: one block.
     ``position_choice``: confidence | margin | entropy | random | left_to_right (order fixed before sampling).
     ``shift_logits``: None detects Dream (logits at i predict token i + 1) from ``config.model_type``.
+    ``mask_token_id``: None reads it from the generation config, the model config or ``tokenizer=``.
     Returns the sequences, or with ``return_dict_in_generate=True`` an output with ``diffusion_stats``.
     """
-    return run_diffusion_generation(
-        model,
-        arguments,
-        mode="joint",
-        tokens_per_step=tokens_per_step,
-        sampler=sampler,
-        block_length=block_length,
-        position_choice=position_choice,
-        shift_logits=shift_logits,
-        mask_token_id=mask_token_id,
-    )
+    return run_diffusion_generation(model, arguments, mode="joint", tokens_per_step=tokens_per_step, sampler=sampler)

@@ -134,19 +134,18 @@ def _generation_config(model: Any, arguments: dict[str, Any]) -> GenerationConfi
 
 
 def run_diffusion_generation(
-    model: Any,
-    arguments: dict[str, Any],
-    *,
-    mode: str,
-    tokens_per_step: int,
-    sampler: Any = None,
-    block_length: int | None = None,
-    position_choice: str = "confidence",
-    shift_logits: bool | None = None,
-    mask_token_id: int | None = None,
+    model: Any, arguments: dict[str, Any], *, mode: str, tokens_per_step: int, sampler: Any = None
 ) -> torch.Tensor | DiffusionGenerateOutput:
-    """Generate with a masked diffusion LM and return what ``model.generate`` would."""
+    """Generate with a masked diffusion LM and return what ``model.generate`` would.
+
+    ``arguments`` are the keyword arguments ``model.generate`` received, including the loop's own
+    ``block_length``, ``position_choice``, ``shift_logits`` and ``mask_token_id`` (see ``joint_sampler``).
+    """
     arguments = {key: value for key, value in arguments.items() if value is not None}
+    block_length = arguments.pop("block_length", None)
+    position_choice = arguments.pop("position_choice", "confidence")
+    shift_logits = arguments.pop("shift_logits", None)
+    mask_token_id = arguments.pop("mask_token_id", None)
     for name in UNSUPPORTED_ARGUMENTS:
         if arguments.pop(name, None):
             raise ValueError(f"{name} is not supported by masked diffusion decoding.")

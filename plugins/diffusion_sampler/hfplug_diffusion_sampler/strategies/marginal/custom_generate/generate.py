@@ -10,23 +10,6 @@ from typing import Any
 from .generation_call import run_diffusion_generation
 
 
-def generate(
-    model: Any,
-    tokens_per_step: int = 4,
-    block_length: int | None = None,
-    position_choice: str = "confidence",
-    shift_logits: bool | None = None,
-    mask_token_id: int | None = None,
-    **arguments: Any,
-) -> Any:
+def generate(model: Any, tokens_per_step: int = 4, **arguments: Any) -> Any:
     """Fill ``max_new_tokens`` masked positions, K independent draws per full pass (see ``joint_sampler``)."""
-    return run_diffusion_generation(
-        model,
-        arguments,
-        mode="marginal",
-        tokens_per_step=tokens_per_step,
-        block_length=block_length,
-        position_choice=position_choice,
-        shift_logits=shift_logits,
-        mask_token_id=mask_token_id,
-    )
+    return run_diffusion_generation(model, arguments, mode="marginal", tokens_per_step=tokens_per_step)
