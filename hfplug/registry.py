@@ -237,6 +237,8 @@ class PluginRegistrar:
 
         ``columns`` (optional extra): a list of alternative column sets the training dataset must
         have, e.g. ``[["messages"], ["prompt", "completion"], ["text"]]``; checked before training.
+        ``model_loader`` (optional extra): ``"pkg.mod:function"``, a ``(path, **kwargs) -> (model, tokenizer)``
+        that ``hfplug train`` uses instead of its causal-LM loader (for masked LMs, encoders, ...).
         """
         self.add("trainer", name, ref, summary=summary, paper=paper, config=config, **extras)
 

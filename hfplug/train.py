@@ -63,8 +63,13 @@ def prepare_datasets(setup: TrainSetup, context: DataContext) -> tuple[Any, Any]
 
 
 def load_model_and_tokenizer(model_path: str, setup: TrainSetup) -> tuple[Any, Any]:
-    """The trainable model and its tokenizer, honouring ``dtype`` and ``model_init_kwargs``."""
+    """The trainable model and its tokenizer, honouring ``dtype`` and ``model_init_kwargs``.
+
+    A causal LM by default; a trainer registered with ``model_loader="pkg.mod:function"`` (a
+    ``(path, **kwargs) -> (model, tokenizer)`` callable) loads other kinds, e.g. masked diffusion LMs.
+    """
     from hfplug.models import load_causal_lm
+    from hfplug.registry import resolve_object
 
     model_config = setup.model_config
     kwargs = dict(getattr(setup.trainer_config, "model_init_kwargs", None) or {})
@@ -74,7 +79,8 @@ def load_model_and_tokenizer(model_path: str, setup: TrainSetup) -> tuple[Any, A
         kwargs.setdefault("attn_implementation", model_config.attn_implementation)
     if model_config.model_revision and model_config.model_revision != "main":
         kwargs.setdefault("revision", model_config.model_revision)
-    return load_causal_lm(model_path, **kwargs)
+    loader = setup.trainer_component.extras.get("model_loader")
+    return (resolve_object(loader) if loader else load_causal_lm)(model_path, **kwargs)
 
 
 def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, evaluation: Any) -> Any:
