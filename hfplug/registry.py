@@ -237,6 +237,9 @@ class PluginRegistrar:
 
         ``columns`` (optional extra): a list of alternative column sets the training dataset must
         have, e.g. ``[["messages"], ["prompt", "completion"], ["text"]]``; checked before training.
+        ``loads_own_model`` (optional extra): ``True`` for a trainer whose model is not a causal LM;
+        ``hfplug train`` then passes ``model=`` the config's ``model_name_or_path`` (resolved, or
+        ``None``) and no tokenizer, and the trainer builds or loads its model itself.
         """
         self.add("trainer", name, ref, summary=summary, paper=paper, config=config, **extras)
 

@@ -83,12 +83,9 @@ def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, eva
 
     trainer_class = setup.trainer_component.load()
     accepted = inspect.signature(trainer_class.__init__).parameters
-    kwargs: dict[str, Any] = {
-        "model": model,
-        "args": setup.trainer_config,
-        "train_dataset": train,
-        "processing_class": tokenizer,
-    }
+    kwargs: dict[str, Any] = {"model": model, "args": setup.trainer_config, "train_dataset": train}
+    if tokenizer is not None:
+        kwargs["processing_class"] = tokenizer
     if evaluation is not None:
         kwargs["eval_dataset"] = evaluation
     if setup.model_config.use_peft:
@@ -184,13 +181,17 @@ def run_training(setup: TrainSetup) -> TrainResult:
     """Load, transform, train, save, record provenance, and push when asked."""
     from hfplug.assets import resolve_model_path
 
-    if not setup.model_config.model_name_or_path:
+    # A trainer registered with `loads_own_model=True` (e.g. an autoencoder that is not a causal LM)
+    # gets `model_name_or_path` as given (a path, or None to build a fresh model) and no tokenizer.
+    own_model = bool(setup.trainer_component.extras.get("loads_own_model"))
+    if not setup.model_config.model_name_or_path and not own_model:
         raise ConfigError("model_name_or_path: missing. Name a model folder, a Hub id, or asset:smollm2-135m-instruct.")
     args = setup.trainer_config
-    model_path = resolve_model_path(setup.model_config.model_name_or_path)
+    model_path = setup.model_config.model_name_or_path
+    model_path = resolve_model_path(model_path) if model_path else None
     context = DataContext(model_name_or_path=model_path, seed=args.seed, output_dir=args.output_dir)
     train, evaluation = prepare_datasets(setup, context)
-    model, tokenizer = load_model_and_tokenizer(model_path, setup)
+    model, tokenizer = (model_path, None) if own_model else load_model_and_tokenizer(model_path, setup)
     context.model = None  # the frozen copy a transform may have used is no longer needed
 
     # We push ourselves after saving, so the card carries hfplug's provenance record.
@@ -201,7 +202,8 @@ def run_training(setup: TrainSetup) -> TrainResult:
     trainer.save_model(args.output_dir)
     pushed_to = None
     if trainer.is_world_process_zero():
-        tokenizer.save_pretrained(args.output_dir)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(args.output_dir)
         info = run_info(setup, model_path, metrics)
         Path(args.output_dir, RUN_INFO_FILE).write_text(json.dumps(info, indent=2))
         if push:
