@@ -90,6 +90,7 @@ def eval_command(
         lps_samples=lps_samples,
         seed=seed,
         save_latents=save_latents,
+        progress=not as_json,
     )
     if as_json:
         click.echo(json.dumps(results, indent=2))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,10 @@ def load_autoencoder(model_path: str) -> MMDAutoencoder:
     local = resolve_model_path(model_path)
     if not Path(local, "config.json").is_file():
         raise ConfigError(f"model: {model_path} is not an mmd_ae folder (no config.json with its settings).")
-    return MMDAutoencoder.from_pretrained(local).eval()
+    # huggingface_hub's mixin prints "Loading weights from local directory" to stdout, which would
+    # corrupt `eval --json`; keep stdout for results.
+    with contextlib.redirect_stdout(sys.stderr):
+        return MMDAutoencoder.from_pretrained(local).eval()
 
 
 def load_split(dataset_spec: str, split: str) -> Any:
