@@ -55,9 +55,9 @@ FULL = {
         dataset="asset:mnist",
         train_split="train",
         eval_split="test",
-        train_examples=8000,
-        eval_examples=3000,
-        epochs=6,
+        train_examples=4000,
+        eval_examples=2000,
+        epochs=4,
         batch_size=128,
         fields={"latent_dim": 12, "architecture": "conv", "channels": [16, 16, 32, 32]},
     ),
@@ -128,6 +128,7 @@ def evaluate_one(model: Any, data: Any, lps_metric: Any, regressors: list[str], 
     for regressor in regressors:
         scored = lps_metric.compute(latents=encoded.latents, regressor=regressor, seed=seed, max_samples=lps_samples)
         results[f"lps_{regressor}"] = scored["lps"]
+        results["constant_dims"] = len(scored["constant_dims"])  # collapsed dimensions, left out of LPS
     return results
 
 

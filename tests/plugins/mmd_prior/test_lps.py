@@ -84,3 +84,12 @@ def test_evaluate_module_loads_offline_and_agrees_with_the_function(monkeypatch,
     result = metric.compute(latents=z.tolist(), regressor="gbm", seed=2)
     assert result["lps"] == pytest.approx(latent_predictability_score(z, regressor="gbm", seed=2), abs=1e-9)
     assert len(result["r2_per_dim"]) == 2 and result["regressor"] == "gbm"
+
+
+def test_a_collapsed_dimension_of_float_noise_is_left_out():
+    """A collapsed VAE dimension varies by float noise; standardising it gave R^2 = -7e30 (measured)."""
+    z = np.random.default_rng(8).standard_normal((1000, 3))
+    z[:, 2] = 0.01 + 1e-9 * np.random.default_rng(9).standard_normal(1000)
+    report = predictability_report(z, "gbm")
+    assert report.constant_dims == [2]
+    assert abs(report.lps) < 0.1
