@@ -123,10 +123,18 @@ def evaluate_one(model: Any, data: Any, lps_metric: Any, regressors: list[str], 
     from hfplug_mmd_prior.encoding import encode_dataset
     from hfplug_mmd_prior.statistics import covariance_ratio
 
+    from hfplug.errors import DatasetError
+
     encoded = encode_dataset(model, data)
     results = {"nmse_db": encoded.nmse_db, "covariance_ratio": covariance_ratio(encoded.latents)}
     for regressor in regressors:
-        scored = lps_metric.compute(latents=encoded.latents, regressor=regressor, seed=seed, max_samples=lps_samples)
+        try:
+            scored = lps_metric.compute(
+                latents=encoded.latents, regressor=regressor, seed=seed, max_samples=lps_samples
+            )
+        except DatasetError:  # every dimension collapsed (a VAE can): LPS is undefined, not a number to average
+            results[f"lps_{regressor}"], results["constant_dims"] = None, model.latent_dim
+            continue
         results[f"lps_{regressor}"] = scored["lps"]
         results["constant_dims"] = len(scored["constant_dims"])  # collapsed dimensions, left out of LPS
     return results
@@ -134,6 +142,8 @@ def evaluate_one(model: Any, data: Any, lps_metric: Any, regressors: list[str], 
 
 def report(runs: list[dict[str, Any]], regressors: list[str], output: Path, extra: dict[str, Any]) -> None:
     """Write results.json, table.md and lps.png into ``output`` and print the table."""
+    order = list(METHODS)
+    runs = sorted(runs, key=lambda run: (run["dataset"], order.index(run["method"]), run["seed"]))
     summary = summarise(runs, regressors)
     (output / "results.json").write_text(json.dumps({"runs": runs, "summary": summary, **extra}, indent=2, default=str))
     print(write_table(summary, regressors, output / "table.md"))
@@ -144,6 +154,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="digits only, one seed, 10 epochs")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
+    parser.add_argument("--seed-values", nargs="+", type=int, default=None, help="exactly these seeds")
     parser.add_argument("--datasets", nargs="+", default=None, help="subset of: mnist digits")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), help="subset of the method names")
     parser.add_argument("--regressors", nargs="+", default=["gbm", "mlp"])
@@ -166,7 +177,7 @@ def main() -> None:
     torch.set_num_threads(1)
     settings = QUICK if cli.quick else FULL
     datasets = cli.datasets or list(settings)
-    seeds = list(range(cli.seeds or (1 if cli.quick else 3)))
+    seeds = cli.seed_values or list(range(cli.seeds or (1 if cli.quick else 3)))
     lps_metric = evaluate.load(hfplug.load("metric", "lps"))
     runs: list[dict[str, Any]] = []
     started_wall, started_cpu = time.perf_counter(), time.process_time()

@@ -14,7 +14,7 @@ import numpy as np
 PAPER_LPS_CIFAR10 = {"AE-MMD": 0.038, "beta-VAE(4)": 0.846, "VAE": 0.632, "AE": 0.508}
 PAPER_LPS_MNIST = {"AE-KLD": 0.97}
 PAPER_NMSE_CIFAR10 = {"AE-MMD": -15.62, "AE": -15.83}
-METRICS = ("lps_gbm", "lps_mlp", "covariance_ratio", "nmse_db")
+METRICS = ("lps_gbm", "lps_mlp", "covariance_ratio", "nmse_db", "constant_dims")
 
 
 def interval(values: list[float]) -> tuple[float, float]:
@@ -37,8 +37,10 @@ def summarise(runs: list[dict[str, Any]], regressors: list[str]) -> dict[str, di
     for (dataset, method), group in grouped.items():
         entry: dict[str, Any] = {"seeds": len(group), "cpu_s": sum(r["cpu_s"] for r in group)}
         for metric in METRICS:
-            if all(metric in r for r in group):
-                entry[metric] = interval([r[metric] for r in group])
+            values = [r[metric] for r in group if r.get(metric) is not None]
+            if values and all(metric in r for r in group):
+                entry[metric] = interval(values)
+        entry["lps_seeds"] = sum(r.get("lps_gbm") is not None for r in group)
         summary[dataset][method] = entry
     return dict(summary)
 
@@ -57,15 +59,18 @@ def write_table(summary: dict[str, Any], regressors: list[str], path: Path) -> s
         lines += [
             f"**{dataset}** (mean ± 95 % t-interval over seeds)",
             "",
-            "| method | LPS-gbm | LPS-mlp | covariance ratio | NMSE dB | CPU min | paper LPS (CIFAR-10, lgbm) |"
-            " paper LPS (MNIST) |",
-            "|---|---|---|---|---|---|---|---|",
+            "| method | LPS-gbm | LPS-mlp | covariance ratio | NMSE dB | collapsed dims | CPU min |"
+            " paper LPS (CIFAR-10, lgbm) | paper LPS (MNIST) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for method, entry in methods.items():
             paper = f"{PAPER_LPS_CIFAR10.get(method, '-')} | {PAPER_LPS_MNIST.get(method, '-')}"
+            undefined = entry["seeds"] - entry["lps_seeds"]
+            note = f" ({undefined} of {entry['seeds']} seeds fully collapsed: no LPS)" if undefined else ""
             lines.append(
-                f"| {method} | {_cell(entry.get('lps_gbm'))} | {_cell(entry.get('lps_mlp'))} | "
+                f"| {method}{note} | {_cell(entry.get('lps_gbm'))} | {_cell(entry.get('lps_mlp'))} | "
                 f"{_cell(entry.get('covariance_ratio'), 2)} | {_cell(entry.get('nmse_db'), 2)} | "
+                f"{_cell(entry.get('constant_dims'), 1)} | "
                 f"{entry['cpu_s'] / 60:.1f} | {paper} |"
             )
         lines.append("")
