@@ -238,7 +238,10 @@ class PluginRegistrar:
         ``columns`` (optional extra): a list of alternative column sets the training dataset must
         have, e.g. ``[["messages"], ["prompt", "completion"], ["text"]]``; checked before training.
         ``model_loader`` (optional extra): ``"pkg.mod:function"``, a ``(path, **kwargs) -> (model, tokenizer)``
-        that ``hfplug train`` uses instead of its causal-LM loader (for masked LMs, encoders, ...).
+        that ``hfplug train`` uses instead of its causal-LM loader (masked LMs, autoencoders, ...). With a
+        loader, ``model_name_or_path`` may be left out: the loader then gets ``None`` and either builds
+        nothing (the trainer builds a fresh model, e.g. ``mmd_ae``) or raises a ``ConfigError``. The
+        tokenizer it returns may be ``None`` for models that have none.
         """
         self.add("trainer", name, ref, summary=summary, paper=paper, config=config, **extras)
 

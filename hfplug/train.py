@@ -62,11 +62,12 @@ def prepare_datasets(setup: TrainSetup, context: DataContext) -> tuple[Any, Any]
     return train, evaluation
 
 
-def load_model_and_tokenizer(model_path: str, setup: TrainSetup) -> tuple[Any, Any]:
+def load_model_and_tokenizer(model_path: str | None, setup: TrainSetup) -> tuple[Any, Any]:
     """The trainable model and its tokenizer, honouring ``dtype`` and ``model_init_kwargs``.
 
     A causal LM by default; a trainer registered with ``model_loader="pkg.mod:function"`` (a
-    ``(path, **kwargs) -> (model, tokenizer)`` callable) loads other kinds, e.g. masked diffusion LMs.
+    ``(path, **kwargs) -> (model, tokenizer)`` callable) loads other kinds, e.g. masked diffusion LMs,
+    and may get ``None`` for a path when the config names no model (see ``PluginRegistrar.trainer``).
     """
     from hfplug.models import load_causal_lm
     from hfplug.registry import resolve_object
@@ -89,12 +90,9 @@ def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, eva
 
     trainer_class = setup.trainer_component.load()
     accepted = inspect.signature(trainer_class.__init__).parameters
-    kwargs: dict[str, Any] = {
-        "model": model,
-        "args": setup.trainer_config,
-        "train_dataset": train,
-        "processing_class": tokenizer,
-    }
+    kwargs: dict[str, Any] = {"model": model, "args": setup.trainer_config, "train_dataset": train}
+    if tokenizer is not None:
+        kwargs["processing_class"] = tokenizer
     if evaluation is not None:
         kwargs["eval_dataset"] = evaluation
     if setup.model_config.use_peft:
@@ -190,10 +188,13 @@ def run_training(setup: TrainSetup) -> TrainResult:
     """Load, transform, train, save, record provenance, and push when asked."""
     from hfplug.assets import resolve_model_path
 
-    if not setup.model_config.model_name_or_path:
+    # A trainer with its own model_loader decides what a missing model means (e.g. build a fresh one).
+    own_loader = bool(setup.trainer_component.extras.get("model_loader"))
+    if not setup.model_config.model_name_or_path and not own_loader:
         raise ConfigError("model_name_or_path: missing. Name a model folder, a Hub id, or asset:smollm2-135m-instruct.")
     args = setup.trainer_config
-    model_path = resolve_model_path(setup.model_config.model_name_or_path)
+    model_path = setup.model_config.model_name_or_path
+    model_path = resolve_model_path(model_path) if model_path else None
     context = DataContext(model_name_or_path=model_path, seed=args.seed, output_dir=args.output_dir)
     train, evaluation = prepare_datasets(setup, context)
     model, tokenizer = load_model_and_tokenizer(model_path, setup)
@@ -207,7 +208,8 @@ def run_training(setup: TrainSetup) -> TrainResult:
     trainer.save_model(args.output_dir)
     pushed_to = None
     if trainer.is_world_process_zero():
-        tokenizer.save_pretrained(args.output_dir)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(args.output_dir)
         info = run_info(setup, model_path, metrics)
         Path(args.output_dir, RUN_INFO_FILE).write_text(json.dumps(info, indent=2))
         if push:

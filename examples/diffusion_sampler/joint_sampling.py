@@ -1,6 +1,6 @@
 """Joint sampling with a masked diffusion LM: exact, marginal and the ADJUST sampler side by side.
 
-python examples/diffusion_sampler/joint_sampling.py                      # trains a tiny LM + sampler here (600 + 60 steps)
+python examples/diffusion_sampler/joint_sampling.py                 # trains a tiny LM + sampler here (600 + 60 steps)
 python examples/diffusion_sampler/joint_sampling.py --save-base DIR      # only train and save the tiny LM + prompts
 python examples/diffusion_sampler/joint_sampling.py --base DIR --sampler SAMPLER_DIR   # use saved ones
 """
