@@ -1,5 +1,6 @@
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -99,3 +100,10 @@ def test_assets_cli(cache):
     assert "asset:hellaswag  [prepared]" in listing and "asset:gsm8k  [not prepared]" in listing
     path = CliRunner().invoke(build_cli(), ["assets", "path", "hellaswag"]).stdout.strip()
     assert path.endswith("data.jsonl")
+
+
+def test_packaged_model_folder_is_used_in_place(cache):
+    folder = resolve_model_path("asset:all-minilm-l6-v2")
+    assert (get_asset("all-minilm-l6-v2").source_dir() / "model").samefile(folder)
+    assert json.loads((Path(folder) / "config.json").read_text())["hidden_size"] == 384
+    assert not cache.exists()  # nothing copied into the cache
