@@ -26,7 +26,8 @@ def embedding_matrix(embeddings: Any, *, what: str = "embeddings") -> np.ndarray
         raise DatasetError(f"{what} is empty (shape {tuple(matrix.shape)}); there is nothing to select from.")
     if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
         raise DatasetError(f"{what} must hold numbers, got dtype {matrix.dtype}.")
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    with np.errstate(over="ignore"):  # too large for float32 becomes inf, reported by check_finite
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     check_finite(matrix, what=what)
     return matrix
 

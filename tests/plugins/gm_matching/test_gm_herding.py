@@ -1,0 +1,94 @@
+"""Herding: the theta identity, equality with a plain loop (both engines), and the breakdown regimes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hfplug_gm_matching import geometric_median, herd, select
+from hfplug_gm_matching.bounded import Int8Herding
+
+from .conftest import corrupted_cloud, plain_herding
+
+
+@pytest.mark.parametrize("engine", ["dense", "int8"])
+def test_theta_identity_after_every_step(anisotropic, engine):
+    target = anisotropic.mean(axis=0).astype(np.float32)
+    theta0 = anisotropic[17]
+    seen = []
+    herd(anisotropic, target, 60, theta0=theta0, engine=engine, on_step=lambda t, i, theta: seen.append((i, theta)))
+    picked = []
+    for step, (index, theta) in enumerate(seen, start=1):
+        picked.append(index)
+        expected = theta0.astype(np.float64) + step * target - anisotropic[picked].astype(np.float64).sum(axis=0)
+        np.testing.assert_allclose(theta, expected, rtol=0, atol=1e-3)
+    assert len(set(picked)) == 60  # without replacement
+
+
+def test_herding_selector_equals_a_plain_herding_loop(anisotropic):
+    picks = select(anisotropic, 300, selector="herding", metric="euclidean")
+    assert picks.tolist() == plain_herding(anisotropic, anisotropic.astype(np.float64).mean(axis=0), 300)
+
+
+def test_cosine_herding_equals_the_plain_loop_on_normalised_rows(anisotropic):
+    unit = anisotropic / np.linalg.norm(anisotropic, axis=1, keepdims=True)
+    center = unit.astype(np.float64).mean(axis=0)
+    picks = select(anisotropic * 7.5, 200, selector="herding", metric="cosine")  # row scale must not matter
+    assert picks.tolist() == plain_herding(unit, center / np.linalg.norm(center), 200)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_int8_engine_picks_exactly_what_the_dense_loop_picks(seed):
+    rng = np.random.default_rng(seed)
+    points = (rng.standard_normal((4000, 64)) * np.linspace(3, 0.05, 64) + 1.5).astype(np.float32)
+    target = geometric_median(points).astype(np.float32)
+    points[100:140] = points[np.argmax(points @ target)]  # duplicates of the first pick: exact ties
+    dense = herd(points, target, 400, engine="dense")
+    engine = Int8Herding(points, target)
+    taken = np.zeros(len(points), dtype=bool)
+    theta = target.copy()
+    for step in range(400):
+        index = engine.pick(theta, taken)
+        assert index == dense[step], f"step {step}"
+        taken[index] = True
+        theta += target - points[index]
+    assert engine.rescored < 0.05 * 400 * len(points)  # the bound did rule out most rows
+    assert engine.fallbacks > 0  # and the duplicate ties went to the dense loop
+
+
+def test_far_corruption_gm_matching_avoids_it_while_herding_takes_it():
+    points, corrupted = corrupted_cloud(1000.0)
+    gm = select(points, 100, selector="gm_matching", metric="euclidean")
+    mean = select(points, 100, selector="herding", metric="euclidean")
+    assert corrupted[gm].mean() <= 0.05  # spec: about 1%
+    assert corrupted[mean].mean() >= 0.35  # spec: about 45%
+
+
+def test_near_corruption_both_pick_many_of_it():
+    """The guarantee is that mean(S) tracks the median, not that every outlier is avoided (spec, s = 12)."""
+    points, corrupted = corrupted_cloud(12.0)
+    gm = select(points, 100, selector="gm_matching", metric="euclidean")
+    mean = select(points, 100, selector="herding", metric="euclidean")
+    assert 0.25 <= corrupted[gm].mean() <= 0.5  # spec: about 40%
+    assert corrupted[mean].mean() >= 0.4  # spec: about 48%
+    target = geometric_median(points)
+    assert np.linalg.norm(points[gm].mean(axis=0) - target) < np.linalg.norm(points[mean].mean(axis=0) - target)
+
+
+def test_matching_error_decays_like_one_over_k_and_random_like_one_over_root_k():
+    points = np.random.default_rng(7).standard_normal((4000, 8))
+    target = geometric_median(points)
+    ks = np.array([25, 50, 100, 200, 400, 800])
+
+    def slope(selector: str, seeds: range) -> float:
+        errors = []
+        for k in ks:
+            per_seed = [
+                np.linalg.norm(points[select(points, int(k), selector=selector, metric="euclidean", seed=s)].mean(0) - target)
+                for s in seeds
+            ]
+            errors.append(np.mean(per_seed))
+        return float(np.polyfit(np.log(ks), np.log(errors), 1)[0])
+
+    assert slope("gm_matching", range(1)) < -0.8  # spec: about -1
+    assert -0.7 < slope("random", range(8)) < -0.3  # spec: about -1/2
