@@ -261,6 +261,12 @@ def _process_rank() -> tuple[int, int]:
 
 
 def _wait_for_everyone() -> None:
+    """A barrier: the launch's own process group when one is up, else accelerate's (which starts it)."""
+    import torch.distributed as distributed
+
+    if distributed.is_available() and distributed.is_initialized():
+        distributed.barrier()
+        return
     from accelerate import PartialState
 
     PartialState().wait_for_everyone()

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from datasets import Dataset
-
-from hfplug.cli import build_cli
-from hfplug.errors import ConfigError, DatasetError
 from hfplug_gm_matching import geometric_median, select
 from hfplug_gm_matching.config import GMMatchingConfig
 from hfplug_gm_matching.transform import gm_matching
+
+from hfplug.cli import build_cli
+from hfplug.errors import ConfigError, DatasetError
 
 POINTS = np.random.default_rng(0).standard_normal((20, 4))
 
@@ -97,14 +97,20 @@ def test_cli_prints_one_clean_line_and_leaves_the_output_alone(tmp_path):
     source = tmp_path / "data.jsonl"
     Dataset.from_dict({"embedding": POINTS.tolist()}).to_json(str(source))
     out = tmp_path / "out"
-    result = CliRunner().invoke(build_cli(), ["data", "gm_matching", "k=50", "--dataset", str(source), "--output", str(out)])
+    result = CliRunner().invoke(
+        build_cli(), ["data", "gm_matching", "k=50", "--dataset", str(source), "--output", str(out)]
+    )
     assert result.exit_code == 1
     assert "k=50 is more than the dataset's 20 rows" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
-    done = CliRunner().invoke(build_cli(), ["data", "gm_matching", "k=5", "--dataset", str(source), "--output", str(out)])
+    done = CliRunner().invoke(
+        build_cli(), ["data", "gm_matching", "k=5", "--dataset", str(source), "--output", str(out)]
+    )
     assert done.exit_code == 0, done.output
     before = sorted(p.name for p in out.iterdir())
-    again = CliRunner().invoke(build_cli(), ["data", "gm_matching", "k=6", "--dataset", str(source), "--output", str(out)])
+    again = CliRunner().invoke(
+        build_cli(), ["data", "gm_matching", "k=6", "--dataset", str(source), "--output", str(out)]
+    )
     assert again.exit_code == 1 and "already exists" in again.output
     assert sorted(p.name for p in out.iterdir()) == before

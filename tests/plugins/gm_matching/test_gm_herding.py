@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from hfplug_gm_matching import geometric_median, herd, select
 from hfplug_gm_matching.bounded import Int8Herding
 
@@ -84,7 +83,9 @@ def test_matching_error_decays_like_one_over_k_and_random_like_one_over_root_k()
         errors = []
         for k in ks:
             per_seed = [
-                np.linalg.norm(points[select(points, int(k), selector=selector, metric="euclidean", seed=s)].mean(0) - target)
+                np.linalg.norm(
+                    points[select(points, int(k), selector=selector, metric="euclidean", seed=s)].mean(0) - target
+                )
                 for s in seeds
             ]
             errors.append(np.mean(per_seed))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from hfplug_gm_matching import geometric_median, weiszfeld
 
 from .conftest import corrupted_cloud

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from hfplug_gm_matching import select
 from hfplug_gm_matching.budgets import split_budget
 from hfplug_gm_matching.selectors import SELECTORS
