@@ -60,7 +60,7 @@ class Int8Herding:
         # off the direction and e_p its int8 error; the margin covers the float32 loop's own rounding (gamma32),
         # ours (gamma64) and, with 1e-9, every float64 product and sum of the split.
         self.exact_margin = gamma32 + gamma64 + 1e-9
-        self.slack_terms = np.stack([errors, self.scales * l1_codes, self.exact_margin * largest])
+        self.slack_terms = np.stack([0 * errors, self.scales * l1_codes, self.exact_margin * largest])
         self.upper = np.empty(n, dtype=np.float64)
         self.block_best = np.empty((n + kernels.BLOCK - 1) // kernels.BLOCK, dtype=np.float64)
         self.fallbacks = 0
