@@ -60,8 +60,9 @@ class Int8Herding:
         # off the direction and e_p its int8 error; the margin covers the float32 loop's own rounding (gamma32),
         # ours (gamma64) and, with 1e-9, every float64 product and sum of the split.
         self.exact_margin = gamma32 + gamma64 + 1e-9
-        self.slack_terms = np.stack([0 * errors, self.scales * l1_codes, self.exact_margin * largest])
+        self.slack_terms = np.stack([errors, self.scales * l1_codes, self.exact_margin * largest])
         self.upper = np.empty(n, dtype=np.float64)
+        self.lower = np.empty(n, dtype=np.float64)
         self.block_best = np.empty((n + kernels.BLOCK - 1) // kernels.BLOCK, dtype=np.float64)
         self.fallbacks = 0
         self.rescored = 0
@@ -69,11 +70,27 @@ class Int8Herding:
     @property
     def nbytes(self) -> int:
         """Memory held besides the float32 matrix itself."""
-        return self.codes.nbytes + self.slack_terms.nbytes + 3 * self.scales.nbytes
+        return self.codes.nbytes + self.slack_terms.nbytes + 5 * self.scales.nbytes
 
     def pick(self, theta: np.ndarray, taken: np.ndarray) -> int:
         """The row the plain float32 loop picks: argmax of ``points @ theta`` over rows not ``taken``
         (the first index among equal scores)."""
+        self.bound(theta, taken)
+        candidates = kernels.rows_at_least(self.upper, float(self.block_best.max()))
+        self.rescored += len(candidates)
+        scores = np.empty(len(candidates), dtype=np.float64)
+        mass = np.empty(len(candidates), dtype=np.float64)
+        kernels.exact_scores(self.points, candidates, theta, scores, mass)
+        radius = mass * self.exact_margin
+        best = int(np.argmax(scores))
+        rivals = np.delete(scores + radius, best)
+        if rivals.size == 0 or scores[best] - radius[best] > rivals.max():
+            return int(candidates[best])
+        self.fallbacks += 1
+        return dense_pick(self.points, theta, taken)
+
+    def bound(self, theta: np.ndarray, taken: np.ndarray) -> None:
+        """Fill ``lower`` and ``upper`` with bounds on every row's float32 score ``points[j] @ theta``."""
         theta64 = theta.astype(np.float64)
         beta = float(theta64 @ self.direction)
         off = theta64 - beta * self.direction
@@ -93,20 +110,9 @@ class Int8Herding:
             weights,
             taken,
             self.upper,
+            self.lower,
             self.block_best,
         )
-        candidates = kernels.rows_at_least(self.upper, float(self.block_best.max()))
-        self.rescored += len(candidates)
-        scores = np.empty(len(candidates), dtype=np.float64)
-        mass = np.empty(len(candidates), dtype=np.float64)
-        kernels.exact_scores(self.points, candidates, theta, scores, mass)
-        radius = mass * self.exact_margin
-        best = int(np.argmax(scores))
-        rivals = np.delete(scores + radius, best)
-        if rivals.size == 0 or scores[best] - radius[best] > rivals.max():
-            return int(candidates[best])
-        self.fallbacks += 1
-        return dense_pick(self.points, theta, taken)
 
 
 def dense_pick(points: np.ndarray, theta: np.ndarray, taken: np.ndarray) -> int:

@@ -26,13 +26,15 @@ def bound_scores(
     slack_weights: np.ndarray,
     taken: np.ndarray,
     upper: np.ndarray,
+    lower: np.ndarray,
     block_best: np.ndarray,
 ) -> None:
     """For every row j: ``upper[j] = a_j + slack_j`` with
     ``a_j = beta * along[j] + scales[j] * theta_scale * <codes_j, theta_codes>`` and
     ``slack_j = sum_t slack_terms[t, j] * slack_weights[t]``.
 
-    ``block_best[b]`` gets the largest ``a_j - slack_j`` of block ``b``; taken rows get ``upper = -inf``.
+    ``lower[j] = a_j - slack_j``; ``block_best[b]`` gets the largest lower bound of block ``b``; taken rows get
+    both bounds ``-inf``.
     """
     n, d = codes.shape
     terms = slack_terms.shape[0]
@@ -42,6 +44,7 @@ def bound_scores(
         for j in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
             if taken[j]:
                 upper[j] = -np.inf
+                lower[j] = -np.inf
                 continue
             row = codes[j]
             acc = np.int32(0)
@@ -53,6 +56,7 @@ def bound_scores(
                 slack += slack_terms[t, j] * slack_weights[t]
             upper[j] = approx + slack
             low = approx - slack
+            lower[j] = low
             if low > best:
                 best = low
         block_best[b] = best

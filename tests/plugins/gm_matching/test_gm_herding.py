@@ -93,3 +93,35 @@ def test_matching_error_decays_like_one_over_k_and_random_like_one_over_root_k()
 
     assert slope("gm_matching", range(1)) < -0.8  # spec: about -1
     assert -0.7 < slope("random", range(8)) < -0.3  # spec: about -1/2
+
+
+def _bounds_hold(points: np.ndarray, direction: np.ndarray, theta: np.ndarray) -> bool:
+    engine = Int8Herding(points, direction)
+    engine.bound(theta, np.zeros(len(points), dtype=bool))
+    float32_scores = (points @ theta).astype(np.float64)  # what the plain loop compares
+    return bool(np.all(engine.lower <= float32_scores) and np.all(float32_scores <= engine.upper))
+
+
+def test_int8_bounds_hold_when_theta_is_exactly_representable_in_int8():
+    """Theta's own int8 error is zero here, so only the rows' measured quantisation error covers the gap."""
+    rng = np.random.default_rng(5)
+    points = rng.standard_normal((2000, 32)).astype(np.float32)
+    theta = np.concatenate([[3.0], rng.integers(-127, 128, 31) / 8.0]).astype(np.float32)
+    theta[1] = 127 / 8.0
+    assert _bounds_hold(points, np.eye(32)[0], theta)
+
+
+def test_int8_bounds_hold_when_the_rows_are_exactly_representable_in_int8():
+    """The rows' quantisation error is zero here, so only theta's int8 error covers the gap."""
+    rng = np.random.default_rng(6)
+    points = (rng.integers(-127, 128, (2000, 32)) / 16.0).astype(np.float32)
+    points[:, 1] = 127 / 16.0
+    points[:, 0] = rng.standard_normal(2000)  # the part along the direction is scored exactly
+    theta = rng.standard_normal(32).astype(np.float32) * 5
+    assert _bounds_hold(points, np.eye(32)[0], theta)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_int8_bounds_hold_for_embedding_like_rows(anisotropic, seed):
+    theta = (np.random.default_rng(seed).standard_normal(48) * 20 + anisotropic.mean(axis=0)).astype(np.float32)
+    assert _bounds_hold(anisotropic, anisotropic.mean(axis=0), theta)
