@@ -75,7 +75,11 @@ class GMMatchingConfig:
         default=None, metadata={"help": "gamma: compute the median on this random share of rows [paper]; none = all."}
     )
     engine: str = field(
-        default="auto", metadata={"help": "Herding pick: auto, dense (float32 products) or int8 (same picks, CPU)."}
+        default="auto",
+        metadata={
+            "help": "Herding pick: auto, dense (NumPy float32), int8 (same picks, less memory traffic; CPU) or "
+            "torch (float32 on the device; what a GPU runs)."
+        },
     )
     device: str = field(default="auto", metadata={"help": "auto (cuda when available), cpu or cuda."})
     use_cache: bool = field(default=True, metadata={"help": "Cache embeddings on disk by content fingerprint."})

@@ -16,7 +16,7 @@ import numpy as np
 from hfplug.errors import ConfigError, DatasetError
 from hfplug_gm_matching.bounded import Int8Herding, dense_pick
 
-ENGINES = ("auto", "dense", "int8")
+ENGINES = ("auto", "dense", "int8", "torch")
 # Below this many matrix entries the int8 copy does not pay for itself (and the JIT warm-up dominates).
 INT8_MIN_ENTRIES = 4_000_000
 
@@ -37,9 +37,10 @@ def herd(
 ) -> np.ndarray:
     """The ``k`` rows of ``points`` (float32, ``(n, d)``) picked by herding towards ``target``, in pick order.
 
-    ``engine``: ``dense`` scores every row in float32 each pick (the plain loop; on ``device="cuda"`` with
-    torch); ``int8`` reads an int8 copy with exact re-scoring (CPU; same picks as ``dense`` on CPU);
-    ``auto`` takes ``int8`` on CPU for matrices of at least 4M entries, else ``dense``.
+    ``engine``: ``dense`` scores every row in float32 each pick (the plain NumPy loop); ``torch`` does the
+    same with torch on ``device`` (what a GPU runs); ``int8`` reads an int8 copy with exact re-scoring (CPU;
+    same picks as ``dense``); ``auto`` takes ``torch`` off the CPU, and on the CPU ``int8`` for matrices of at
+    least 4M entries, else ``dense``.
     ``on_step(t, index, theta)`` is called after each update with theta_{t+1} (for checks and traces).
     Ties go to the lowest row index.
     """
@@ -55,11 +56,11 @@ def herd(
     theta = (target if theta0 is None else np.asarray(theta0, dtype=np.float32)).copy()
     on_gpu = not str(device).startswith("cpu")
     if engine == "auto":
-        engine = "int8" if not on_gpu and points.size >= INT8_MIN_ENTRIES else "dense"
-    if engine == "int8" and on_gpu:
-        raise ConfigError("herding engine 'int8' is a CPU engine; use engine 'dense' (or 'auto') on a GPU.")
+        engine = "torch" if on_gpu else "int8" if points.size >= INT8_MIN_ENTRIES else "dense"
+    if engine in ("int8", "dense") and on_gpu:
+        raise ConfigError(f"herding engine {engine!r} runs on the CPU; use engine 'torch' (or 'auto') on {device}.")
     bar = tqdm(total=k, desc=description, unit="pick", disable=not progress, mininterval=0.5)
-    if on_gpu:
+    if engine == "torch":
         order = _herd_torch(points, target, theta, k, device, bar, on_step)
         bar.close()
         return order

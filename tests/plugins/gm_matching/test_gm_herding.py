@@ -125,3 +125,12 @@ def test_int8_bounds_hold_when_the_rows_are_exactly_representable_in_int8():
 def test_int8_bounds_hold_for_embedding_like_rows(anisotropic, seed):
     theta = (np.random.default_rng(seed).standard_normal(48) * 20 + anisotropic.mean(axis=0)).astype(np.float32)
     assert _bounds_hold(anisotropic, anisotropic.mean(axis=0), theta)
+
+
+def test_torch_engine_the_gpu_path_matches_the_plain_loop_on_cpu(anisotropic):
+    target = anisotropic.mean(axis=0).astype(np.float32)
+    seen = []
+    picks = herd(anisotropic, target, 80, engine="torch", device="cpu", on_step=lambda t, i, th: seen.append(th))
+    assert picks.tolist() == plain_herding(anisotropic, target, 80)
+    expected = target + 80 * target - anisotropic[picks].astype(np.float64).sum(axis=0)
+    np.testing.assert_allclose(seen[-1], expected, atol=1e-3)
