@@ -12,8 +12,9 @@ worst-case rounding bound of any float32 summation order of d products, which co
 loop whatever BLAS kernel it uses). Rows whose upper bound is below the best lower bound cannot be
 the pick; the few that remain are scored exactly in float64 with their own rounding bound. When the
 winner's float32 score is provably above every other, that is the float32 loop's pick. When it is
-not (a near tie within float32 rounding, e.g. duplicate rows), the step falls back to the very
-float32 product the plain loop computes, so the picks are identical to it in every case.
+not (a near tie within float32 rounding, e.g. duplicate rows), the tied rows get the very float32 scores
+the plain loop computes (from aligned row windows of the same product, once checked to match the full
+product; else from the full product), so the picks are identical to it in every case.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import numpy as np
 
 from hfplug_gm_matching import kernels
 
+# Rows per window of the float32 product in a near tie: BLAS computes each row of an aligned window exactly as
+# in the full product (checked at the first tie; if not, every tie recomputes the full product).
+WINDOW = 4096
 UNIT_ROUNDOFF_32 = 2.0**-24
 UNIT_ROUNDOFF_64 = 2.0**-53
 
@@ -66,6 +70,7 @@ class Int8Herding:
         self.block_best = np.empty((n + kernels.BLOCK - 1) // kernels.BLOCK, dtype=np.float64)
         self.fallbacks = 0
         self.rescored = 0
+        self.windows_match: bool | None = None  # unknown until the first near tie
 
     @property
     def nbytes(self) -> int:
@@ -87,7 +92,26 @@ class Int8Herding:
         if rivals.size == 0 or scores[best] - radius[best] > rivals.max():
             return int(candidates[best])
         self.fallbacks += 1
-        return dense_pick(self.points, theta, taken)
+        tied = candidates[scores + radius >= scores[best] - radius[best]]
+        return self._float32_pick(tied, theta, taken)
+
+    def _float32_pick(self, tied: np.ndarray, theta: np.ndarray, taken: np.ndarray) -> int:
+        """Among rows within float32 rounding of each other, the one the plain loop picks: its own float32
+        scores, from the aligned windows holding them (or the full product when windows were seen to differ)."""
+        if self.windows_match is False:
+            return dense_pick(self.points, theta, taken)
+        windows = {int(row) // WINDOW: None for row in tied}
+        for window in windows:
+            windows[window] = self.points[window * WINDOW : (window + 1) * WINDOW] @ theta
+        if self.windows_match is None:
+            full = self.points @ theta
+            self.windows_match = all(
+                np.array_equal(part, full[w * WINDOW : (w + 1) * WINDOW]) for w, part in windows.items()
+            )
+            if not self.windows_match:
+                return dense_pick(self.points, theta, taken)
+        values = np.array([windows[int(row) // WINDOW][int(row) % WINDOW] for row in tied])
+        return int(tied[int(np.argmax(values))])  # tied is ascending: the first maximum is the lowest index
 
     def bound(self, theta: np.ndarray, taken: np.ndarray) -> None:
         """Fill ``lower`` and ``upper`` with bounds on every row's float32 score ``points[j] @ theta``."""

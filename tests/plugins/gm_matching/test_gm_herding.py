@@ -36,23 +36,25 @@ def test_cosine_herding_equals_the_plain_loop_on_normalised_rows(anisotropic):
     assert picks.tolist() == plain_herding(unit, center / np.linalg.norm(center), 200)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_int8_engine_picks_exactly_what_the_dense_loop_picks(seed):
+@pytest.mark.parametrize(("seed", "windows"), [(0, None), (1, None), (0, False)])
+def test_int8_engine_picks_exactly_what_the_dense_loop_picks(seed, windows):
     rng = np.random.default_rng(seed)
-    points = (rng.standard_normal((4000, 64)) * np.linspace(3, 0.05, 64) + 1.5).astype(np.float32)
+    points = (rng.standard_normal((6000, 64)) * np.linspace(3, 0.05, 64) + 1.5).astype(np.float32)
     target = geometric_median(points).astype(np.float32)
-    points[100:140] = points[np.argmax(points @ target)]  # duplicates of the first pick: exact ties
-    dense = herd(points, target, 400, engine="dense")
+    first = np.argmax(points @ target)
+    points[100:120] = points[5980:6000] = points[first]  # duplicates of the first pick: exact ties, in two windows
+    dense = herd(points, target, 250, engine="dense")
     engine = Int8Herding(points, target)
+    engine.windows_match = windows  # None: check windows at the first tie; False: full products only
     taken = np.zeros(len(points), dtype=bool)
     theta = target.copy()
-    for step in range(400):
+    for step in range(250):
         index = engine.pick(theta, taken)
         assert index == dense[step], f"step {step}"
         taken[index] = True
         theta += target - points[index]
-    assert engine.rescored < 0.05 * 400 * len(points)  # the bound did rule out most rows
-    assert engine.fallbacks > 0  # and the duplicate ties went to the dense loop
+    assert engine.rescored < 0.05 * 250 * len(points)  # the bound did rule out most rows
+    assert engine.fallbacks > 0  # and the duplicate ties were settled by the float32 loop's own scores
 
 
 def test_far_corruption_gm_matching_avoids_it_while_herding_takes_it():
