@@ -56,8 +56,10 @@ class Int8Herding:
         self.along = np.empty(n, dtype=np.float64)
         errors = np.empty(n, dtype=np.float64)
         largest = np.empty(n, dtype=np.float64)
-        kernels.quantize_residuals(points, self.direction, self.along, self.codes, self.scales, errors, largest)
-        l1_codes = np.abs(self.codes, dtype=np.int32).sum(axis=1, dtype=np.int64).astype(np.float64)
+        l1_codes = np.empty(n, dtype=np.float64)
+        kernels.quantize_residuals(
+            points, self.direction, self.along, self.codes, self.scales, errors, largest, l1_codes
+        )
         gamma32 = summation_bound(d, UNIT_ROUNDOFF_32)
         gamma64 = summation_bound(d, UNIT_ROUNDOFF_64)
         # slack_j = errors_j ||p||_1 + scales_j ||codes_j||_1 e_p + margin max|phi_j| ||theta||_1, where p is theta

@@ -103,12 +103,13 @@ def quantize_residuals(
     scales: np.ndarray,
     errors: np.ndarray,
     largest: np.ndarray,
+    code_l1: np.ndarray,
 ) -> None:
     """Split each row as ``matrix[j] = along[j] * direction + scales[j] * codes[j] + error_j`` (``direction``
     a unit vector, ``along[j] = <matrix[j], direction>`` in float64, int8 codes of the remainder).
 
     ``errors[j]`` = max_k |error_jk| actually made (the bound uses it, not a nominal scale / 2);
-    ``largest[j]`` = max_k |matrix[j, k]|.
+    ``largest[j]`` = max_k |matrix[j, k]|; ``code_l1[j]`` = sum_k |codes[j, k]|.
     """
     n, d = matrix.shape
     for j in prange(n):
@@ -123,11 +124,14 @@ def quantize_residuals(
             rest_max = max(rest_max, abs(np.float64(matrix[j, k]) - projection * direction[k]))
         scale = rest_max / 127.0 if rest_max > 0 else 1.0
         worst = 0.0
+        total = 0.0
         for k in range(d):
             rest = np.float64(matrix[j, k]) - projection * direction[k]
             code = min(127.0, max(-127.0, np.rint(rest / scale)))
             codes[j, k] = np.int8(code)
             worst = max(worst, abs(rest - scale * code))
+            total += abs(code)
+        code_l1[j] = total
         along[j] = projection
         scales[j] = scale
         errors[j] = worst

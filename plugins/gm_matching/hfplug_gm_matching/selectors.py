@@ -94,7 +94,7 @@ def select_with(embeddings: Any, k: int, labels: Any, settings: SelectOptions) -
 
 def normalized_rows(points: np.ndarray) -> np.ndarray:
     """Rows scaled to unit L2 norm (a new float32 array); a zero row is an error under the cosine metric."""
-    norms = np.linalg.norm(points, axis=1)
+    norms = row_norms(points)
     zero = np.flatnonzero(norms == 0)
     if zero.size:
         raise DatasetError(
@@ -155,6 +155,13 @@ def _select_group(
     else:  # moderate: distances closest to the median distance (Moderate-DS)
         score = np.abs(distances - np.median(distances))
     return rows[np.argsort(score, kind="stable")[:budget]]
+
+
+def row_norms(points: np.ndarray, block_rows: int = 1 << 15) -> np.ndarray:
+    """float32 L2 norm of each row, a block at a time (``np.linalg.norm`` squares the whole matrix first)."""
+    return np.concatenate(
+        [np.linalg.norm(points[start : start + block_rows], axis=1) for start in range(0, len(points), block_rows)]
+    )
 
 
 def distances_to(points: np.ndarray, center: np.ndarray, block_rows: int = 1 << 15) -> np.ndarray:
