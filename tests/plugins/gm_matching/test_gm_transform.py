@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,6 +101,28 @@ def test_cli_output_pushes_with_a_card_naming_selector_k_encoder_and_seed(embedd
     assert record["config"]["seed"] == 3
     card = render_model_card(out, kind="dataset", repo_id="me/picked")
     assert "hfplug-gm-matching" in card and "selector: gm_matching" in card and "arXiv:2504.00564" in card
+
+
+def test_pushed_selection_loads_back_with_its_card(embedded, tmp_path, local_hub):
+    from datasets import load_dataset
+    from huggingface_hub import hf_hub_download
+
+    from hfplug.hub import push
+
+    source = tmp_path / "data.jsonl"
+    embedded.to_json(str(source))
+    out = tmp_path / "picked"
+    result = CliRunner().invoke(
+        build_cli(), ["data", "gm_matching", "k=5", "--dataset", str(source), "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    repo = local_hub.repo_id("gm-picked")
+    push(out, repo)
+    loaded = load_dataset(repo, split="train")
+    assert loaded["selection_rank"] == [0, 1, 2, 3, 4] and loaded["id"] == load_from_disk(str(out))["id"]
+    card = Path(hf_hub_download(repo, "README.md", repo_type="dataset")).read_text()
+    assert "hfplug-gm-matching" in card and "selector: gm_matching" in card and "k: 5" in card
+    assert "encoder: asset:all-minilm-l6-v2" in card and "seed: 42" in card
 
 
 @pytest.mark.slow
