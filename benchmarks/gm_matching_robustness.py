@@ -31,6 +31,11 @@ from gm_matching_data import Split, mnist, text_genres
 from hfplug_gm_matching import select
 
 SELECTORS = ("gm_matching", "herding", "random", "moderate", "easy", "hard")
+# Extra rows (--selectors): the cosine selectors herding towards the center of the unit rows itself.
+VARIANTS = {
+    "gm_matching (unit_center false)": ("gm_matching", {"unit_center": False}),
+    "herding (unit_center false)": ("herding", {"unit_center": False}),
+}
 CONDITIONS = ("clean", "label 20%", "label 40%", "input 20%", "input 40%")
 FRACTIONS = (0.1, 0.2, 0.3)
 # Gaussian noise std for corrupted inputs: pixels live in [0, 1]; unit-norm 384-d embeddings have
@@ -75,19 +80,20 @@ def train_and_score(x: np.ndarray, y: np.ndarray, split: Split, seed: int, steps
     return float((predictions == split.test_y).mean() * 100)
 
 
-def run(split: Split, seeds: int, steps: int) -> dict:
+def run(split: Split, seeds: int, steps: int, selectors=SELECTORS, conditions=CONDITIONS) -> dict:
     """accuracy[condition][selector][fraction] = list over seeds (selector 'full' keeps everything)."""
-    results: dict = {c: {s: {f: [] for f in FRACTIONS} for s in (*SELECTORS, "full")} for c in CONDITIONS}
-    corrupted_share: dict = {c: {s: {f: [] for f in FRACTIONS} for s in SELECTORS} for c in CONDITIONS}
-    for condition in CONDITIONS:
+    results: dict = {c: {s: {f: [] for f in FRACTIONS} for s in (*selectors, "full")} for c in conditions}
+    corrupted_share: dict = {c: {s: {f: [] for f in FRACTIONS} for s in selectors} for c in conditions}
+    for condition in conditions:
         for seed in range(seeds):
             x, y = corrupt(split, condition, seed)
             bad = (y != split.train_y) | (x != split.train_x).any(axis=1)
             full = train_and_score(x, y, split, seed, steps)
             for fraction in FRACTIONS:
                 results[condition]["full"][fraction].append(full)
-                for selector in SELECTORS:
-                    picks = select(x, round(fraction * len(y)), selector=selector, labels=y, seed=seed)
+                for selector in selectors:
+                    method, options = VARIANTS.get(selector, (selector, {}))
+                    picks = select(x, round(fraction * len(y)), selector=method, labels=y, seed=seed, **options)
                     results[condition][selector][fraction].append(
                         train_and_score(x[picks], y[picks], split, seed, steps)
                     )
@@ -98,11 +104,12 @@ def run(split: Split, seeds: int, steps: int) -> dict:
 
 def markdown(name: str, results: dict) -> str:
     """One table per dataset: rows selectors, columns condition x kept fraction, mean ± std (and % corrupted kept)."""
-    header = "| selector | " + " | ".join(f"{c} {int(f * 100)}%" for c in CONDITIONS for f in FRACTIONS) + " |"
-    lines = [f"### {name}", "", header, "|---" * (1 + len(CONDITIONS) * len(FRACTIONS)) + "|"]
-    for selector in (*SELECTORS, "full"):
+    conditions = list(results["accuracy"])
+    header = "| selector | " + " | ".join(f"{c} {int(f * 100)}%" for c in conditions for f in FRACTIONS) + " |"
+    lines = [f"### {name}", "", header, "|---" * (1 + len(conditions) * len(FRACTIONS)) + "|"]
+    for selector in results["accuracy"][conditions[0]]:
         cells = []
-        for condition in CONDITIONS:
+        for condition in conditions:
             for fraction in FRACTIONS:
                 values = np.array(results["accuracy"][condition][selector][fraction])
                 cell = f"{values.mean():.1f} ± {values.std():.1f}"
@@ -120,12 +127,13 @@ def plot(all_results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(all_results)
-    figure, axes = plt.subplots(len(names), len(CONDITIONS), figsize=(3.2 * len(CONDITIONS), 2.8 * len(names)))
+    conditions = list(all_results[names[0]]["accuracy"])
+    figure, axes = plt.subplots(len(names), len(conditions), figsize=(3.2 * len(conditions), 2.8 * len(names)))
     axes = np.atleast_2d(axes)
     for row, name in enumerate(names):
-        for column, condition in enumerate(CONDITIONS):
+        for column, condition in enumerate(conditions):
             axis = axes[row, column]
-            for selector in SELECTORS:
+            for selector in [s for s in all_results[name]["accuracy"][condition] if s != "full"]:
                 values = [np.array(all_results[name]["accuracy"][condition][selector][f]) for f in FRACTIONS]
                 axis.errorbar(
                     [100 * f for f in FRACTIONS],
@@ -151,6 +159,10 @@ def main() -> None:
     parser.add_argument("--out", default="outputs/gm_matching_robustness", help="Folder for results.json/md/png.")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=150, help="Classifier training steps (batch 128).")
+    parser.add_argument(
+        "--selectors", default=",".join(SELECTORS), help=f"Comma-separated; extra: {', '.join(VARIANTS)}."
+    )
+    parser.add_argument("--conditions", default=",".join(CONDITIONS), help="Comma-separated subset of the conditions.")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     out = Path(args.out)
@@ -162,7 +174,9 @@ def main() -> None:
     started = time.time()
     for split in splits:
         print(f"{split.name}: train {split.train_x.shape}, test {split.test_x.shape}", flush=True)
-        all_results[split.name] = run(split, seeds, steps)
+        all_results[split.name] = run(
+            split, seeds, steps, tuple(args.selectors.split(",")), tuple(args.conditions.split(","))
+        )
         (out / "results.json").write_text(json.dumps(all_results, indent=1, default=str))  # partial results survive
     tables = [markdown(name, results) for name, results in all_results.items()]
     paper = ["| selector | paper: CIFAR-100, 20% label noise, 20% / 30% kept |", "|---|---|"]

@@ -69,6 +69,13 @@ class GMMatchingConfig:
     init: str = field(
         default="center", metadata={"help": "theta_0: center (the target) [paper] or random (a random row) [code]."}
     )
+    unit_center: bool = field(
+        default=True,
+        metadata={
+            "help": "cosine: scale the center to unit norm [code]. A unit center lies outside the hull of unit "
+            "rows, so herding drifts to the rows most aligned with it; false matches the unit rows' center. [ours]"
+        },
+    )
     gm_eps: float = field(default=1e-5, metadata={"help": "Weiszfeld stops when a step moves less than this [code]."})
     gm_max_iter: int = field(default=5000, metadata={"help": "Weiszfeld iteration limit [code]."})
     gm_subsample: float | None = field(
@@ -124,6 +131,7 @@ class GMMatchingConfig:
             batches=self.batches,
             class_budget=self.class_budget,
             init=self.init,
+            unit_center=self.unit_center,
             gm_eps=self.gm_eps,
             gm_max_iter=self.gm_max_iter,
             gm_subsample=self.gm_subsample,

@@ -33,6 +33,7 @@ class SelectOptions:
     batches: int = 1
     class_budget: str = "equal"
     init: str = "center"
+    unit_center: bool = True
     gm_eps: float = 1e-5
     gm_max_iter: int = 5000
     gm_subsample: float | None = None
@@ -67,8 +68,9 @@ def select(
 
     Further options (see :class:`SelectOptions`): ``batches`` (B random partitions, each herded
     separately towards the class center: the paper's scalable variant), ``init`` (theta_0 = ``center``
-    [paper] or a ``random`` row [code]), ``gm_eps``, ``gm_max_iter``, ``gm_subsample`` (gamma),
-    ``engine`` (``auto``/``dense``/``int8``), ``device`` (``cpu``/``cuda``), ``progress``.
+    [paper] or a ``random`` row [code]), ``unit_center`` (cosine: scale the center to unit norm [code]),
+    ``gm_eps``, ``gm_max_iter``, ``gm_subsample`` (gamma),
+    ``engine`` (``auto``/``dense``/``int8``/``torch``), ``device`` (``cpu``/``cuda``), ``progress``.
     Deterministic for a given ``seed``.
     """
     return select_with(embeddings, k, labels, SelectOptions(selector=selector, metric=metric, seed=seed, **options))
@@ -118,7 +120,8 @@ def interleave(ranked: list[np.ndarray]) -> np.ndarray:
 
 
 def center_of(points: np.ndarray, settings: SelectOptions, seed: int) -> np.ndarray:
-    """The target moment: the geometric median for ``gm_matching``, else the mean; unit norm under cosine."""
+    """The target moment: the geometric median for ``gm_matching``, else the mean; under cosine, scaled to unit
+    norm [code] unless ``unit_center`` is off (then herding matches the center of the unit rows itself)."""
     if settings.selector == "gm_matching":
         center = weiszfeld(
             points,
@@ -130,7 +133,7 @@ def center_of(points: np.ndarray, settings: SelectOptions, seed: int) -> np.ndar
         ).median
     else:
         center = points.astype(np.float64).mean(axis=0)
-    if settings.metric == "cosine":
+    if settings.metric == "cosine" and settings.unit_center:
         norm = np.linalg.norm(center)
         center = center / norm if norm > 0 else center
     return center.astype(np.float32)

@@ -136,3 +136,12 @@ def test_torch_engine_the_gpu_path_matches_the_plain_loop_on_cpu(anisotropic):
     assert picks.tolist() == plain_herding(anisotropic, target, 80)
     expected = target + 80 * target - anisotropic[picks].astype(np.float64).sum(axis=0)
     np.testing.assert_allclose(seen[-1], expected, atol=1e-3)
+
+
+def test_cosine_without_unit_center_herds_to_the_center_of_the_unit_rows(anisotropic):
+    unit = anisotropic / np.linalg.norm(anisotropic, axis=1, keepdims=True)
+    picks = select(anisotropic, 150, selector="herding", metric="cosine", unit_center=False)
+    assert picks.tolist() == plain_herding(unit, unit.astype(np.float64).mean(axis=0), 150)
+    matched = np.linalg.norm(unit[picks].mean(axis=0) - unit.mean(axis=0))
+    drifted = np.linalg.norm(unit[select(anisotropic, 150, selector="herding")].mean(axis=0) - unit.mean(axis=0))
+    assert matched < drifted / 5  # the unit center [code] is out of reach, so its picks do not match the mean
