@@ -50,13 +50,18 @@ def locate_model(name_or_path: str, *, field: str = "model", revision: str | Non
         return str(path)
     if path.exists():
         raise ConfigError(f"{field}: {path} is a file; a model is a folder written by save_pretrained.")
-    if not _is_hub_id(local):
+    if not _is_hub_id(local) or _names_a_local_folder(path):
         raise ConfigError(
             f"{field}: {name_or_path!r} is not a folder that exists, nor a Hub model id (namespace/name). "
             "Check the path; offline models are asset:NAME (see `hfplug assets list`)."
         )
     _check_hub_model(local, field, revision)
     return local
+
+
+def _names_a_local_folder(path: Path) -> bool:
+    """``outputs/run-typo`` could be a Hub id; when ``outputs/`` exists here, it is meant as a local path."""
+    return len(path.parts) > 1 and path.parent.is_dir()
 
 
 def _is_hub_id(value: str) -> bool:

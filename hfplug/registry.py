@@ -86,9 +86,9 @@ class Component:
             ) from exc
 
     def origin(self) -> str:
-        """Who registered it, for messages: ``"plugin rho, hfplug-rho 0.1.0"`` or ``"built into hfplug"``."""
+        """Who registered it, for messages: ``"plugin rho, hfplug-rho 0.1.0"`` or ``"hfplug (built in)"``."""
         if self.is_builtin():
-            return "built into hfplug"
+            return "hfplug (built in)"
         who = f"plugin {self.plugin}" if self.plugin else "a plugin"
         distribution = " ".join(part for part in (self.distribution, self.version) if part)
         return f"{who}, {distribution}" if distribution else who
@@ -283,8 +283,8 @@ def _clash_message(kept: Component, refused: Component) -> str:
     """Both sides of a (kind, name) clash, which one is kept, and how to resolve it."""
     refused_by = refused.distribution or refused.plugin
     message = (
-        f"{kept.kind} {kept.name!r} is registered by both {kept.origin()} ({kept.ref}) and {refused.origin()} "
-        f"({refused.ref}); the first is kept, and {refused_by}'s {refused.kind} {refused.name!r} is not registered "
+        f"{kept.kind} {kept.name!r} is registered by both {kept.origin()} as {kept.ref} and {refused.origin()} "
+        f"as {refused.ref}; the first is kept, and {refused_by}'s {refused.kind} {refused.name!r} is not registered "
         "(its other components are). "
     )
     if kept.is_builtin():
