@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "hfplug"
 DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     (f"{BUILTIN_PREFIX}trl-trainers", "hfplug.default_plugins.trl_trainers"),
     (f"{BUILTIN_PREFIX}offline-assets", "hfplug.default_plugins.offline_assets"),
+    (f"{BUILTIN_PREFIX}rewards", "hfplug.default_plugins.builtin_rewards"),
 )
 
 

@@ -35,15 +35,15 @@ class MistypedPlugin:
 def test_register_raises_the_plugin_error_in_a_test(isolated_plugins):
     with pytest.raises(PluginLoadError, match="failed to register: RuntimeError: typo in my plugin's register hook"):
         isolated_plugins.register(CrashingPlugin(), name="crashing")
-    assert hfplug.names("reward") == []  # nothing half-registered stays behind
+    assert "fine" not in hfplug.names("reward")  # nothing half-registered stays behind
 
 
 def test_a_clash_raises_in_a_test_and_costs_one_component_when_recorded(isolated_plugins):
     with pytest.raises(PluginLoadError, match="Built-in names always win"):
         isolated_plugins.register(ClashingPlugin(), name="clashing")
-    assert hfplug.names("reward") == []
+    assert "mine" not in hfplug.names("reward")
     info = isolated_plugins.register(ClashingPlugin(), name="clashing", raise_errors=False)
-    assert hfplug.names("reward") == ["mine"] and hfplug.get("trainer", "sft").ref == "trl:SFTTrainer"
+    assert "mine" in hfplug.names("reward") and hfplug.get("trainer", "sft").ref == "trl:SFTTrainer"
     assert "trainer 'sft'" in info.error and info.refused
 
 
