@@ -145,14 +145,14 @@ def _prompt(arguments: dict[str, Any], model_kwargs: dict) -> tuple[torch.Tensor
 
 
 def _warn_if_exits_untrained(summary: dict[str, Any], strategy: str) -> None:
-    """Say so when the drafting exit rarely agreed: an ordinary checkpoint's exits are poor drafters."""
-    if not summary["acceptance"]:
-        return  # plain decoding drafts nothing
-    draft = summary["acceptance"][0]
-    if draft["proposed"] >= MIN_DRAFTS_TO_JUDGE and draft["rate"] < UNTRAINED_ACCEPTANCE:
+    """Say so when some level rarely accepted what the exit below proposed: an ordinary checkpoint's exits
+    are poor drafters (plain decoding has no levels and says nothing)."""
+    judged = [level for level in summary["acceptance"] if level["proposed"] >= MIN_DRAFTS_TO_JUDGE]
+    worst = min(judged, key=lambda level: level["rate"], default=None)
+    if worst is not None and worst["rate"] < UNTRAINED_ACCEPTANCE:
         warnings.warn(
-            f"{strategy}: the exit at layer {draft['proposer_exit']} agreed with layer {draft['verifier_exit']} on "
-            f"only {draft['rate']:.0%} of {draft['proposed']} drafted tokens, so speculation costs more than it "
+            f"{strategy}: the exit at layer {worst['proposer_exit']} agreed with layer {worst['verifier_exit']} on "
+            f"only {worst['rate']:.0%} of {worst['proposed']} proposed tokens, so speculation costs more than it "
             "saves: this model's early exits look untrained, and plain decoding is faster. Train them first "
             "(trainer: early_exit in hfplug-hispec), or decode without this strategy.",
             UntrainedExitsWarning,
