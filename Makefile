@@ -26,7 +26,9 @@ $(STAMP): pyproject.toml requirements-offline.txt $(wildcard plugins/*/pyproject
 demo: install
 	$(BIN)/python examples/quickstart/demo.py
 
+# Every installed plugin's references must import (a typo in "pkg.mod:Obj" fails here, naming it).
 test: install
+	HFPLUG_STRICT=1 $(BIN)/hfplug plugins --check
 	$(BIN)/pytest
 
 lint: install

@@ -38,7 +38,10 @@ def offline(monkeypatch):
         ("someone/not-a-real-model", "not in the local cache while HF_HUB_OFFLINE=1"),
     ],
 )
-def test_a_model_that_is_not_there_is_one_clean_message(tmp_path, loading_is_forbidden, offline, model, message):
+def test_a_model_that_is_not_there_is_one_clean_message(
+    tmp_path, loading_is_forbidden, offline, monkeypatch, model, message
+):
+    monkeypatch.chdir(tmp_path)  # no outputs/ folder here
     for result in (_train(tmp_path, model), _generate(model)):
         assert result.exit_code == 1
         assert f"ConfigError: model_name_or_path: {model!r}" in result.output or "ConfigError: model" in result.output
@@ -46,7 +49,11 @@ def test_a_model_that_is_not_there_is_one_clean_message(tmp_path, loading_is_for
     assert loading_is_forbidden == []
 
 
-def test_a_folder_without_a_model_and_a_file_are_named(tmp_path, loading_is_forbidden):
+def test_a_folder_without_a_model_and_a_file_are_named(tmp_path, loading_is_forbidden, offline, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outputs").mkdir()  # then outputs/run-typo is a local path with a typo, not a Hub id
+    with pytest.raises(ConfigError, match="'outputs/run-typo' is not a folder that exists"):
+        locate_model("outputs/run-typo")
     (tmp_path / "empty").mkdir()
     (tmp_path / "weights.bin").write_bytes(b"")
     with pytest.raises(ConfigError, match="holds no model"):

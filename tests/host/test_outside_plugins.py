@@ -110,7 +110,7 @@ def test_debug_shows_the_traceback(outside_plugins, loading_is_forbidden, tmp_pa
     assert isinstance(CliRunner().invoke(build_cli(), ["train", "--config", config]).exception, ComponentImportError)
 
 
-def test_an_unexpected_error_is_one_message_pointing_at_debug(outside_plugins, tmp_path):
+def test_an_error_raised_while_importing_names_file_and_line(outside_plugins, tmp_path):
     raising = TRAINER + "raise ValueError('the plugin author made a mistake')\n"
     outside_plugins.install("rho", trainer=raising)
     outside_plugins.manager()
@@ -167,3 +167,21 @@ def test_a_clash_between_two_plugins_keeps_the_first_and_says_how_to_choose(outs
     message = manager.errors()["beta"]
     assert "hfplug-alpha" in message and "hfplug-beta" in message
     assert "HFPLUG_DISABLE_PLUGINS=beta" in message and "HFPLUG_DISABLE_PLUGINS=alpha" in message
+
+
+class FailingCommandPlugin:
+    @hfplug.hookimpl
+    def hfplug_commands(self, cli):
+        @cli.command()
+        def boom():
+            """A plugin command with a bug."""
+            raise ValueError("the plugin author made a mistake")
+
+
+def test_an_unexpected_error_is_one_message_pointing_at_debug(isolated_plugins):
+    isolated_plugins.register(FailingCommandPlugin(), name="failing")
+    result = CliRunner().invoke(build_cli(), ["boom"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Error: ValueError: the plugin author made a mistake" in result.output
+    assert "run again with --debug or HFPLUG_DEBUG=1" in result.output
+    assert isinstance(CliRunner().invoke(build_cli(), ["--debug", "boom"]).exception, ValueError)
