@@ -185,7 +185,7 @@ def test_secrets_in_the_run_record_are_not_published(local_hub, tmp_path):
 
 
 TRL_README = """---
-base_model: /root/.cache/hfplug/assets/smollm2-135m-instruct
+base_model: /home/someone/.cache/hfplug/assets/smollm2-135m-instruct
 library_name: transformers
 tags:
 - trl
@@ -213,7 +213,7 @@ def test_a_local_base_model_written_by_trl_or_peft_is_replaced(tmp_path, base_mo
     (folder / "README.md").write_text(TRL_README)
     metadata, body = split_card(render_model_card(folder, repo_id="me/sft"))
     assert metadata.get("base_model") == (base_model if "/" in base_model and ":" not in base_model else None)
-    assert "/root/.cache" not in yaml.safe_dump(metadata.get("base_model"))
+    assert "/home/someone" not in yaml.safe_dump(metadata.get("base_model"))
     assert f"fine-tuned version of {named}" in body and "[None]" not in body
     assert 'model="me/sft"' in body
     assert {"trl", "sft", "hfplug"} <= set(metadata["tags"])  # the library's own tags stay
