@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -77,6 +79,7 @@ def main() -> None:
 
     total = time.perf_counter() - started
     record = {"before": before.correct, "after": after.correct, "held_out": before.total, "seconds": round(total)}
+    record["load_average"] = round(os.getloadavg()[0], 1)
     (FOLDER / "scores.json").write_text(json.dumps(record, indent=2))
     say("5. result")
     print(f"held-out dates written right: {before}  ->  {after}")
@@ -84,7 +87,14 @@ def main() -> None:
     print(f"the model, its tokenizer and hfplug_run.json (provenance) are in {OUTPUT}/")
     print(f"push it with its card:  hfplug push {OUTPUT} <your-hub-user>/smollm2-135m-dates")
     print(f"try it:                 hfplug generate --model {OUTPUT} --prompt 'Write July 4, 1976 as YYYY-MM-DD.'")
-    print(f"demo wall time: {total / 60:.1f} min")
+    cpu = sum(
+        getattr(resource.getrusage(who), field)
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for field in ("ru_utime", "ru_stime")
+    )
+    print(
+        f"demo wall time: {total / 60:.1f} min, CPU time {cpu / 60:.1f} min, load average now {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":
