@@ -26,15 +26,28 @@ def save_model_dir(model: Any, tokenizer: Any, folder: str | Path) -> Path:
     return folder
 
 
+# Appended to every data-parallel script: a gloo process group still open when the interpreter exits can
+# abort a worker ("terminate called without an active exception", exit -6) after its work is done.
+_CLOSE_PROCESS_GROUP = """
+
+import torch.distributed as _hfplug_dist
+
+if _hfplug_dist.is_available() and _hfplug_dist.is_initialized():
+    _hfplug_dist.barrier()
+    _hfplug_dist.destroy_process_group()
+"""
+
+
 def run_data_parallel(script: str, workdir: str | Path, *args: str, nproc: int = 2, timeout: float = 300) -> str:
     """Run a Python ``script`` under ``torch.distributed.run`` with ``nproc`` CPU processes (gloo).
 
-    The script gets ``args`` on its command line. Raises ``AssertionError`` with the end of the
+    The script gets ``args`` on its command line; the process group it opened is closed after it
+    ends. Raises ``AssertionError`` with the end of the
     launcher's output if any process fails; returns the combined output otherwise.
     """
     workdir = Path(workdir)
     path = workdir / "data_parallel_script.py"
-    path.write_text(script, encoding="utf-8")
+    path.write_text(script + _CLOSE_PROCESS_GROUP, encoding="utf-8")
     # --standalone picks a free rendezvous port: the default 29500 may be held by another launch.
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc), str(path), *args
