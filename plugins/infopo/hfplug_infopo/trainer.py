@@ -140,7 +140,7 @@ class InfoPOTrainer(DPOTrainer):
     def _raise_if_not_finite(self, loss: torch.Tensor) -> None:
         if not torch.isfinite(loss.detach()):
             raise NonFiniteLossError(
-                f"The InfoPO loss is {float(loss)} at step {self.state.global_step} "
+                f"The InfoPO loss is {float(loss.detach())} at step {self.state.global_step} "
                 f"(variant {self.args.infopo_variant!r}, beta {self.args.beta}): the exponential of the rejected "
                 "log-ratio overflowed or the model produced NaN. Lower the learning rate or beta, or turn on "
                 "infopo_length_average; nothing was saved."
