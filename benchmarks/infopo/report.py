@@ -40,31 +40,35 @@ def smollm2_tables(run: dict[str, Any]) -> list[str]:
         f"(tuning), {splits['test']} test. Tuning grid (same for both): learning rates "
         f"{sorted({r['learning_rate'] for r in run['runs'].values()})}.",
         "",
-        "| run | steps | train s | val preference acc. | val MC1 acc. | val chosen log-lik. change |",
-        "|---|---|---|---|---|---|",
+        "| run | steps | train s | val preference acc. | val likelihood pair acc. | val MC1 acc. | "
+        "val chosen log-lik. change |",
+        "|---|---|---|---|---|---|---|",
     ]
     for key, r in run["runs"].items():
         chosen = " (selected)" if key in run["selected"].values() else ""
         lines.append(
             f"| {key}{chosen} | {r['steps']} | {r['train_seconds']:.0f} | {ci(r['val']['preference_accuracy'])} | "
-            f"{ci(r['val']['mc1_accuracy'])} | {ci(r['val']['chosen_loglik_change'])} |"
+            f"{ci(r['val']['likelihood_pair_accuracy'])} | {ci(r['val']['mc1_accuracy'])} | "
+            f"{ci(r['val']['chosen_loglik_change'])} |"
         )
     lines += [
         "",
         "Test questions (95% bootstrap CI over questions):",
         "",
-        "| model | preference accuracy | MC1 accuracy | chosen log-lik. change (nats/token) |",
-        "|---|---|---|---|",
+        "| model | preference accuracy | likelihood pair accuracy | MC1 accuracy | "
+        "chosen log-lik. change (nats/token) |",
+        "|---|---|---|---|---|",
     ]
     for name, m in run["test"].items():
         label = f"{name} ({run['selected'][name]})" if name in run["selected"] else name
         lines.append(
-            f"| {label} | {ci(m['preference_accuracy'])} | {ci(m['mc1_accuracy'])} | {ci(m['chosen_loglik_change'])} |"
+            f"| {label} | {ci(m['preference_accuracy'])} | {ci(m['likelihood_pair_accuracy'])} | "
+            f"{ci(m['mc1_accuracy'])} | {ci(m['chosen_loglik_change'])} |"
         )
     d = run["test_difference_infopo_minus_dpo"]
     lines.append(
-        f"| InfoPO - DPO (paired) | {ci(d['preference_accuracy'])} | {ci(d['mc1_accuracy'])} | "
-        f"{ci(d['chosen_loglik_change'])} |"
+        f"| InfoPO - DPO (paired) | {ci(d['preference_accuracy'])} | {ci(d['likelihood_pair_accuracy'])} | "
+        f"{ci(d['mc1_accuracy'])} | {ci(d['chosen_loglik_change'])} |"
     )
     lines.append(f"\nSmolLM2 wall time: {run['seconds']:.0f} s.")
     return lines

@@ -6,9 +6,11 @@ run fits the shared CPU), the same learning-rate grid, and beta 0.1. For each me
 with the best validation preference accuracy is kept and scored on the test questions.
 
 Scores on a set of questions (every choice of every question is scored once under the policy and once
-under the base model, which is also the reference):
+under the base model, which is also the reference; see ``top_layer_scoring`` for how this stays cheap):
 - preference accuracy: over all (true, false) answer pairs, how often the implicit reward
-  ``log pi(true) - log pi_ref(true)`` beats the false answer's (sequence sums, DPO's reward accuracy);
+  ``log pi(true) - log pi_ref(true)`` beats the false answer's (sequence sums, DPO's reward accuracy; a tie
+  counts half, so the base model, whose rewards are all 0, scores 0.5);
+- likelihood pair accuracy: how often the true answer is more likely than the false one (summed log-probs);
 - MC1 accuracy: how often the true answer has the highest summed log-likelihood among all choices
   (TruthfulQA-MC1's own metric; a verifiable task score);
 - chosen log-likelihood change: the true answers' mean per-token log-likelihood minus the base model's.
@@ -72,7 +74,9 @@ def question_outcomes(policy: QuestionScores, base: QuestionScores) -> dict[str,
     false = [i for i in range(len(rewards)) if i != label]
     per_token, base_per_token = policy.scored.per_token(), base.scored.per_token()
     return {
-        "pair_wins": sum(rewards[label] > rewards[i] for i in false),
+        # A tie (the base model: every reward is 0) counts half, so chance is 0.5.
+        "pair_wins": sum((rewards[label] > rewards[i]) + 0.5 * (rewards[label] == rewards[i]) for i in false),
+        "likelihood_wins": sum(log_probs[label] > log_probs[i] for i in false),
         "pairs": len(false),
         "mc1_correct": float(max(range(len(log_probs)), key=log_probs.__getitem__) == label),
         "chosen_change": per_token[label] - base_per_token[label],
@@ -81,6 +85,7 @@ def question_outcomes(policy: QuestionScores, base: QuestionScores) -> dict[str,
 
 SET_METRICS = {
     "preference_accuracy": lambda qs: sum(q["pair_wins"] for q in qs) / sum(q["pairs"] for q in qs),
+    "likelihood_pair_accuracy": lambda qs: sum(q["likelihood_wins"] for q in qs) / sum(q["pairs"] for q in qs),
     "mc1_accuracy": lambda qs: mean([q["mc1_correct"] for q in qs]),
     "chosen_loglik_change": lambda qs: mean([q["chosen_change"] for q in qs]),
 }
