@@ -8,7 +8,8 @@ from typing import Any
 import torch
 from trl import DPOTrainer
 
-from hfplug.errors import ConfigError, HfplugError
+from hfplug.errors import NonFiniteLossError
+from hfplug.trainers.arguments import trainer_config
 from hfplug_infopo.config import InfoPOConfig
 from hfplug_infopo.data_checks import check_preference_dataset
 from hfplug_infopo.losses import infopo_loss
@@ -18,8 +19,7 @@ from hfplug_infopo.metrics import PairStatistics, metric_values, reduce_step_sum
 NON_MODEL_KEYS = frozenset({"completion_mask", "ref_chosen_logps", "ref_rejected_logps"})
 
 
-class NonFiniteLossError(HfplugError, FloatingPointError):
-    """The InfoPO loss became NaN or infinite (usually an overflowing exp of the rejected log-ratio)."""
+__all__ = ["InfoPOTrainer", "NonFiniteLossError"]
 
 
 class InfoPOTrainer(DPOTrainer):
@@ -64,11 +64,7 @@ class InfoPOTrainer(DPOTrainer):
         *posargs: Any,
         **kwargs: Any,
     ) -> None:
-        if args is None:
-            name = model if isinstance(model, str) else model.config._name_or_path
-            args = InfoPOConfig(f"{str(name).split('/')[-1] or 'model'}-InfoPO")
-        if not isinstance(args, InfoPOConfig):
-            raise ConfigError(f"InfoPOTrainer needs an InfoPOConfig, got {type(args).__name__}.")
+        args = trainer_config(self, model, args, InfoPOConfig, "InfoPO")
         check_preference_dataset(train_dataset, "InfoPO training")
         if isinstance(eval_dataset, dict):
             for split, dataset in eval_dataset.items():
