@@ -78,13 +78,14 @@ def timing_table(timing: dict[str, Any]) -> list[str]:
     lines = [
         "### Step time, InfoPO / DPO, alternating on identical batches in this run",
         "",
-        "| model | batch (pairs) | timed steps | DPO s/step | InfoPO s/step | ratio (median of paired ratios) |",
-        "|---|---|---|---|---|---|",
+        "| model | batch (pairs) | timed steps | DPO s/step | InfoPO s/step | ratio (median of paired ratios) | "
+        "95% CI |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, t in timing.items():
         lines.append(
             f"| {name} | {t['batch_pairs']} | {t['steps']} | {t['dpo_seconds']:.3f} | {t['infopo_seconds']:.3f} | "
-            f"**{t['ratio']:.3f}** |"
+            f"**{t['ratio']:.3f}** | {ci(t['ratio_ci']) if 'ratio_ci' in t else ''} |"
         )
     return lines
 

@@ -42,9 +42,9 @@ FULL = Sizes(
     epochs=1,
     trainable_layers=4,
     learning_rates=(1e-4, 3e-4),
-    timing_steps=3,
+    timing_steps=6,
     timing_batch_size=2,
-    toy_timing_steps=30,
+    toy_timing_steps=40,
 )
 
 QUICK = Sizes(
@@ -61,7 +61,7 @@ QUICK = Sizes(
     epochs=1,
     trainable_layers=1,
     learning_rates=(1e-4,),
-    timing_steps=1,
+    timing_steps=2,
     timing_batch_size=1,
-    toy_timing_steps=3,
+    toy_timing_steps=4,
 )

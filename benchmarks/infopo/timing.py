@@ -3,8 +3,10 @@
 Both trainers are built on identical copies of the model with the same data; one "step" is
 ``training_step`` (forward, loss, backward, metrics) on one collated batch. The optimizer update is the
 same for both and left out, which makes the ratio stricter. Steps alternate one by one and take turns going
-first, so load changes on a shared machine hit both; the ratio is the median over steps of InfoPO time /
-DPO time on the same batch, after one warm-up step each.
+first (an even number of timed steps, so each goes first equally often: the second run of a batch shape
+reuses memory the first one allocated), so load changes on a shared machine hit both; the ratio is the
+median over steps of InfoPO time / DPO time on the same batch, after two warm-up steps each, with a
+bootstrap interval over steps.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import torch
 from datasets import Dataset
 
 from benchmarks.infopo.methods import DPO, INFOPO, build_trainer, shared_fields
+from benchmarks.infopo.stats import bootstrap
+
+WARMUP = 2
 
 
 def one_step(trainer: Any, batch: dict) -> float:
@@ -33,32 +38,37 @@ def one_step(trainer: Any, batch: dict) -> float:
 
 
 def step_time_ratio(model: Any, tokenizer: Any, pairs: Dataset, batch_size: int, steps: int, workdir: str) -> dict:
-    """Median paired InfoPO/DPO step-time ratio over ``steps`` batches (plus one warm-up)."""
+    """Median paired InfoPO/DPO step-time ratio over ``steps`` batches (rounded up to even, plus warm-up)."""
+    steps += steps % 2
     trainers = {}
     for method in (DPO, INFOPO):
-        fields = shared_fields(f"{workdir}/{method.name}", per_device_train_batch_size=batch_size, max_steps=steps + 1)
+        fields = shared_fields(
+            f"{workdir}/{method.name}", per_device_train_batch_size=batch_size, max_steps=steps + WARMUP
+        )
         trainers[method.name] = build_trainer(method, copy.deepcopy(model), tokenizer, pairs, fields)
     dpo, infopo = trainers[DPO.name], trainers[INFOPO.name]
     for trainer in (dpo, infopo):
         trainer.model.train()
         # What the training loop sets up before it calls training_step.
-        trainer.create_optimizer_and_scheduler(num_training_steps=steps + 1)
+        trainer.create_optimizer_and_scheduler(num_training_steps=steps + WARMUP)
         trainer.current_gradient_accumulation_steps = 1
     loader = list(dpo.get_train_dataloader())
-    batches = [dpo._prepare_inputs(loader[i % len(loader)]) for i in range(steps + 1)]
+    batches = [dpo._prepare_inputs(loader[i % len(loader)]) for i in range(steps + WARMUP)]
     dpo_times, infopo_times = [], []
     for index, batch in enumerate(batches):
         if index % 2 == 0:
             dpo_time, infopo_time = one_step(dpo, batch), one_step(infopo, batch)
         else:
             infopo_time, dpo_time = one_step(infopo, batch), one_step(dpo, batch)
-        if index > 0:
+        if index >= WARMUP:
             dpo_times.append(dpo_time)
             infopo_times.append(infopo_time)
+    ratios = [i / d for i, d in zip(infopo_times, dpo_times, strict=True)]
     return {
         "dpo_seconds": statistics.median(dpo_times),
         "infopo_seconds": statistics.median(infopo_times),
-        "ratio": statistics.median(i / d for i, d in zip(infopo_times, dpo_times, strict=True)),
+        "ratio": statistics.median(ratios),
+        "ratio_ci": bootstrap(ratios, statistics.median).as_dict(),
         "steps": steps,
         "batch_pairs": batch_size,
     }

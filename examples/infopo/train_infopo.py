@@ -25,7 +25,8 @@ def main() -> None:
     cli = parser.parse_args()
 
     model, tokenizer = load_causal_lm("tiny" if cli.tiny else "asset:smollm2-135m-instruct")
-    dataset = Dataset.from_list(truthfulqa_pairs()).shuffle(seed=0)
+    # 40 of the 409 pairs: the reference pass and 10 steps take minutes on a laptop CPU
+    dataset = Dataset.from_list(truthfulqa_pairs()).shuffle(seed=0).select(range(40))
 
     InfoPOTrainer = hfplug.load("trainer", "infopo")  # the class, found by name
     InfoPOConfig = hfplug.load_config("trainer", "infopo")

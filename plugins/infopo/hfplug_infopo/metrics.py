@@ -18,8 +18,6 @@ class PairStatistics:
 
     chosen_logps: torch.Tensor  # sequence log-likelihoods of the policy
     rejected_logps: torch.Tensor
-    chosen_tokens: torch.Tensor  # completion lengths
-    rejected_tokens: torch.Tensor
     chosen_rewards: torch.Tensor  # beta * the log-ratios the loss used
     rejected_rewards: torch.Tensor
 

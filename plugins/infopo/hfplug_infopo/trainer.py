@@ -92,7 +92,9 @@ class InfoPOTrainer(DPOTrainer):
         if self.precompute_ref_logps:
             ref_chosen_logps, ref_rejected_logps = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
         else:
-            ref_chosen_logps, ref_rejected_logps = self.compute_ref_log_probs(self.ref_model or self.model, inputs)
+            # No ref_model: a PEFT model, whose adapter trl's compute_ref_log_probs switches off.
+            reference = self.ref_model if self.ref_model is not None else self.model
+            ref_chosen_logps, ref_rejected_logps = self.compute_ref_log_probs(reference, inputs)
 
         chosen_tokens, rejected_tokens = shift_mask.sum(dim=1).chunk(2, dim=0)
         chosen_logratios = chosen_logps - ref_chosen_logps.to(chosen_logps.device)
@@ -110,8 +112,6 @@ class InfoPOTrainer(DPOTrainer):
         pairs = PairStatistics(
             chosen_logps=chosen_logps,
             rejected_logps=rejected_logps,
-            chosen_tokens=chosen_tokens,
-            rejected_tokens=rejected_tokens,
             chosen_rewards=args.beta * chosen_logratios,
             rejected_rewards=args.beta * rejected_logratios,
         )
@@ -124,7 +124,9 @@ class InfoPOTrainer(DPOTrainer):
             return loss, outputs
         return loss
 
-    def _record_metrics(self, mode: str, outputs: Any, shift_mask, attention_mask, pairs: PairStatistics) -> None:
+    def _record_metrics(
+        self, mode: str, outputs: Any, shift_mask: torch.Tensor, attention_mask: torch.Tensor, pairs: PairStatistics
+    ) -> None:
         totals = reduce_step_sums(step_sums(outputs, shift_mask, attention_mask, pairs), self.accelerator.gather)
         metrics = self._metrics[mode]
         for name, value in metric_values(totals).items():
