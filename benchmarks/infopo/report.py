@@ -79,13 +79,14 @@ def timing_table(timing: dict[str, Any]) -> list[str]:
         "### Step time, InfoPO / DPO, alternating on identical batches in this run",
         "",
         "| model | batch (pairs) | timed steps | DPO s/step | InfoPO s/step | ratio (median of paired ratios) | "
-        "95% CI |",
-        "|---|---|---|---|---|---|---|",
+        "95% CI | InfoPO's post-forward work / DPO step |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, t in timing.items():
         lines.append(
             f"| {name} | {t['batch_pairs']} | {t['steps']} | {t['dpo_seconds']:.3f} | {t['infopo_seconds']:.3f} | "
-            f"**{t['ratio']:.3f}** | {ci(t['ratio_ci']) if 'ratio_ci' in t else ''} |"
+            f"**{t['ratio']:.3f}** | {ci(t['ratio_ci']) if 'ratio_ci' in t else ''} | "
+            f"{t.get('post_forward_fraction_of_dpo_step', float('nan')):.2%} |"
         )
     return lines
 
@@ -106,44 +107,52 @@ COLORS = {"dpo": "tab:red", "infopo": "tab:blue", "infopo-shifted": "tab:cyan", 
 
 
 def write_plot(results: dict[str, Any], path: Path) -> None:
-    """Left: toy probe curves (chosen log-likelihood change, mean and range over seeds) at the largest learning
-    rate. Right: SmolLM2 selected runs, the chosen log-ratio of each training batch (rewards/chosen / beta)."""
+    """One panel per toy learning rate (chosen log-likelihood change on the training pairs, mean and range over
+    seeds), and one for SmolLM2: the chosen log-ratio of each training batch (``rewards/chosen / beta``) in every
+    run of the tuning grid (solid: the run tuning selected)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [p for p in ("toy", "smollm2") if p in results]
+    toy_rates = sorted(results["toy"]["curves"], key=float) if "toy" in results else []
+    panels = [("toy", lr) for lr in toy_rates] + ([("smollm2", None)] if "smollm2" in results else [])
     if not panels:
         return
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), squeeze=False)
-    for axis, panel in zip(axes[0], panels, strict=True):
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
+    for axis, (panel, lr) in zip(axes[0], panels, strict=True):
         if panel == "toy":
-            lr = max(results["toy"]["curves"], key=float)
-            for name, runs in results["toy"]["curves"][lr].items():
-                steps = [p["step"] for p in runs[0]]
-                changes = [[p["chosen"] - run[0]["chosen"] for p in run] for run in runs]
-                middle = [sum(c[i] for c in changes) / len(changes) for i in range(len(steps))]
-                axis.plot(steps, middle, color=COLORS.get(name), label=name)
-                axis.fill_between(
-                    steps, [min(c[i] for c in changes) for i in range(len(steps))],
-                    [max(c[i] for c in changes) for i in range(len(steps))], color=COLORS.get(name), alpha=0.15,
-                )  # fmt: skip
-            axis.set_title(f"toy (tiny Llama), lr {lr}, {len(runs)} seeds")
-            axis.set_ylabel("chosen log-lik. change (nats/token)")
+            _toy_panel(axis, results["toy"]["curves"][lr], lr)
         else:
-            run = results["smollm2"]
-            for name, key in run["selected"].items():
-                history = run["runs"][key]["history"]
-                label = f"{name} (lr {run['runs'][key]['learning_rate']:g})"
-                axis.plot(
-                    [e["step"] for e in history], [e["rewards/chosen"] / SMOLLM2_BETA for e in history],
-                    color=COLORS.get(name), marker="o", markersize=3, label=label,
-                )  # fmt: skip
-            axis.set_title("SmolLM2-135M, TruthfulQA-MC1 training batches")
-            axis.set_ylabel("chosen log pi - log pi_ref (nats/seq)")
+            _smollm2_panel(axis, results["smollm2"])
         axis.axhline(0, color="grey", linewidth=0.8)
         axis.set_xlabel("optimizer step")
-        axis.legend(fontsize=8)
+        axis.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=80)
+
+
+def _toy_panel(axis: Any, curves: dict[str, list], lr: str) -> None:
+    for name, runs in curves.items():
+        steps = [p["step"] for p in runs[0]]
+        changes = [[p["chosen"] - run[0]["chosen"] for p in run] for run in runs]
+        columns = list(zip(*changes, strict=True))
+        axis.plot(steps, [sum(c) / len(c) for c in columns], color=COLORS.get(name), label=name)
+        axis.fill_between(
+            steps, [min(c) for c in columns], [max(c) for c in columns], color=COLORS.get(name), alpha=0.15
+        )
+    axis.set_title(f"toy (tiny Llama), lr {lr}, {len(runs)} seeds", fontsize=9)
+    axis.set_ylabel("chosen log-lik. change (nats/token)")
+
+
+def _smollm2_panel(axis: Any, run: dict[str, Any]) -> None:
+    selected = set(run["selected"].values())
+    for key, result in run["runs"].items():
+        history = result["history"]
+        axis.plot(
+            [e["step"] for e in history], [e["rewards/chosen"] / SMOLLM2_BETA for e in history],
+            color=COLORS.get(result["method"]), linestyle="-" if key in selected else "--", marker="o", markersize=3,
+            label=f"{result['method']} lr {result['learning_rate']:g}" + (" (selected)" if key in selected else ""),
+        )  # fmt: skip
+    axis.set_title("SmolLM2-135M, TruthfulQA-MC1, each training batch", fontsize=9)
+    axis.set_ylabel("chosen log pi - log pi_ref (nats/seq)")

@@ -64,7 +64,10 @@ def step_time_ratio(model: Any, tokenizer: Any, pairs: Dataset, batch_size: int,
             dpo_times.append(dpo_time)
             infopo_times.append(infopo_time)
     ratios = [i / d for i, d in zip(infopo_times, dpo_times, strict=True)]
+    overhead = post_forward_cost(infopo, batches[0])
     return {
+        "infopo_post_forward_seconds": overhead,
+        "post_forward_fraction_of_dpo_step": overhead / statistics.median(dpo_times),
         "dpo_seconds": statistics.median(dpo_times),
         "infopo_seconds": statistics.median(infopo_times),
         "ratio": statistics.median(ratios),
@@ -83,3 +86,33 @@ def toy_model_timing(steps: int, workdir: str) -> dict:
     model = make_tiny_model(tokenizer, hidden_size=256, num_hidden_layers=4, num_attention_heads=8)
     pairs = Dataset.from_dict(toy_pairs(64, seed=0))
     return step_time_ratio(model, tokenizer, pairs, batch_size=8, steps=steps, workdir=workdir)
+
+
+def post_forward_cost(trainer: Any, batch: dict, repeats: int = 200) -> float:
+    """Median seconds of what InfoPO adds after the shared forward pass (log-ratios, the loss, the metric sums
+    and their one collective), on the outputs of one real forward: a noise-free bound on its overhead."""
+    from hfplug_infopo.losses import infopo_loss
+    from hfplug_infopo.metrics import PairStatistics, metric_values, reduce_step_sums, step_sums
+
+    shift_mask = batch["completion_mask"][:, 1:]
+    labels = batch["input_ids"].masked_fill(batch["completion_mask"] == 0, -100)
+    model_inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+    with torch.no_grad():
+        outputs = trainer.model(**model_inputs, labels=labels, fused_lm_head=True)
+    args = trainer.args
+
+    def after_forward() -> None:
+        logps = outputs.log_probs[:, -shift_mask.size(1) :].sum(dim=1)
+        chosen, rejected = logps.chunk(2, dim=0)
+        chosen_ratio, rejected_ratio = chosen - batch["ref_chosen_logps"], rejected - batch["ref_rejected_logps"]
+        infopo_loss(chosen_ratio, rejected_ratio, args.beta, args.infopo_variant).mean()
+        pairs = PairStatistics(chosen, rejected, args.beta * chosen_ratio, args.beta * rejected_ratio)
+        sums = step_sums(outputs, shift_mask, batch["attention_mask"], pairs)
+        metric_values(reduce_step_sums(sums, trainer.accelerator.gather))
+
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        after_forward()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -71,7 +71,7 @@ def reduce_step_sums(sums: dict[str, torch.Tensor], gather: Any) -> dict[str, fl
     """Sum each entry over processes (``gather`` is ``accelerator.gather``) with one collective and one copy."""
     names = list(sums)
     device = sums[names[0]].device
-    local = torch.stack([sums[name].to(device=device, dtype=torch.float64) for name in names])
+    local = torch.stack([sums[name].to(device=device, dtype=torch.float32) for name in names])
     gathered = gather(local).view(-1, len(names)).sum(dim=0).tolist()
     return dict(zip(names, gathered, strict=True))
 

@@ -44,9 +44,7 @@ def test_config_file_trains_with_infopo_fields(tmp_path, tiny_model, tiny_tokeni
 
 
 def test_an_unknown_variant_in_a_config_file_fails_before_training(tmp_path, tiny_model, tiny_tokenizer, rows_of):
-    config = write_run(
-        tmp_path, tiny_model, tiny_tokenizer, rows_of, **{"infopo_variant: shifted": "infopo_variant: x"}
-    )
+    config = write_run(tmp_path, tiny_model, tiny_tokenizer, rows_of, {"infopo_variant: shifted": "infopo_variant: x"})
     with pytest.raises(ConfigError, match="infopo_variant"):
         parse_train_config(config, [])
     assert not (tmp_path / "out").exists()
