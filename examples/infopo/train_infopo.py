@@ -50,8 +50,9 @@ def main() -> None:
         if "logps/chosen_per_token" in entry:
             print(
                 f"step {entry['step']:>3}  loss {entry['loss']:.4f}  margin {entry['rewards/margins']:+.4f}  "
-                f"accuracy {entry['rewards/accuracies']:.2f}  chosen log-lik/token {entry['logps/chosen_per_token']:.4f}"
-                f"  rejected {entry['logps/rejected_per_token']:.4f}"
+                f"accuracy {entry['rewards/accuracies']:.2f}  "
+                f"log-lik/token chosen {entry['logps/chosen_per_token']:.4f} "
+                f"rejected {entry['logps/rejected_per_token']:.4f}"
             )
     trainer.save_model(cli.output_dir)
 
