@@ -41,5 +41,9 @@ class AssetError(HfplugError):
     """An offline asset that is unknown, not installed or fails its integrity check."""
 
 
+class NonFiniteLossError(HfplugError, FloatingPointError):
+    """A training loss became NaN or infinite; the run stops before anything is saved."""
+
+
 class HubError(HfplugError):
     """A push or pull that could not be done; the message names the folder, the repo and the step."""

@@ -16,11 +16,10 @@ from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from hfplug.data import check_columns
-from hfplug.errors import ConfigError, HfplugError
+from hfplug.errors import ConfigError, NonFiniteLossError
+from hfplug.trainers.arguments import trainer_config
 
-
-class NonFiniteLossError(HfplugError, FloatingPointError):
-    """A token loss was NaN or infinite, so no weighting of it means anything."""
+__all__ = ["NonFiniteLossError", "TokenWeightedSFTTrainer", "check_sft_dataset"]
 
 
 def check_sft_dataset(dataset: Any, args: SFTConfig, what: str) -> None:
@@ -53,11 +52,7 @@ class TokenWeightedSFTTrainer(SFTTrainer):
         eval_dataset: Any = None,
         **kwargs: Any,
     ) -> None:
-        if args is None:
-            name = model if isinstance(model, str) else model.config._name_or_path
-            args = self.config_class(f"{str(name).split('/')[-1]}-{self.method_name}")
-        if not isinstance(args, self.config_class):
-            raise ConfigError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(args).__name__}.")
+        args = trainer_config(self, model, args, self.config_class, self.method_name)
         if kwargs.get("compute_loss_func") is not None:
             raise ConfigError(f"{type(self).__name__} computes its own loss; do not pass compute_loss_func.")
         self.check_train_dataset(train_dataset, args, kwargs)
