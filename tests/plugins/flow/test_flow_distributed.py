@@ -13,32 +13,27 @@ import pytest
 import torch
 
 from hfplug.testing import make_tiny_model, make_tiny_tokenizer, run_data_parallel
+from hfplug.testing.distributed import assert_same_step
 
 COMMON = textwrap.dedent(
     """
     import torch
     from datasets import Dataset
     from hfplug.testing import make_tiny_model, make_tiny_tokenizer
+    from hfplug.testing.distributed import EXACT_SGD_STEP
     from hfplug_flow.config import FlowConfig
     from hfplug_flow.trainer import FlowTrainer
     from hfplug_flow.weighting import compute_flow_weights
 
     COMPLETIONS = [" 5", " six, I think", " 5 is the answer", " the quick brown fox"]
     DATA = Dataset.from_dict({"prompt": ["Question: 2 plus 3? Answer:"] * 4, "completion": COMPLETIONS})
-    # Plain SGD without clipping, so the parameters after one step reveal the loss's scale (Adam's first step
-    # does not: it divides the scale away).
-    EXACT = dict(
-        max_steps=1, optim="sgd", learning_rate=0.1, max_grad_norm=0.0, lr_scheduler_type="constant",
-        use_cpu=True, bf16=False, activation_checkpointing=False, report_to="none", save_strategy="no",
-        logging_steps=1, seed=0,
-    )
 
 
     def train_exact(out, **sizes):
         tokenizer = make_tiny_tokenizer()
         data = compute_flow_weights(make_tiny_model(tokenizer), tokenizer, DATA)
         trainer = FlowTrainer(
-            make_tiny_model(tokenizer), args=FlowConfig(output_dir=out, **EXACT, **sizes), train_dataset=data,
+            make_tiny_model(tokenizer), args=FlowConfig(output_dir=out, **EXACT_SGD_STEP, **sizes), train_dataset=data,
             processing_class=tokenizer,
         )
         trainer.train()
@@ -77,8 +72,4 @@ def test_two_process_training_equals_one_process_on_the_global_batch(tmp_path):
     single = namespace["train_exact"](str(tmp_path / "single"), per_device_train_batch_size=4)
     assert ranks[0]["log"]["loss"] == pytest.approx(single.state.log_history[0]["loss"], rel=1e-4)
     distributed = torch.load(tmp_path / "params.pt")
-    start = make_tiny_model(make_tiny_tokenizer()).state_dict()
-    trained = single.model.state_dict()
-    assert sum(float((trained[name] - start[name]).abs().sum()) for name in start) > 0  # the step moved them
-    for name, value in trained.items():
-        torch.testing.assert_close(distributed[name], value, rtol=1e-4, atol=1e-7, msg=name)
+    assert_same_step(distributed, single.model.state_dict(), make_tiny_model(make_tiny_tokenizer()).state_dict())

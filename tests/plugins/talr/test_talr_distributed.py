@@ -13,30 +13,26 @@ import pytest
 import torch
 
 from hfplug.testing import make_tiny_model, make_tiny_tokenizer, run_data_parallel
+from hfplug.testing.distributed import assert_same_step
 
 COMMON = textwrap.dedent(
     """
     import torch
     from datasets import Dataset
     from hfplug.testing import make_tiny_model, make_tiny_tokenizer
+    from hfplug.testing.distributed import EXACT_SGD_STEP
     from hfplug_talr.config import TALRConfig
     from hfplug_talr.trainer import TALRTrainer
 
     COMPLETIONS = [" 5", " six, I think", " 5 is the answer", " the quick brown fox"]
     DATA = Dataset.from_dict({"prompt": ["Question: 2 plus 3? Answer:"] * 4, "completion": COMPLETIONS})
-    # Plain SGD without clipping, so the parameters after one step reveal the loss's scale (Adam's first step
-    # does not: it divides the scale away). A fixed tau makes each token's weight independent of which
-    # process holds its sequence; the dynamic median is per process by design.
-    EXACT = dict(
-        max_steps=1, tau=1.0, optim="sgd", learning_rate=0.1, max_grad_norm=0.0, lr_scheduler_type="constant",
-        use_cpu=True, bf16=False, activation_checkpointing=False, report_to="none", save_strategy="no",
-        logging_steps=1, seed=0,
-    )
 
 
     def train_exact(out, **sizes):
+        # A fixed tau makes each token's weight independent of which process holds its sequence; the dynamic
+        # median is per process by design (README), so it cannot equal the single-process median.
         tokenizer = make_tiny_tokenizer()
-        args = TALRConfig(output_dir=out, **EXACT, **sizes)
+        args = TALRConfig(output_dir=out, tau=1.0, **EXACT_SGD_STEP, **sizes)
         trainer = TALRTrainer(make_tiny_model(tokenizer), args=args, train_dataset=DATA, processing_class=tokenizer)
         trainer.train()
         return trainer
@@ -83,8 +79,4 @@ def test_two_process_training_equals_one_process_on_the_global_batch(tmp_path):
     single = namespace["train_exact"](str(tmp_path / "single"), per_device_train_batch_size=4)
     assert ranks[0]["exact_loss"] == pytest.approx(single.state.log_history[0]["loss"], rel=1e-4)
     distributed = torch.load(tmp_path / "exact_params.pt")
-    start = make_tiny_model(make_tiny_tokenizer()).state_dict()
-    trained = single.model.state_dict()
-    assert sum(float((trained[name] - start[name]).abs().sum()) for name in start) > 0  # the step moved them
-    for name, value in trained.items():
-        torch.testing.assert_close(distributed[name], value, rtol=1e-4, atol=1e-7, msg=name)
+    assert_same_step(distributed, single.model.state_dict(), make_tiny_model(make_tiny_tokenizer()).state_dict())
