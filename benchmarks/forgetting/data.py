@@ -28,26 +28,36 @@ def package_dir(module: str, pip_line: str) -> Path:
     return Path(spec.origin).parent
 
 
-def math_training_rows(count: int, seed: int) -> list[dict[str, Any]]:
-    """``count`` generated problems as conversational prompt/completion rows (completion = worked solution
-    ending in ``#### answer``)."""
+def gsm_symbolic_problems(count: int, seed: int, exclude: set[str] = frozenset()) -> list[dict[str, Any]]:
+    """``count`` generated problems (question + answer instruction, worked solution ending ``#### answer``),
+    skipping any whose question is in ``exclude`` (so a held-out set never repeats a training problem)."""
     if importlib.util.find_spec("reasoning_gym") is None:
         raise RuntimeError("The forgetting benchmark needs reasoning-gym: pip install reasoning-gym==0.1.25")
     import reasoning_gym
 
-    problems = reasoning_gym.create_dataset("gsm_symbolic", size=count, seed=seed)
-    rows = []
-    for entry in problems:
+    problems: list[dict[str, Any]] = []
+    # Draw a margin more than asked, then keep the first ``count`` that are not excluded.
+    for entry in reasoning_gym.create_dataset("gsm_symbolic", size=count + len(exclude) + 8, seed=seed):
         question = entry["question"]
         if ANSWER_INSTRUCTION not in question:
             question = f"{question} {ANSWER_INSTRUCTION}"
-        rows.append(
-            {
-                "prompt": [{"role": "user", "content": question}],
-                "completion": [{"role": "assistant", "content": entry["metadata"]["answer_cot"]}],
-            }
-        )
-    return rows
+        if question in exclude or any(p["question"] == question for p in problems):
+            continue
+        problems.append({"question": question, "solution": entry["metadata"]["answer_cot"]})
+        if len(problems) == count:
+            return problems
+    raise RuntimeError(f"gsm_symbolic gave fewer than {count} distinct problems for seed {seed}")
+
+
+def training_rows(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Conversational prompt/completion rows (loss on the worked solution only)."""
+    return [
+        {
+            "prompt": [{"role": "user", "content": p["question"]}],
+            "completion": [{"role": "assistant", "content": p["solution"]}],
+        }
+        for p in problems
+    ]
 
 
 def write_jsonl(rows: list[dict[str, Any]], path: Path) -> Path:

@@ -1,4 +1,5 @@
-"""The benchmark's output: a Markdown table, a JSON file and a plot of domain gain vs general loss."""
+"""The benchmark's output from the saved runs: results.json (every point with its intervals), results.md and
+trade_off.png (target gain against general loss, one curve per method)."""
 
 from __future__ import annotations
 
@@ -6,82 +7,131 @@ import json
 from pathlib import Path
 from typing import Any
 
-# (key, column title, higher is better)
-METRICS: list[tuple[str, str, bool]] = [
-    ("gsm8k_exact_match", "GSM8K EM", True),
-    ("gsm8k_solution_nll", "GSM8K sol. NLL", False),
-    ("shakespeare_ppl", "Shakespeare PPL", False),
-    ("news_ppl", "News PPL", False),
-    ("hellaswag_acc", "HellaSwag acc_norm", True),
-    ("truthfulqa_mc1_acc", "TruthfulQA-MC1 acc", True),
+from benchmarks.forgetting.evaluation import absolute_scores, compare_with_base, count_items
+from benchmarks.forgetting.matched import curve_draws, matched_comparison
+from benchmarks.forgetting.sizes import Sizes
+
+# (key in compare_with_base, column title, digits)
+COLUMNS: list[tuple[str, str, int]] = [
+    ("target_gain", "target gain (gsm_symbolic NLL drop)", 3),
+    ("gsm8k_gain", "GSM8K NLL drop", 3),
+    ("general_ppl_increase_pct", "general-text PPL change %", 1),
+    ("choice_accuracy_change", "MC accuracy change", 3),
+    ("choice_log_prob_change", "MC log p(correct) change", 3),
 ]
 
 
-def general_loss(scores: dict[str, float], base: dict[str, float]) -> float:
-    """Mean relative perplexity increase (%) over the two general-text corpora."""
-    keys = ("shakespeare_ppl", "news_ppl")
-    return 100 * sum(scores[k] / base[k] - 1 for k in keys) / len(keys)
+def load_runs(out: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    runs_dir = out / "runs"
+    base = json.loads((runs_dir / "base.json").read_text())
+    runs = [json.loads(p.read_text()) for p in sorted(runs_dir.glob("*@*.json"))]
+    return base, sorted(runs, key=lambda r: (r["method"], r["learning_rate"]))
 
 
-def domain_gain(scores: dict[str, float], base: dict[str, float]) -> float:
-    """Reduction of the GSM8K reference-solution NLL (nats/token) vs the base model."""
-    return base["gsm8k_solution_nll"] - scores["gsm8k_solution_nll"]
+def cell(estimate: dict[str, float], digits: int) -> str:
+    return f"{estimate['value']:+.{digits}f} [{estimate['low']:+.{digits}f}, {estimate['high']:+.{digits}f}]"
 
 
-def markdown_table(results: dict[str, dict[str, Any]]) -> str:
-    base = results["base"]["scores"]
-    header = "| method | " + " | ".join(title for _, title, _ in METRICS) + " | domain gain | general loss | train s |"
-    lines = [header, "|" + "---|" * (len(METRICS) + 4)]
-    for method, result in results.items():
-        if "error" in result:
-            lines.append(f"| {method} | failed: {result['error']} |" + " |" * (len(METRICS) + 3))
-            continue
-        scores = result["scores"]
-        cells = []
-        for key, _, _ in METRICS:
-            value = scores[key]
-            cell = f"{value:.3f}"
-            if method != "base":
-                cell += f" ({value - base[key]:+.3f})"
-            cells.append(cell)
-        cells.append(f"{domain_gain(scores, base):+.3f}")
-        cells.append(f"{general_loss(scores, base):+.1f}%")
-        cells.append(f"{result.get('train_seconds', 0):.0f}")
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+def write_report(out: Path, sizes: Sizes) -> dict[str, Any]:
+    """Summarise every saved run against the base model; write results.json, results.md, trade_off.png."""
+    base, runs = load_runs(out)
+    points, curves = [], {}
+    for run in runs:
+        comparison = compare_with_base(run["scores"], base["scores"])
+        points.append(
+            {
+                "method": run["method"],
+                "learning_rate": run["learning_rate"],
+                **{k: v for k, v in run.items() if k.endswith("seconds")},
+                **comparison,
+            }
+        )
+        curves.setdefault(run["method"], []).append((run["learning_rate"], curve_draws(run["scores"], base["scores"])))
+    matched = matched_comparison(curves)
+    summary = {
+        "sizes": sizes.as_dict(),
+        "items": count_items(base["scores"]),
+        "base": absolute_scores(base["scores"]),
+        "base_seconds": {k: v for k, v in base.items() if k.endswith("seconds")},
+        "points": points,
+        "matched_target_gain": matched,
+    }
+    (out / "results.json").write_text(json.dumps(summary, indent=2))
+    (out / "results.md").write_text(markdown(summary))
+    if points:
+        plot(points, out / "trade_off.png")
+    return summary
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    items = summary["items"]
+    lines = [
+        f"Items: {items['target']} target (held-out gsm_symbolic + GSM8K solutions), {items['general']} general "
+        "(text windows + multiple choice). Every change is against the base model, with a paired 95% bootstrap "
+        "interval; NLL in nats/token.",
+        "",
+        "| method | lr | " + " | ".join(title for _, title, _ in COLUMNS) + " | train s | eval s |",
+        "|---|---|" + "---|" * (len(COLUMNS) + 2),
+    ]
+    for point in summary["points"]:
+        cells = [cell(point[key], digits) if key in point else "-" for key, _, digits in COLUMNS]
+        lines.append(
+            f"| {point['method']} | {point['learning_rate']:.0e} | "
+            + " | ".join(cells)
+            + f" | {point['train_seconds']:.0f} | {point['eval_seconds']:.0f} |"
+        )
+    if summary["matched_target_gain"]:
+        lines += [
+            "",
+            "At matched target gain (each method's curve interpolated at SFT's gain; < 0 = forgets less than SFT):",
+            "",
+            "| method | at SFT lr | target gain | SFT general NLL increase | method minus SFT | curve reached |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in summary["matched_target_gain"]:
+            lines.append(
+                f"| {row['method']} | {row['sft_learning_rate']:.0e} | {row['target_gain']:+.3f} | "
+                f"{row['sft_general_loss']:+.4f} | {cell(row['general_loss_difference'], 4)} | "
+                f"{100 * row['reached_share']:.0f}% |"
+            )
     return "\n".join(lines) + "\n"
 
 
-def write_report(results: dict[str, dict[str, Any]], settings: dict[str, Any], out: Path) -> None:
-    """results.json, results.md and domain_vs_general.png in ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"settings": settings, "results": results}, indent=2))
-    notes = (
-        "Values are absolute, (change vs base) in brackets. domain gain = drop of the GSM8K reference-solution "
-        "NLL (nats/token); general loss = mean relative perplexity increase on Shakespeare and Lee news text.\n"
-    )
-    (out / "results.md").write_text(markdown_table(results) + "\n" + notes)
-    _plot(results, out / "domain_vs_general.png")
-
-
-def _plot(results: dict[str, dict[str, Any]], path: Path) -> None:
+def plot(points: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    base = results["base"]["scores"]
-    figure, axes = plt.subplots(figsize=(6, 4.5))
-    for method, result in results.items():
-        if "error" in result:
-            continue
-        x, y = general_loss(result["scores"], base), domain_gain(result["scores"], base)
-        axes.scatter([x], [y])
-        axes.annotate(method, (x, y), textcoords="offset points", xytext=(5, 5))
+    figure, axes = plt.subplots(figsize=(7, 5))
+    for method in dict.fromkeys(p["method"] for p in points):
+        mine = sorted((p for p in points if p["method"] == method), key=lambda p: p["learning_rate"])
+        x = [p["general_ppl_increase_pct"]["value"] for p in mine]
+        y = [p["target_gain"]["value"] for p in mine]
+        xerr = [
+            [v - p["general_ppl_increase_pct"]["low"] for v, p in zip(x, mine, strict=True)],
+            [p["general_ppl_increase_pct"]["high"] - v for v, p in zip(x, mine, strict=True)],
+        ]
+        yerr = [
+            [v - p["target_gain"]["low"] for v, p in zip(y, mine, strict=True)],
+            [p["target_gain"]["high"] - v for v, p in zip(y, mine, strict=True)],
+        ]
+        line = axes.errorbar(x, y, xerr=xerr, yerr=yerr, marker="o", capsize=2, label=method)
+        for xi, yi, p in zip(x, y, mine, strict=True):
+            axes.annotate(
+                f"{p['learning_rate']:.0e}",
+                (xi, yi),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=7,
+                color=line[0].get_color(),
+            )
     axes.axhline(0, color="grey", linewidth=0.5)
     axes.axvline(0, color="grey", linewidth=0.5)
-    axes.set_xlabel("general loss: perplexity increase on general text (%)")
-    axes.set_ylabel("domain gain: GSM8K solution NLL drop (nats/token)")
-    axes.set_title("Forgetting: up and to the left is better")
+    axes.set_xlabel("general loss: perplexity change on general text vs base (%)")
+    axes.set_ylabel("target gain: held-out gsm_symbolic NLL drop (nats/token)")
+    axes.set_title("Forgetting trade-off (95% bootstrap intervals): up and left is better")
+    axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -1,12 +1,12 @@
-"""Scores for one model: domain (GSM8K) and general ability (perplexity, multiple choice by log-likelihood)."""
+"""Per-item scores of one model, so every number can get a paired bootstrap interval (see stats.py).
+
+Nothing here generates text: the target and every general measure are log-likelihoods of fixed text,
+one batched forward pass per item (per choice for multiple choice), which is what a 2-core CPU affords.
+"""
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Any
-
-NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
 def continuation_log_probs(model: Any, pairs: list[tuple[list[int], list[int]]], *, batch_size: int = 8) -> list[float]:
@@ -39,114 +39,96 @@ def continuation_log_probs(model: Any, pairs: list[tuple[list[int], list[int]]],
     return results
 
 
-def multiple_choice_accuracy(
-    model: Any, tokenizer: Any, items: list[dict[str, Any]], *, context_key: str, normalize: bool, batch_size: int = 8
-) -> float:
-    """Fraction of items whose highest-scoring choice is the labelled one.
-
-    Each choice is scored as a continuation (with a leading space) of the item's context;
-    ``normalize`` divides by the choice's length in bytes (HellaSwag's usual acc_norm).
-    """
-    pairs, owners = [], []
-    for item_index, item in enumerate(items):
-        context = tokenizer(item[context_key], add_special_tokens=False)["input_ids"]
-        for choice in item["choices"]:
-            pairs.append((context, tokenizer(" " + choice, add_special_tokens=False)["input_ids"]))
-            owners.append((item_index, len((" " + choice).encode())))
-    scores = continuation_log_probs(model, pairs, batch_size=batch_size)
-    best: dict[int, list[float]] = {}
-    for (item_index, length), score in zip(owners, scores, strict=True):
-        best.setdefault(item_index, []).append(score / length if normalize else score)
-    correct = sum(int(max(range(len(s)), key=s.__getitem__) == items[i]["label"]) for i, s in best.items())
-    return correct / len(items)
-
-
-def perplexity(
-    model: Any, tokenizer: Any, text: str, *, windows: int, window_tokens: int, batch_size: int = 4
-) -> float:
-    """exp(mean next-token NLL) over ``windows`` evenly spaced windows of ``window_tokens`` tokens of ``text``."""
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    if len(ids) < window_tokens:
-        raise ValueError(f"text has {len(ids)} tokens, fewer than one window of {window_tokens}")
-    stride = max(1, (len(ids) - window_tokens) // max(1, windows - 1))
-    starts = [min(i * stride, len(ids) - window_tokens) for i in range(windows)]
-    pairs = [(ids[s : s + 1], ids[s + 1 : s + window_tokens]) for s in starts]
-    total = sum(continuation_log_probs(model, pairs, batch_size=batch_size))
-    return math.exp(-total / (len(pairs) * (window_tokens - 1)))
-
-
 def chat_prompt_ids(tokenizer: Any, question: str) -> list[int]:
     messages = [{"role": "user", "content": question}]
-    return list(
-        tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=True)[
-            "input_ids"
-        ]
-    )
+    encoded = tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=True)
+    return list(encoded["input_ids"])
 
 
-def solution_nll(model: Any, tokenizer: Any, problems: list[dict[str, Any]], *, batch_size: int = 8) -> float:
-    """Mean per-token NLL of the reference solutions (ending ``#### answer`` and the end-of-turn token)."""
-    pairs = [
+def solution_pairs(tokenizer: Any, problems: list[dict[str, Any]]) -> list[tuple[list[int], list[int]]]:
+    """(chat prompt, reference solution + end-of-turn) token pairs: what the model is trained to produce."""
+    return [
         (
             chat_prompt_ids(tokenizer, p["question"]),
             tokenizer(p["solution"] + tokenizer.eos_token, add_special_tokens=False)["input_ids"],
         )
         for p in problems
     ]
-    total = sum(continuation_log_probs(model, pairs, batch_size=batch_size))
-    return -total / sum(len(c) for _, c in pairs)
 
 
-def extract_answer(text: str) -> str | None:
-    """The number after the last ``####``, else the last number in the text (commas dropped)."""
-    tail = text.rsplit("####", 1)[1] if "####" in text else text
-    numbers = NUMBER.findall(tail)
-    if not numbers:
-        return None
-    return (numbers[0] if "####" in text else numbers[-1]).replace(",", "").rstrip(".")
+def window_pairs(tokenizer: Any, text: str, *, windows: int, window_tokens: int) -> list[tuple[list[int], list[int]]]:
+    """``windows`` evenly spaced, non-overlapping windows of ``window_tokens`` tokens of ``text``; the first token
+    of each window is its context, the rest are scored."""
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if len(ids) < windows * window_tokens:
+        raise ValueError(f"text has {len(ids)} tokens, fewer than {windows} windows of {window_tokens}")
+    stride = len(ids) // windows
+    return [(ids[s : s + 1], ids[s + 1 : s + window_tokens]) for s in range(0, stride * windows, stride)]
 
 
-def same_number(predicted: str | None, expected: str) -> bool:
-    if predicted is None:
-        return False
-    try:
-        return math.isclose(float(predicted), float(expected.replace(",", "")), abs_tol=1e-6)
-    except ValueError:
-        return False
+def choice_pairs(tokenizer: Any, items: list[dict[str, Any]], context_key: str) -> list[tuple[list[int], list[int]]]:
+    """Every (context, ' ' + choice) pair of every item, item after item."""
+    pairs = []
+    for item in items:
+        context = tokenizer(item[context_key], add_special_tokens=False)["input_ids"]
+        for choice in item["choices"]:
+            pairs.append((context, tokenizer(" " + choice, add_special_tokens=False)["input_ids"]))
+    return pairs
 
 
-def gsm8k_exact_match(
-    model: Any, tokenizer: Any, problems: list[dict[str, Any]], *, max_new_tokens: int, batch_size: int = 8
-) -> tuple[float, list[dict[str, Any]]]:
-    """Greedy answers to the problems (chat template), scored by exact numeric match; also the transcripts."""
-    import torch
+def multiple_choice_scores(
+    items: list[dict[str, Any]], choice_log_probs: list[float], *, normalize: bool
+) -> dict[str, list[float]]:
+    """Per item: ``correct`` (1 when the labelled choice scores highest) and ``log_prob_correct`` (log-softmax of
+    the labelled choice among the item's choices: a smooth version of accuracy).
 
-    tokenizer.padding_side = "left"
-    records = []
-    with torch.inference_mode():
-        for start in range(0, len(problems), batch_size):
-            batch = problems[start : start + batch_size]
-            prompts = [chat_prompt_ids(tokenizer, p["question"]) for p in batch]
-            width = max(len(p) for p in prompts)
-            pad = tokenizer.pad_token_id
-            input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
-            attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
-            output = model.generate(
-                input_ids=input_ids.to(model.device),
-                attention_mask=attention.to(model.device),
-                do_sample=False,
-                max_new_tokens=max_new_tokens,
-                pad_token_id=pad,
-            )
-            for problem, row in zip(batch, output[:, width:], strict=True):
-                text = tokenizer.decode(row, skip_special_tokens=True)
-                predicted = extract_answer(text)
-                records.append(
-                    {
-                        "answer": problem["answer"],
-                        "predicted": predicted,
-                        "correct": same_number(predicted, problem["answer"]),
-                        "output": text,
-                    }
-                )
-    return sum(r["correct"] for r in records) / len(records), records
+    ``normalize`` divides each choice's log-likelihood by its length in bytes (HellaSwag's usual acc_norm).
+    """
+    import math
+
+    correct, log_prob_correct = [], []
+    position = 0
+    for item in items:
+        scores = choice_log_probs[position : position + len(item["choices"])]
+        position += len(item["choices"])
+        if normalize:
+            scores = [s / len((" " + c).encode()) for s, c in zip(scores, item["choices"], strict=True)]
+        top = max(scores)
+        log_total = top + math.log(sum(math.exp(s - top) for s in scores))
+        correct.append(float(scores.index(top) == item["label"]))
+        log_prob_correct.append(scores[item["label"]] - log_total)
+    return {"correct": correct, "log_prob_correct": log_prob_correct}
+
+
+def score_model(model: Any, tokenizer: Any, eval_sets: dict[str, Any], *, batch_size: int) -> dict[str, Any]:
+    """Every per-item score of one model: NLL sums (and token counts) of the target solutions and of the general
+    text windows, and multiple-choice correctness and log-probabilities.
+
+    All pairs of all sets go through :func:`continuation_log_probs` in one length-sorted stream, so batches are
+    as full and as evenly long as the whole evaluation allows.
+    """
+    pairs: list[tuple[list[int], list[int]]] = []
+    spans: dict[str, tuple[int, int]] = {}
+
+    def add(name: str, new: list[tuple[list[int], list[int]]]) -> None:
+        spans[name] = (len(pairs), len(pairs) + len(new))
+        pairs.extend(new)
+
+    for name, problems in eval_sets["target"].items():
+        add(f"target/{name}", solution_pairs(tokenizer, problems))
+    for name, text in eval_sets["text"].items():
+        add(f"text/{name}", window_pairs(tokenizer, text, **eval_sets["windows"]))
+    for name, spec in eval_sets["choice"].items():
+        add(f"choice/{name}", choice_pairs(tokenizer, spec["items"], spec["context_key"]))
+
+    log_probs = continuation_log_probs(model, pairs, batch_size=batch_size)
+    scores: dict[str, Any] = {}
+    for key, (start, end) in spans.items():
+        kind, name = key.split("/")
+        values, owned = log_probs[start:end], pairs[start:end]
+        if kind == "choice":
+            spec = eval_sets["choice"][name]
+            scores[key] = multiple_choice_scores(spec["items"], values, normalize=spec["normalize"])
+        else:
+            scores[key] = {"nll": [-v for v in values], "tokens": [len(c) for _, c in owned]}
+    return scores

@@ -73,6 +73,24 @@ def test_same_seed_same_samples_and_caller_rng_untouched(tiny_model, tiny_tokeni
     assert first != other
 
 
+def test_every_batch_draws_new_samples(tiny_model, tiny_tokenizer):
+    # Seeding each generate call with the same seed would make every batch a copy of the first one.
+    samples = generate_context_free(tiny_model, tiny_tokenizer.bos_token_id, 16, SMALL, seed=0)
+    batches = [tuple(map(tuple, samples[i : i + SMALL.batch_size])) for i in range(0, 16, SMALL.batch_size)]
+    assert len(set(batches)) == len(batches)
+    assert len({tuple(sample) for sample in samples}) == len(samples)  # 6 tokens over a 320-token vocabulary
+
+
+def test_another_seed_gives_other_samples_and_its_own_cache_entry(tmp_path, tiny_model, tiny_tokenizer):
+    first = draw_context_free_samples(tiny_model, tiny_tokenizer, 8, SMALL, seed=0, cache_dir=tmp_path)
+    calls = record_generate_inputs(tiny_model)
+    second = draw_context_free_samples(tiny_model, tiny_tokenizer, 8, SMALL, seed=1, cache_dir=tmp_path)
+    assert len(calls) == 2  # generated afresh, not served from seed 0's entry
+    assert second != first
+    assert second == generate_context_free(tiny_model, tiny_tokenizer.bos_token_id, 8, SMALL, seed=1)
+    assert len(list((tmp_path / "context_free").iterdir())) == 2
+
+
 def test_cache_is_reused_and_keyed_by_weights_and_settings(tmp_path, tiny_model, tiny_tokenizer):
     first = draw_context_free_samples(tiny_model, tiny_tokenizer, 8, SMALL, seed=0, cache_dir=tmp_path)
     files = list((tmp_path / "context_free").iterdir())

@@ -1,43 +1,82 @@
-"""TALR under a two-process data-parallel launch (torchrun, the launcher `accelerate launch` uses; gloo on CPU)."""
+"""TALR under a two-process data-parallel launch (torchrun, the launcher `accelerate launch` uses; gloo on CPU).
+
+Replicas agreeing is what DDP guarantees whatever the loss is, so the launch is also compared with one
+process training on the same global batch: same logged loss, same parameters after an SGD step.
+"""
 
 from __future__ import annotations
 
 import json
 import textwrap
 
-from hfplug.testing import run_data_parallel
+import pytest
+import torch
 
-SCRIPT = textwrap.dedent(
+from hfplug.testing import make_tiny_model, make_tiny_tokenizer, run_data_parallel
+from hfplug.testing.distributed import assert_same_step
+
+COMMON = textwrap.dedent(
     """
-    import hashlib, json, sys
     import torch
     from datasets import Dataset
     from hfplug.testing import make_tiny_model, make_tiny_tokenizer
+    from hfplug.testing.distributed import EXACT_SGD_STEP
     from hfplug_talr.config import TALRConfig
     from hfplug_talr.trainer import TALRTrainer
 
+    COMPLETIONS = [" 5", " six, I think", " 5 is the answer", " the quick brown fox"]
+    DATA = Dataset.from_dict({"prompt": ["Question: 2 plus 3? Answer:"] * 4, "completion": COMPLETIONS})
+
+
+    def train_exact(out, **sizes):
+        # A fixed tau makes each token's weight independent of which process holds its sequence; the dynamic
+        # median is per process by design (README), so it cannot equal the single-process median.
+        tokenizer = make_tiny_tokenizer()
+        args = TALRConfig(output_dir=out, tau=1.0, **EXACT_SGD_STEP, **sizes)
+        trainer = TALRTrainer(make_tiny_model(tokenizer), args=args, train_dataset=DATA, processing_class=tokenizer)
+        trainer.train()
+        return trainer
+    """
+)
+
+SCRIPT = COMMON + textwrap.dedent(
+    """
+    import hashlib, json, sys
+
     torch.set_num_threads(1)
     out = sys.argv[1]
+    # 1. The default dynamic tau with tau_scope='step': replicas stay identical.
     tokenizer = make_tiny_tokenizer()
-    completions = [" 5", " six, I think", " 5 is the answer", " the quick brown fox", " 3", " seven", " 42", " no"]
-    data = Dataset.from_dict({"prompt": ["Question: 2 plus 3? Answer:"] * 8, "completion": completions})
     args = TALRConfig(
         output_dir=out, max_steps=2, per_device_train_batch_size=1, gradient_accumulation_steps=2,
         tau_scope="step", use_cpu=True, bf16=False, activation_checkpointing=False, report_to="none",
         save_strategy="no", logging_steps=1, learning_rate=1e-2,
     )
-    trainer = TALRTrainer(make_tiny_model(tokenizer), args=args, train_dataset=data, processing_class=tokenizer)
+    trainer = TALRTrainer(make_tiny_model(tokenizer), args=args, train_dataset=DATA, processing_class=tokenizer)
     trainer.train()
     digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in trainer.model.parameters())).hexdigest()
-    with open(f"{out}/rank{args.process_index}.json", "w") as handle:
-        json.dump({"world_size": args.world_size, "params": digest, "log": trainer.state.log_history[0]}, handle)
+    # 2. One exact step on the global batch of 4 (2 processes x 1 row x 2 accumulation steps).
+    exact = train_exact(out, per_device_train_batch_size=1, gradient_accumulation_steps=2)
+    rank = args.process_index
+    if rank == 0:
+        torch.save(exact.model.state_dict(), f"{out}/exact_params.pt")
+    with open(f"{out}/rank{rank}.json", "w") as handle:
+        json.dump({"world_size": args.world_size, "params": digest, "log": trainer.state.log_history[0],
+                   "exact_loss": exact.state.log_history[0]["loss"]}, handle)
     """
 )
 
 
-def test_two_process_training_keeps_replicas_identical(tmp_path):
+def test_two_process_training_equals_one_process_on_the_global_batch(tmp_path):
     run_data_parallel(SCRIPT, tmp_path, str(tmp_path))
     ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in range(2)]
     assert all(r["world_size"] == 2 for r in ranks)
     assert ranks[0]["params"] == ranks[1]["params"]  # gradients were all-reduced the same way on both
     assert all(r["log"]["talr/tau"] > 0 for r in ranks)
+
+    namespace: dict = {}
+    exec(COMMON, namespace)  # the same data, model and settings, in this one process
+    single = namespace["train_exact"](str(tmp_path / "single"), per_device_train_batch_size=4)
+    assert ranks[0]["exact_loss"] == pytest.approx(single.state.log_history[0]["loss"], rel=1e-4)
+    distributed = torch.load(tmp_path / "exact_params.pt")
+    assert_same_step(distributed, single.model.state_dict(), make_tiny_model(make_tiny_tokenizer()).state_dict())

@@ -1,0 +1,66 @@
+"""The forgetting benchmark's --quick grid, end to end on a tiny random model (the real one takes minutes).
+
+It checks the pipeline, not the methods: every method trains through hfplug's config path at two learning
+rates, every run is scored, the report has every point with its interval, FLOW's weighting pass truncates like
+training, and a second invocation resumes (trains nothing) instead of starting over.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the benchmarks live beside the package, run from the repository root
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.forgetting import run as benchmark  # noqa: E402
+from benchmarks.forgetting.grid import METHODS  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_quick_grid_reports_every_point_and_resumes(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("HFPLUG_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    argv = ["--quick", "--model", str(tiny_model_dir), "--out", str(out), "--no-paper-lrs"]
+    assert benchmark.main(argv) == 0
+
+    summary = json.loads((out / "results.json").read_text())
+    assert {(p["method"], p["learning_rate"]) for p in summary["points"]} == {
+        (name, method.lr_scale * lr) for name, method in METHODS.items() for lr in (1e-5, 1e-4)
+    }
+    for point in summary["points"]:
+        for key in ("target_gain", "general_ppl_increase_pct", "choice_accuracy_change"):
+            assert point[key]["low"] <= point[key]["value"] <= point[key]["high"]
+    assert {row["method"] for row in summary["matched_target_gain"]} <= set(METHODS) - {"sft"}
+    assert (out / "trade_off.png").stat().st_size > 0
+    assert not (out / "models").exists() or not any((out / "models").iterdir())  # trained models were deleted
+
+    flow = yaml.safe_load((out / "configs" / "flow@1e-05.yaml").read_text())
+    assert flow["data"][0]["max_length"] == flow["max_length"]
+
+    def must_not_train(config_path):
+        raise AssertionError(f"resumed run retrained {config_path}")
+
+    monkeypatch.setattr(benchmark, "train", must_not_train)
+    assert benchmark.main(argv) == 0
+
+
+def test_resuming_with_other_sizes_is_refused(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "settings.json").write_text(json.dumps({"sizes": {}, "model": "other", "seed": 0}))
+    with pytest.raises(SystemExit, match="other settings"):
+        benchmark.main(["--quick", "--out", str(out)])

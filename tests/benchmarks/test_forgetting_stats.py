@@ -1,0 +1,59 @@
+"""The forgetting benchmark's statistics: paired bootstrap intervals and the matched-gain interpolation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.forgetting.matched import interpolate, matched_comparison  # noqa: E402
+from benchmarks.forgetting.stats import RESAMPLES, excludes_zero, mean_difference, per_token_difference  # noqa: E402
+
+
+def test_per_token_difference_is_a_ratio_of_sums_with_an_interval_around_it():
+    base = [10.0, 20.0, 30.0, 40.0]
+    model = [11.0, 22.0, 33.0, 44.0]  # +10% of each item's NLL
+    tokens = [5, 10, 15, 20]
+    estimate = per_token_difference(model, base, tokens)
+    assert estimate["value"] == pytest.approx(10.0 / 50)
+    assert estimate["low"] <= estimate["value"] <= estimate["high"]
+    assert excludes_zero(estimate)
+
+
+def test_paired_differences_cancel_what_the_items_share():
+    rng = np.random.default_rng(1)
+    item_difficulty = rng.normal(0, 5, 400)  # large, shared by both models
+    base = item_difficulty
+    model = item_difficulty + 0.1 + rng.normal(0, 0.05, 400)
+    estimate = mean_difference(model, base)
+    assert estimate["low"] > 0.09 and estimate["high"] < 0.11  # unpaired, the interval would be ~+-0.7
+
+
+def test_interpolate_inside_and_outside_the_curve():
+    gains, losses = np.array([0.3, 0.1, 0.2]), np.array([3.0, 1.0, 2.0])
+    assert interpolate(gains, losses, 0.15) == pytest.approx(1.5)
+    assert np.isnan(interpolate(gains, losses, 0.35))
+
+
+def point(gain: float, loss: float) -> dict:
+    return {"gain": gain, "loss": loss, "gain_draws": np.full(RESAMPLES, gain), "loss_draws": np.full(RESAMPLES, loss)}
+
+
+def test_matched_comparison_reads_each_method_at_sfts_gain():
+    curves = {
+        "sft": [(1e-5, point(0.1, 0.02)), (1e-4, point(0.3, 0.10))],
+        "talr": [(1e-5, point(0.05, 0.0)), (1e-4, point(0.35, 0.03))],  # at gain 0.1: 0.005; at 0.3: 0.025
+        "flow": [(1e-5, point(0.0, 0.0)), (1e-4, point(0.2, 0.01))],  # never reaches 0.3
+    }
+    rows = {(r["method"], r["sft_learning_rate"]): r for r in matched_comparison(curves)}
+    assert rows[("talr", 1e-5)]["general_loss_difference"]["value"] == pytest.approx(0.005 - 0.02)
+    assert rows[("talr", 1e-4)]["general_loss_difference"]["value"] == pytest.approx(0.025 - 0.10)
+    assert rows[("flow", 1e-5)]["general_loss_difference"]["value"] == pytest.approx(0.005 - 0.02)
+    assert rows[("flow", 1e-4)]["reached_share"] == 0.0
+    assert np.isnan(rows[("flow", 1e-4)]["general_loss_difference"]["value"])
