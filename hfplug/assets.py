@@ -46,6 +46,8 @@ class Asset:
     module: str  # import name of the package holding the files (never imported)
     pip: str  # the exact install line
     summary: str
+    revision: int = 1
+    """Bumped when the build's output changes; a cache built by an earlier revision is rebuilt."""
 
     def source_dir(self) -> Path:
         """Where the package's files are."""
@@ -55,7 +57,12 @@ class Asset:
         return cache_root() / "assets" / self.name
 
     def is_prepared(self) -> bool:
-        return (self.cache_dir() / _COMPLETE_MARKER).is_file()
+        """Built, and by this revision of the builder (a marker without one was revision 1)."""
+        try:
+            manifest = json.loads((self.cache_dir() / _COMPLETE_MARKER).read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(manifest, dict) and manifest.get("revision", 1) == self.revision
 
     def prepare(self, *, force: bool = False) -> Path:
         """Build the asset into the cache once; return its folder."""
@@ -67,7 +74,13 @@ class Asset:
         staging = Path(tempfile.mkdtemp(prefix=f".{self.name}.", dir=target.parent))
         try:
             self.build(source, staging)
-            manifest = {"name": self.name, "kind": self.kind, "pip": self.pip, "source": str(source)}
+            manifest = {
+                "name": self.name,
+                "kind": self.kind,
+                "pip": self.pip,
+                "revision": self.revision,
+                "source": str(source),
+            }
             (staging / _COMPLETE_MARKER).write_text(json.dumps(manifest, indent=2))
             if target.exists():
                 # A concurrent process may have finished first; its result is as good as ours.

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
 BOOTSTRAP_SAMPLES = 2000
 
@@ -50,7 +51,11 @@ def score(model: Any, tokenizer: Any, problems: dict[str, list[dict[str, Any]]],
     generate = chat_generator(model, tokenizer, max_new_tokens=settings.eval_max_new_tokens, batch_size=8)
     results = {}
     for name, rows in problems.items():
-        summary = evaluate(rows, generate, pool, samples=1, attempts=settings.iterations, batch_size=16)
+        # Attempts after the first go only to unsolved problems, so the total is an upper bound.
+        with tqdm(total=len(rows) * settings.iterations, desc=f"eval {name}", unit="attempt") as bar:
+            summary = evaluate(
+                rows, generate, pool, samples=1, attempts=settings.iterations, batch_size=16, progress=bar.update
+            )
         solved_at = [p["solved_at"][0] for p in summary["per_problem"]]
         results[name] = {
             "pass@1": [float(s == 1) for s in solved_at],

@@ -75,6 +75,19 @@ def test_preparation_is_done_once_and_force_rebuilds(cache):
     assert asset.is_prepared()
 
 
+def test_a_cache_built_by_an_earlier_revision_is_rebuilt(cache):
+    first = CountingAsset(name="counting", kind="dataset", module="json", pip="pip install x", summary="s").prepare()
+    manifest = first / "hfplug_asset.json"
+    legacy = json.loads(manifest.read_text())
+    del legacy["revision"]  # as written before assets had revisions: read as revision 1
+    manifest.write_text(json.dumps(legacy))
+    assert CountingAsset(name="counting", kind="dataset", module="json", pip="pip install x", summary="s").is_prepared()
+    newer = CountingAsset(name="counting", kind="dataset", module="json", pip="pip install x", summary="s", revision=2)
+    assert not newer.is_prepared()
+    newer.prepare()
+    assert newer.is_prepared() and json.loads(manifest.read_text())["revision"] == 2
+
+
 def test_missing_package_names_the_install_command(cache):
     asset = CountingAsset(
         name="m", kind="model", module="no_such_pkg_here", pip="pip install --no-deps no-such-pkg==1", summary="s"

@@ -24,6 +24,7 @@ import ast
 import doctest
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hfplug.errors import DatasetError
@@ -39,20 +40,29 @@ PUBLIC_COLUMNS = {
 }
 
 
-def _row_name(columns: dict[str, Sequence[Any]], index: int) -> str:
+def row_name(columns: dict[str, Sequence[Any]], index: int, numbered: bool = True) -> str:
+    """How errors name a row: ``row 3 (task_id='x')``; without the number when the call holds one row."""
+    label = ""
     for key in ("task_id", "id", "name", "problem_id"):
         values = columns.get(key)
         if values is not None and index < len(values) and values[index] is not None:
-            return f"row {index} ({key}={values[index]!r})"
-    return f"row {index}"
+            label = f"{key}={values[index]!r}"
+            break
+    if not numbered:
+        return f"the task ({label})" if label else "the task"
+    return f"row {index} ({label})" if label else f"row {index}"
 
 
-def detect_format(row: dict[str, Any], forced: str | None = None) -> str:
-    """The test format of one row: ``forced`` or its ``test_format`` column, else from the columns present."""
+def detect_format(row: dict[str, Any], forced: str | None = None, where: str = "") -> str:
+    """The test format of one row: ``forced`` or its ``test_format`` column, else from the columns present.
+
+    Errors start with ``where`` (the row's name) when given.
+    """
+    prefix = f"{where}: " if where else ""
     chosen = forced or row.get("test_format")
     if chosen:
         if chosen not in FORMATS:
-            raise DatasetError(f"test_format {chosen!r} is not one of {', '.join(FORMATS)}.")
+            raise DatasetError(f"{prefix}test_format {chosen!r} is not one of {', '.join(FORMATS)}.")
         return str(chosen)
     if row.get("input_output") is not None:
         return "stdio"
@@ -60,17 +70,24 @@ def detect_format(row: dict[str, Any], forced: str | None = None) -> str:
         return "mbpp"
     test = row.get("test")
     if isinstance(test, str):
-        tree = parses(test)
-        names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)} if tree else set()
+        try:
+            tree = ast.parse(test)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+            raise DatasetError(
+                f"{prefix}the test column is not valid Python ({type(error).__name__}: {error}), so neither its "
+                "format nor its tests can be read."
+            ) from None
+        names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         if "check" in names:
             return "humaneval"
-        if any(name.startswith("test") for name in names) or (
-            tree and any(isinstance(n, ast.ClassDef) for n in tree.body)
-        ):
+        if any(name.startswith("test") for name in names) or any(isinstance(n, ast.ClassDef) for n in tree.body):
             return "pytest"
-        return "humaneval"  # the tests will be reported as malformed, naming what is missing
+        raise DatasetError(
+            f"{prefix}the test column defines neither check(candidate) (HumanEval format) nor test_* functions or "
+            "Test* classes (pytest format); set a test_format column or option if the detection is wrong."
+        )
     raise DatasetError(
-        "no test column: the unit_tests reward needs one of test (HumanEval check(candidate) or pytest-style "
+        f"{prefix}no test column: the unit_tests reward needs one of test (HumanEval check(candidate) or pytest-style "
         f"test_* functions), test_list (MBPP asserts) or input_output (stdin/stdout); columns given: {sorted(row)}."
     )
 
@@ -166,11 +183,21 @@ def _mbpp_entry_point(asserts: list[str], setup: str) -> str:
     return ""
 
 
-def row_job(
-    prompt: Any, completion: Any, row: dict[str, Any], where: str, forced: str | None = None, strict_types: bool = True
-) -> Job:
-    """The job that grades one completion of one row."""
-    kind = detect_format(row, forced)
+@dataclass(frozen=True)
+class RowTests:
+    """One row's tests, parsed from its columns (nothing executed): what grading and validation share."""
+
+    kind: str
+    test: Any
+    entry_point: str
+    public: Any
+    setup: str
+    stub_prompt: Any
+
+
+def row_tests(prompt: Any, row: dict[str, Any], where: str, forced: str | None = None) -> RowTests:
+    """The format, hidden and public tests of one row (raises :class:`DatasetError` naming ``where``)."""
+    kind = detect_format(row, forced, where)
     entry_point = str(row.get("entry_point") or "")
     stub_prompt = row.get("code_prompt") if row.get("code_prompt") is not None else prompt
     public = row.get(PUBLIC_COLUMNS[kind])
@@ -199,14 +226,22 @@ def row_job(
             public = _parse_input_output(public, f"{where} (public)")
         else:
             public = {"inputs": test["inputs"][:1], "outputs": test["outputs"][:1], "fn_name": test["fn_name"]}
+    return RowTests(kind, test, entry_point, public or None, setup, stub_prompt)
+
+
+def row_job(
+    prompt: Any, completion: Any, row: dict[str, Any], where: str, forced: str | None = None, strict_types: bool = True
+) -> Job:
+    """The job that grades one completion of one row."""
+    tests = row_tests(prompt, row, where, forced)
     return Job(
-        program=build_program(stub_prompt, completion, entry_point),
-        test=test,
-        entry_point=entry_point,
-        prompt=prompt_helpers(stub_prompt, entry_point) if kind == "humaneval" else "",
-        public_test=public or None,
-        test_format=kind,
-        setup=setup,
+        program=build_program(tests.stub_prompt, completion, tests.entry_point),
+        test=tests.test,
+        entry_point=tests.entry_point,
+        prompt=prompt_helpers(tests.stub_prompt, tests.entry_point) if tests.kind == "humaneval" else "",
+        public_test=tests.public,
+        test_format=tests.kind,
+        setup=tests.setup,
         strict_types=strict_types,
     )
 
@@ -224,6 +259,27 @@ ROW_COLUMNS = (
 )
 
 
+def table_rows(
+    prompts: Sequence[Any], size: int, columns: dict[str, Any], test_format: Any = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Each row's test columns (checked to hold ``size`` values), and the format forced for every row.
+
+    ``test_format`` forces one format for every row; a ``test_format`` dataset column (which trl passes
+    as a list under the same name) sets it per row instead.
+    """
+    if isinstance(test_format, list | tuple):
+        columns = {**columns, "test_format": test_format}
+        test_format = None
+    if len(prompts) != size:
+        raise DatasetError(f"{len(prompts)} prompts for {size} completions.")
+    for name in ROW_COLUMNS:
+        values = columns.get(name)
+        if values is not None and len(values) != size:
+            raise DatasetError(f"Column {name!r} has {len(values)} values for {size} completions.")
+    present = [name for name in ROW_COLUMNS if columns.get(name) is not None]
+    return [{name: columns[name][i] for name in present} for i in range(size)], test_format
+
+
 def jobs_for(
     prompts: Sequence[Any],
     completions: Sequence[Any],
@@ -232,22 +288,10 @@ def jobs_for(
     strict_types: bool = True,
     **columns: Any,
 ) -> list[Job]:
-    """One :class:`Job` per completion from trl's reward arguments (errors name the row).
-
-    ``test_format`` forces one format for every row; a ``test_format`` dataset column (which trl passes
-    as a list under the same name) sets it per row instead.
-    """
-    if isinstance(test_format, list | tuple):
-        columns["test_format"], test_format = test_format, None
-    size = len(completions)
-    if len(prompts) != size:
-        raise DatasetError(f"{len(prompts)} prompts for {size} completions.")
-    for name in ROW_COLUMNS:
-        values = columns.get(name)
-        if values is not None and len(values) != size:
-            raise DatasetError(f"Column {name!r} has {len(values)} values for {size} completions.")
-    jobs = []
-    for i in range(size):
-        row = {name: columns[name][i] for name in ROW_COLUMNS if columns.get(name) is not None}
-        jobs.append(row_job(prompts[i], completions[i], row, _row_name(columns, i), test_format, strict_types))
-    return jobs
+    """One :class:`Job` per completion from trl's reward arguments (errors name the row; see
+    :func:`table_rows` for ``test_format``)."""
+    rows, forced = table_rows(prompts, len(completions), columns, test_format)
+    return [
+        row_job(prompts[i], completions[i], row, row_name(columns, i), forced, strict_types)
+        for i, row in enumerate(rows)
+    ]

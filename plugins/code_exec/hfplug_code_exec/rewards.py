@@ -3,7 +3,8 @@
 Both are :class:`UnitTestsReward` objects: callable like any trl reward function (they have a
 ``__name__``), and they also offer ``grade(prompts, completions, **columns)``, which returns an
 :class:`hfplug.feedback.GradedCompletion` per completion (score, solved, feedback from public
-tests, whether the public tests passed). A multi-turn trainer finds them by name with
+tests, whether the public tests passed), and ``validate(prompts, **columns)``, a parse-only check
+that every row of a dataset can be graded. A multi-turn trainer finds them by name with
 ``hfplug.feedback.grading_reward("unit_tests")`` and never imports this plugin.
 
 An infrastructure failure gives ``None``, which trl treats as "no reward" for that sample, never
@@ -18,6 +19,7 @@ from hfplug.feedback import GradedCompletion
 from hfplug_code_exec.formats import jobs_for
 from hfplug_code_exec.pool import ExecutorPool, shared_pool
 from hfplug_code_exec.results import ExecutionResult
+from hfplug_code_exec.validation import validate_rows
 
 
 def execute(
@@ -87,6 +89,16 @@ class UnitTestsReward:
                 )
             )
         return graded
+
+    def validate(self, prompts: list[Any], **columns: Any) -> None:
+        """Check that every row can be graded, by parsing only (nothing from the dataset runs here).
+
+        Raises :class:`hfplug.errors.DatasetError` naming the first row without tests, with a test
+        format that cannot be detected, or with tests that do not parse or define nothing to run
+        (see :mod:`hfplug_code_exec.validation`). Trainers call it on the training set before
+        generating (see :mod:`hfplug.feedback`).
+        """
+        validate_rows(list(prompts), **{"test_format": self.test_format, **columns})
 
     def _execute(self, prompts: list[Any], completions: list[Any], columns: dict[str, Any]) -> list[ExecutionResult]:
         columns = {"strict_types": self.strict_types, "test_format": self.test_format, **columns}

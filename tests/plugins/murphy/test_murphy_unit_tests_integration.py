@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 from datasets import Dataset
+from hfplug_murphy.trainer import MurphyTrainer
 
-from hfplug.errors import HfplugError
+from hfplug.errors import DatasetError, HfplugError
 from hfplug.feedback import grading_reward
 
 HIDDEN = "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(4000, 242) == 4242\n"
@@ -59,5 +60,32 @@ def test_murphy_trains_on_sandboxed_unit_tests_with_public_feedback_only(make_tr
     assert any("NameError" in p for p in refinement_prompts)  # the raising program's traceback
     log = trainer.state.log_history[0]
     assert log["murphy/tree_nodes"] == 4 + 3 * 4
-    # unit_tests has no validate(), so the task was probed once (an empty answer) before generation.
-    assert log["murphy/executions"] == log["murphy/tree_nodes"] + 1
+    # unit_tests validates the training set by parsing when the trainer is built: no task probe ran.
+    assert log["murphy/executions"] == log["murphy/tree_nodes"]
+
+
+def test_an_ungradable_row_of_a_large_set_is_named_when_the_trainer_is_built_and_nothing_runs(
+    tiny_model, tiny_tokenizer, murphy_args, unit_tests, tmp_path
+):
+    """Validation is chunked; the error still names the row by its place in the training set."""
+    marker = tmp_path / "executed"
+    writes = f"open({str(marker)!r}, 'w').write('ran')\n\n"
+    size, bad = 600, 515  # the bad row sits in the second chunk
+    tests = [writes + HIDDEN] * size
+    tests[bad] = writes + "def check(candidate):\n    assert candidate(1, 2) = 3\n"
+    rows = Dataset.from_dict(
+        {
+            "prompt": [f"def add(a, b):\n    # task {i}\n" for i in range(size)],
+            "test": tests,
+            "entry_point": ["add"] * size,
+            "task_id": [f"add/{i}" for i in range(size)],
+        }
+    )
+    with pytest.raises(
+        DatasetError, match=rf"training row {bad} .*'unit_tests'.*task_id='add/{bad}'.*not valid Python"
+    ):
+        MurphyTrainer(tiny_model, [unit_tests], args=murphy_args(), train_dataset=rows)
+    assert not marker.exists()
+    good = rows.select(range(bad))
+    MurphyTrainer(tiny_model, [unit_tests], args=murphy_args(), train_dataset=good, processing_class=tiny_tokenizer)
+    assert not marker.exists()
