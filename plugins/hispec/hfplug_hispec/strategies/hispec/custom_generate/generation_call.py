@@ -55,6 +55,10 @@ REQUIRED_SETTINGS = {
 MODEL_ARGUMENTS_ALLOWED = ("attention_mask", "use_cache", "tokenizer")
 
 
+# transformers 5.24 renamed the output's ``past_key_values`` to ``cache``; fill whichever this version has.
+CACHE_FIELD = "cache" if "cache" in GenerateDecoderOnlyOutput.__dataclass_fields__ else "past_key_values"
+
+
 @dataclass
 class EarlyExitGenerateOutput(GenerateDecoderOnlyOutput):
     """transformers' decoder-only output plus the speculation counters (``speculation_stats``)."""
@@ -140,8 +144,13 @@ def run_early_exit_generation(
 
     ``arguments`` are the keyword arguments ``model.generate`` received (transformers forwards them
     all to a ``custom_generate`` function); ``windows[k]`` is how many candidates level k collects.
+    ``float32_logits=True`` among them computes every exit's logits in float32 (see ``exit_head``):
+    in bfloat16 the tokens are then chosen, and drafts verified, by float32 comparisons.
     """
     check_supported(model)
+    float32_logits = arguments.pop("float32_logits", False)
+    if not isinstance(float32_logits, bool):
+        raise ValueError(f"float32_logits must be True or False, got {float32_logits!r}.")
     # Named parameters of generate() stay here; everything else is a generation-config field or a model input.
     named = set(inspect.signature(GenerationMixin.generate).parameters) - {"self", "kwargs"}
     call_arguments = {key: arguments.pop(key) for key in list(arguments) if key in named}
@@ -159,7 +168,9 @@ def run_early_exit_generation(
     # Rows that end early are filled with the pad token, or (as transformers does) the first EOS.
     pad = generation_config.pad_token_id
     pad = int(pad) if pad is not None else (eos_list[0] if eos_list else None)
-    decoder = HierarchicalDecoder(model, exits, windows, _chooser(generation_config), set(eos_list), pad)
+    decoder = HierarchicalDecoder(
+        model, exits, windows, _chooser(generation_config), set(eos_list), pad, float32_logits=float32_logits
+    )
     # inference_mode, not no_grad: it halves the per-operation cost that dominates small-batch decoding.
     with torch.inference_mode():
         rows, stats = decoder.decode(prompt.tolist(), max_new_tokens, padding)
@@ -167,5 +178,7 @@ def run_early_exit_generation(
     summary = stats.as_dict()
     logger.info("%s decoding: %s", strategy, summary)
     if generation_config.return_dict_in_generate:
-        return EarlyExitGenerateOutput(sequences=sequences, cache=decoder.stack.cache(), speculation_stats=summary)
+        return EarlyExitGenerateOutput(
+            sequences=sequences, speculation_stats=summary, **{CACHE_FIELD: decoder.stack.cache()}
+        )
     return sequences
