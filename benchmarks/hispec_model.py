@@ -111,6 +111,7 @@ def exit_settings(options: argparse.Namespace) -> dict[str, Any]:
         "early_exit_distillation": options.distillation,
         "early_exit_loss_scale": options.exit_loss_scale,
         "layer_dropout_max": options.layer_dropout,
+        "layer_dropout_schedule": options.layer_dropout_schedule,
     }
 
 
@@ -168,6 +169,7 @@ def train_with_plain_loop(model: LlamaForCausalLM, text: str, tokenizer: Any, op
         loss_scale=settings["early_exit_loss_scale"],
         distillation=settings["early_exit_distillation"],
         layer_dropout_max=settings["layer_dropout_max"],
+        layer_dropout_schedule=settings["layer_dropout_schedule"],
     )
     ids = torch.tensor(tokenizer(text).input_ids)
     if len(ids) <= options.max_length:
