@@ -223,9 +223,10 @@ def train_early_exit_model(text: str, tokenizer: Any, options: argparse.Namespac
     return model.float().eval()
 
 
-def prepare_model(options: argparse.Namespace) -> tuple[Any, Any, str]:
-    """The early-exit model (trained here, or loaded with --load), its tokenizer, held-out text."""
-    train_text, held_out = training_and_held_out_text(options.text_file)
+def prepare_model(options: argparse.Namespace, texts: tuple[str, str] | None = None) -> tuple[Any, Any, str]:
+    """The early-exit model (trained here, or loaded with --load), its tokenizer, held-out text.
+    ``texts``: the (training, held-out) text if already read."""
+    train_text, held_out = texts or training_and_held_out_text(options.text_file)
     if options.load:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -46,7 +46,8 @@ import torch
 
 # The sibling modules, also when this file runs through runpy (which does not put its folder on the path).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hispec_model import prepare_model, write_text  # first: it finds the plugin where it is not installed
+# hispec_model first: it finds the plugin where it is not installed.
+from hispec_model import prepare_model, training_and_held_out_text, write_text
 
 # isort: split
 from hfplug_hispec.layer_choice import suggest_exit_layers
@@ -70,6 +71,8 @@ from hispec_timing import (
     timed_runs,
 )
 
+# transformers 5.0-5.2 call get_candidates() without is_first_iteration in assistant_early_exit (a TypeError).
+OLDEST_TRANSFORMERS = "5.3.0"
 FLOAT32_LOGITS = " + float32_logits"  # suffix of the rows that run our strategies with float32_logits=True
 PROMPT_TOKENS = 48
 
@@ -245,8 +248,17 @@ def main() -> None:
     if options.write_text:
         write_text(options.write_text)
         return
+    texts = training_and_held_out_text(options.text_file)  # a bad --text-file is named first
+    import transformers
+    from packaging.version import Version
+
+    if Version(transformers.__version__) < Version(OLDEST_TRANSFORMERS):
+        raise SystemExit(
+            f"This benchmark needs transformers >= {OLDEST_TRANSFORMERS} (found {transformers.__version__}): its "
+            "baseline assistant_early_exit is broken before that. The hispec strategies themselves run on 5.0+."
+        )
     clock = Clock()
-    model, tokenizer, held_out = prepare_model(options)
+    model, tokenizer, held_out = prepare_model(options, texts)
     clock.mark("model ready")
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     if options.device == "cpu":

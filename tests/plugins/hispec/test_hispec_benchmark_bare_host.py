@@ -11,6 +11,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import transformers
+from packaging.version import Version
+
 from hfplug.testing.models import TINY_CORPUS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -68,6 +71,11 @@ def test_benchmark_trains_selects_on_tuning_prompts_and_reports_on_others(tmp_pa
     text_file = tmp_path / "plays.txt"
     text_file.write_text(_play_separator().join(plays), encoding="utf-8")
     results = tmp_path / "results.json"
+    if Version(transformers.__version__) < Version("5.3.0"):
+        # Its transformers baseline (assistant_early_exit) is broken there: refused before any training.
+        refused = _run_bare(tmp_path, "--text-file", str(text_file))
+        assert refused.returncode != 0 and "needs transformers >= 5.3.0" in refused.stderr
+        return
     run = _run_bare(
         tmp_path,
         *("--device", device.type, "--dtype", "float32", "--text-file", str(text_file)),
