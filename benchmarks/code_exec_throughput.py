@@ -20,7 +20,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from hfplug_code_exec.humaneval import load_problems
+from hfplug_code_exec.humaneval import load_problems, problem_job
 from hfplug_code_exec.pool import ExecutorPool, Job
 
 SMALL_PROGRAM = "def add(a, b):\n    return a + b\n"
@@ -73,10 +73,7 @@ def main() -> None:
         rows.append(("small function, 3 tests", args.runs, pool_s, small_baselines))
 
         problems = load_problems()
-        he_jobs = [
-            Job(p["prompt"] + p["canonical_solution"], p["test"], p["entry_point"], prompt=p["prompt"])
-            for p in problems
-        ]
+        he_jobs = [problem_job(p, p["canonical_solution"]) for p in problems]
         started = time.perf_counter()
         he_results = pool.run_many(he_jobs)
         he_pool_s = time.perf_counter() - started

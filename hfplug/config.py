@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from hfplug.errors import ConfigError, RequirementError
+from hfplug.errors import ConfigError, PluginLoadError, RequirementError
 from hfplug.registry import Component
 from hfplug.typecheck import coerce_value
 
@@ -66,11 +66,20 @@ class DataStep:
     name: str
     component: Component
     config: Any
+    transform: Any = None
+    """The imported transform callable (set by :func:`parse_train_config`; loaded on use otherwise)."""
+
+    def load(self) -> Any:
+        """The transform callable, imported once."""
+        if self.transform is None:
+            self.transform = self.component.load()
+        return self.transform
 
 
 @dataclass
 class TrainSetup:
-    """Everything ``hfplug train`` needs, parsed and checked."""
+    """Everything ``hfplug train`` needs, parsed and checked: every component is already imported,
+    so nothing can fail on a bad reference after a model has been loaded."""
 
     run: RunArguments
     trainer_component: Component
@@ -78,6 +87,10 @@ class TrainSetup:
     model_config: Any
     data_steps: list[DataStep]
     raw: dict[str, Any]
+    trainer_class: Any = None
+    model_loader: Any = None
+    """The trainer's own ``(path, **kwargs) -> (model, tokenizer)`` loader, or None for a causal LM."""
+    reward_functions: list[Any] = field(default_factory=list)
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -125,6 +138,23 @@ def check_required_plugins(requirements: list[str] | None) -> None:
         )
 
 
+def check_required_plugins_loaded(requirements: list[str] | None, manager: Any) -> None:
+    """A required plugin that is installed but failed to import or register is the cause of whatever
+    goes wrong next ("no trainer named ..."): report it, with the plugin's own error, first."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    wanted = {canonicalize_name(Requirement(text).name): text for text in requirements or []}
+    for info in manager.plugins.values():
+        if info.distribution is None or canonicalize_name(info.distribution) not in wanted:
+            continue
+        if info.error and not info.refused:
+            raise PluginLoadError(
+                f"required_plugins: {wanted[canonicalize_name(info.distribution)]} is installed but failed to load: "
+                f"{info.error}. Fix or reinstall it (`hfplug plugins --check` shows every problem)."
+            )
+
+
 def _field_types(dataclass_type: type) -> dict[str, Any]:
     hints = typing.get_type_hints(dataclass_type)
     return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(dataclass_type) if f.init}
@@ -170,7 +200,9 @@ def parse_train_config(config_path: str | Path | None, cli_args: list[str] | Non
 
     raw = read_config_file(config_path) if config_path else {}
     cli_args = list(cli_args or [])
-    check_required_plugins(_peek_list(raw, "required_plugins"))
+    required = _peek_list(raw, "required_plugins")
+    check_required_plugins(required)
+    check_required_plugins_loaded(required, get_manager())
 
     trainer_name = _peek_cli(cli_args, "trainer") or raw.get("trainer")
     if not trainer_name:
@@ -215,6 +247,7 @@ def parse_train_config(config_path: str | Path | None, cli_args: list[str] | Non
     cli_values = _explicit_cli_values(parser, cli_args, known)
     merged = {**file_values, **cli_values}
     _default_precision_for_this_machine(merged, types_by_field)
+    _default_checkpointing_under_its_new_name(merged, config_class)
 
     built = []
     for dataclass_type in dataclass_types:
@@ -226,7 +259,7 @@ def parse_train_config(config_path: str | Path | None, cli_args: list[str] | Non
     steps = [build_data_step(index, spec, registry) for index, spec in enumerate(data_specs)]
     if trainer_component.extras.get("needs_rewards") and not run.reward_funcs:
         raise ConfigError(f"reward_funcs: trainer {trainer_component.name!r} needs at least one reward function.")
-    return TrainSetup(
+    setup = TrainSetup(
         run=run,
         trainer_component=trainer_component,
         trainer_config=trainer_config,
@@ -234,17 +267,51 @@ def parse_train_config(config_path: str | Path | None, cli_args: list[str] | Non
         data_steps=steps,
         raw=raw,
     )
+    resolve_components(setup, registry)
+    return setup
+
+
+def resolve_components(setup: TrainSetup, registry: Any) -> None:
+    """Import the trainer class, every data transform and reward, and check that the trainer takes
+    what the config asks of it (``peft_config``, ``reward_funcs``), before any tokenizer or weights load."""
+    from hfplug.trainer_arguments import require_keyword
+
+    setup.trainer_class = setup.trainer_component.load()
+    setup.model_loader = setup.trainer_component.load_model_loader()
+    for step in setup.data_steps:
+        step.load()
+    setup.reward_functions = [registry.get("reward", name).load() for name in setup.run.reward_funcs or []]
+    name = setup.trainer_component.name
+    if setup.model_config.use_peft:
+        require_keyword(setup.trainer_class, "peft_config", f"use_peft: trainer {name!r} does not take a peft_config")
+    if setup.run.reward_funcs:
+        require_keyword(
+            setup.trainer_class, "reward_funcs", f"reward_funcs: trainer {name!r} takes no reward functions"
+        )
 
 
 def _default_precision_for_this_machine(merged: dict[str, Any], types_by_field: dict[str, Any]) -> None:
     """trl turns ``bf16`` on unless told otherwise, which TrainingArguments rejects on a machine
     without a bf16-capable GPU; there we default to fp32 instead of failing."""
+    from hfplug.precision import bf16_available
+
     if "bf16" in merged or "fp16" in merged or "bf16" not in types_by_field:
         return
-    import torch
-
-    if not (torch.cuda.is_available() and torch.cuda.is_bf16_supported()):
+    if not bf16_available():
         merged["bf16"] = False
+
+
+def _default_checkpointing_under_its_new_name(merged: dict[str, Any], config_class: type) -> None:
+    """trl's configs default ``gradient_checkpointing`` to True, a name transformers v5 deprecated: every
+    run would warn. Unless the config names either, pass that default as ``activation_checkpointing``."""
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    if "activation_checkpointing" in merged or "gradient_checkpointing" in merged:
+        return
+    if "activation_checkpointing" not in fields or "gradient_checkpointing" not in fields:
+        return
+    default = fields["gradient_checkpointing"].default
+    if fields["activation_checkpointing"].default is None and isinstance(default, bool):
+        merged["activation_checkpointing"] = default
 
 
 def build_data_step(index: int, spec: dict[str, Any], registry: Any) -> DataStep:

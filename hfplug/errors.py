@@ -19,6 +19,12 @@ class PluginLoadError(HfplugError):
     """A plugin failed to import or to register (raised only in strict mode)."""
 
 
+class ComponentImportError(HfplugError, ImportError):
+    """A registered reference (``"package.module:Object"``) that cannot be imported: a typo in the
+    reference, a missing module or dependency, or an error raised while importing the module.
+    The message names the component, the plugin that registered it, the reference and the cause."""
+
+
 class ConfigError(HfplugError, ValueError):
     """A config file or command-line override that cannot be used; the message names the field."""
 

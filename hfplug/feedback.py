@@ -12,6 +12,10 @@ Two rules every implementation keeps:
   hidden tests' inputs, expected values or messages, so the model cannot copy answers from it.
 * ``reward is None`` means the grader itself failed (sandbox, worker): the sample is neither
   scored, expanded nor trained on.
+
+A grading reward may also offer ``validate(prompts, **columns)``: raise (naming the row and what
+is wrong) for a task it could never grade (no tests, a test format it cannot run), by parsing
+only, nothing executed. Trainers call it on the training data before generating anything.
 """
 
 from __future__ import annotations
@@ -47,6 +51,12 @@ class GradingReward(Protocol):
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any) -> list[float | None]: ...
 
     def grade(self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any) -> list[GradedCompletion]: ...
+
+
+def task_validator(reward: Any) -> Any:
+    """The reward's optional ``validate(prompts, **columns)`` (see the module docstring), or None."""
+    validate = getattr(reward, "validate", None)
+    return validate if callable(validate) else None
 
 
 def grading_reward(name: str) -> GradingReward:

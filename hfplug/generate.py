@@ -23,7 +23,7 @@ def generate_text(
     ``custom_generate``. Pass ``model``/``tokenizer`` to reuse loaded objects."""
     import torch
 
-    from hfplug.models import load_causal_lm
+    from hfplug.models import load_causal_lm, locate_model
 
     custom_generate = None
     if strategy:
@@ -31,7 +31,7 @@ def generate_text(
 
         custom_generate = generation_path(strategy)  # fails fast on an unknown name
     if model is None or tokenizer is None:
-        model, tokenizer = load_causal_lm(model_path)
+        model, tokenizer = load_causal_lm(locate_model(model_path) if model_path != "tiny" else model_path)
     model.eval()
     if chat and tokenizer.chat_template:
         inputs = tokenizer.apply_chat_template(

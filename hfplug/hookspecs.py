@@ -40,8 +40,10 @@ def hfplug_register(registry: PluginRegistrar) -> None:
     are resolved only when a component is used, which keeps ``hfplug plugins`` fast. If it
     raises, none of this plugin's components are registered, the error is recorded against the
     plugin and shown by ``hfplug plugins``, and the other plugins carry on (``HFPLUG_STRICT=1``
-    makes the error fatal). Registering a (kind, name) that another distribution already holds
-    is such an error, naming both distributions.
+    makes the error fatal); a user who asks for one of its names is told why it is missing.
+    Registering a (kind, name) that is already held (built-ins always hold theirs; between
+    plugins, the first loaded) refuses that one component, with a message naming both sides; the
+    plugin's other components register. ``hfplug plugins --check`` imports every reference.
 
     Returns nothing.
     """

@@ -9,7 +9,6 @@ some; names are entry-point names or distribution names.
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -18,14 +17,15 @@ from typing import Any
 import pluggy
 
 from hfplug import hookspecs
-from hfplug.errors import PluginLoadError
-from hfplug.registry import Component, PluginRegistrar, Registry
+from hfplug.errors import HfplugError, PluginLoadError
+from hfplug.registry import BUILTIN_PREFIX, Component, PluginFailure, PluginRegistrar, Registry, describe_exception
 
 ENTRY_POINT_GROUP = "hfplug"
 # (plugin name, module): built-ins are ordinary plugins of the `hfplug` distribution.
 DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
-    ("builtin-trl-trainers", "hfplug.default_plugins.trl_trainers"),
-    ("builtin-offline-assets", "hfplug.default_plugins.offline_assets"),
+    (f"{BUILTIN_PREFIX}trl-trainers", "hfplug.default_plugins.trl_trainers"),
+    (f"{BUILTIN_PREFIX}offline-assets", "hfplug.default_plugins.offline_assets"),
+    (f"{BUILTIN_PREFIX}rewards", "hfplug.default_plugins.builtin_rewards"),
 )
 
 
@@ -39,6 +39,8 @@ class PluginInfo:
     builtin: bool = False
     error: str | None = None
     components: list[Component] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    """Components refused because their (kind, name) was taken; the plugin's other components work."""
 
     def as_dict(self) -> dict[str, Any]:
         by_kind: dict[str, list[str]] = {}
@@ -51,6 +53,7 @@ class PluginInfo:
             "builtin": self.builtin,
             "components": {kind: sorted(names) for kind, names in by_kind.items()},
             "error": self.error,
+            "refused": list(self.refused),
         }
 
 
@@ -66,8 +69,8 @@ def strict_mode() -> bool:
     return os.environ.get("HFPLUG_STRICT", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _short_error(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+def _why_raised(raise_errors: bool) -> str:
+    return "" if raise_errors else " (HFPLUG_STRICT is set)"
 
 
 class HfplugManager:
@@ -75,13 +78,16 @@ class HfplugManager:
 
     ``entry_points=False`` builds a manager that loads nothing from the environment (tests use it
     through :func:`hfplug.testing.isolated_plugins`); ``builtins=False`` leaves out the default plugins.
+    ``raise_on_register=True`` makes :meth:`register` raise :class:`~hfplug.errors.PluginLoadError`
+    when the plugin it is given fails (what a plugin's own tests want), whatever ``HFPLUG_STRICT`` says.
     """
 
-    def __init__(self, *, entry_points: bool = True, builtins: bool = True) -> None:
+    def __init__(self, *, entry_points: bool = True, builtins: bool = True, raise_on_register: bool = False) -> None:
         self.pm = pluggy.PluginManager("hfplug")
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
         self.plugins: dict[str, PluginInfo] = {}
+        self.raise_on_register = raise_on_register
         self._use_entry_points = entry_points
         self._use_builtins = builtins
         self._loaded = False
@@ -142,31 +148,54 @@ class HfplugManager:
         except Exception as exc:
             self._fail(info, exc, "failed to import")
             return
-        self.register(plugin, name=name, info=info)
+        self._register(plugin, name, info, raise_errors=False)
 
-    def register(self, plugin: Any, *, name: str, info: PluginInfo | None = None) -> PluginInfo:
-        """Register one plugin object (a module or any object with hookimpls) and its components."""
+    def register(
+        self, plugin: Any, *, name: str, info: PluginInfo | None = None, raise_errors: bool | None = None
+    ) -> PluginInfo:
+        """Register one plugin object (a module or any object with hookimpls) and its components.
+
+        A plugin whose hook raises registers nothing; a component whose (kind, name) is already taken is
+        refused alone (built-ins and earlier plugins win) and the plugin's other components register.
+        Either is recorded on the returned :class:`PluginInfo`; it raises :class:`PluginLoadError`
+        instead when ``raise_errors`` (default: the manager's ``raise_on_register``) or ``HFPLUG_STRICT``.
+        """
         info = info or PluginInfo(name=name, distribution=None, version=None)
         self.plugins[name] = info
+        return self._register(
+            plugin, name, info, raise_errors=self.raise_on_register if raise_errors is None else raise_errors
+        )
+
+    def _register(self, plugin: Any, name: str, info: PluginInfo, *, raise_errors: bool) -> PluginInfo:
         if self.pm.is_registered(plugin) or self.pm.has_plugin(name):
             return info  # idempotent: loading the same plugin twice changes nothing
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:
-            self._fail(info, exc, "is not a valid plugin")
+            self._fail(info, exc, "is not a valid plugin", raise_errors=raise_errors)
             return info
         registrar = PluginRegistrar(name, info.distribution, info.version)
         hook = self.pm.subset_hook_caller("hfplug_register", remove_plugins=self._others(name))
         try:
             hook(registry=registrar)
-            for component in registrar.components:
-                self.registry.add(component)
         except Exception as exc:
-            self.registry.remove_plugin(name)
+            # What ran before the crash cannot be trusted to be complete: register none of it.
             self.pm.unregister(name=name)
-            self._fail(info, exc, "failed to register")
+            tried = frozenset((c.kind, c.name) for c in registrar.components)
+            self._fail(info, exc, "failed to register", raise_errors=raise_errors, names=tried)
             return info
-        info.components = list(registrar.components)
+        for component in registrar.components:
+            try:
+                self.registry.add(component)
+            except HfplugError as exc:  # a clash or a bad name costs that component only
+                info.refused.append(str(exc))
+            else:
+                info.components.append(component)
+        if info.refused:
+            info.error = f"{info.name} ({info.distribution or 'no distribution'}): " + " ".join(info.refused)
+            if raise_errors or strict_mode():
+                self.unregister(name)
+                raise PluginLoadError(info.error + _why_raised(raise_errors))
         return info
 
     def unregister(self, name: str) -> None:
@@ -179,10 +208,19 @@ class HfplugManager:
     def _others(self, name: str) -> list[Any]:
         return [p for n, p in self.pm.list_name_plugin() if n != name]
 
-    def _fail(self, info: PluginInfo, exc: BaseException, what: str) -> None:
-        info.error = f"{info.name} ({info.distribution or 'no distribution'}) {what}: {_short_error(exc)}"
-        if strict_mode():
-            raise PluginLoadError(info.error + " (HFPLUG_STRICT is set)") from exc
+    def _fail(
+        self,
+        info: PluginInfo,
+        exc: BaseException,
+        what: str,
+        *,
+        raise_errors: bool = False,
+        names: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
+        info.error = f"{info.name} ({info.distribution or 'no distribution'}) {what}: {describe_exception(exc)}"
+        self.registry.record_failure(PluginFailure(info.name, info.distribution, info.error, names))
+        if raise_errors or strict_mode():
+            raise PluginLoadError(info.error + _why_raised(raise_errors)) from exc
 
     # -- commands --------------------------------------------------------------------------
     def add_commands(self, cli: Any) -> None:
@@ -206,6 +244,15 @@ class HfplugManager:
     def errors(self) -> dict[str, str]:
         """Plugin name -> recorded load error."""
         return {name: info.error for name, info in self.plugins.items() if info.error}
+
+    def check(self, *plugins: str) -> list[str]:
+        """Import every registered reference and config of the loaded plugins (or only of ``plugins``);
+        one line per problem (plugin, component, reference, cause), an empty list when all is well.
+        What ``hfplug plugins --check`` runs; in a plugin's tests: ``assert isolated_plugins.check("x") == []``."""
+        from hfplug.checks import check_plugins
+
+        problems, _ = check_plugins(self, list(plugins) or None)
+        return [str(problem) for problem in problems]
 
 
 def _import_module(module_name: str) -> Any:

@@ -109,6 +109,33 @@ def _hub_ids(values: list[str]) -> list[str]:
     return [value for value in values if isinstance(value, str) and _HUB_ID.match(value) and not Path(value).exists()]
 
 
+def _drop_local_base_models(metadata: dict[str, Any]) -> None:
+    """PEFT's and trl's own cards (written when the model is saved) put the local folder the model was
+    loaded from in ``base_model``; the Hub wants repo ids there, and a local path leaks the machine's
+    layout. Keep only Hub ids (the local path stays in the ``hfplug`` block as ``base_model_resolved``)."""
+    value = metadata.get("base_model")
+    if value is None:
+        return
+    kept = _hub_ids(value if isinstance(value, list) else [value])
+    if not kept:
+        del metadata["base_model"]
+    else:
+        metadata["base_model"] = kept if isinstance(value, list) else kept[0]
+
+
+def _fix_library_card_text(body: str, hub_base: Any, written_base: Any, repo_id: str | None) -> str:
+    """trl's card says "a fine-tuned version of [None](https://huggingface.co/None)" when the base model
+    was a local folder, and its quick start loads ``model="None"`` when the trainer did not push."""
+    if isinstance(hub_base, str):
+        named = f"[{hub_base}](https://huggingface.co/{hub_base})"
+    else:
+        named = f"`{written_base}`" if written_base else "a local model"
+    body = body.replace("[None](https://huggingface.co/None)", named)
+    if repo_id:
+        body = body.replace('model="None"', f'model="{repo_id}"')
+    return body
+
+
 def _detected_facts(folder: Path, kind: str) -> dict[str, Any]:
     """What the folder says about itself when there is no run record."""
     facts: dict[str, Any] = {}
@@ -269,9 +296,11 @@ def render_model_card(
     library = _LIBRARY_OF_KIND.get(kind)
     if library and "library_name" not in metadata:
         metadata["library_name"] = library
+    _drop_local_base_models(metadata)
     base_models = _hub_ids([run_info.get("base_model") or facts.get("base_model") or ""])
     if base_models and "base_model" not in metadata:
         metadata["base_model"] = base_models[0]
+    body = _fix_library_card_text(body, metadata.get("base_model"), run_info.get("base_model"), repo_id)
     datasets = _hub_ids(list(run_info.get("datasets") or []))
     if datasets and kind != "dataset":
         metadata["datasets"] = sorted(set(metadata.get("datasets") or []) | set(datasets))

@@ -10,12 +10,16 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.resources
+import re
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from hfplug.errors import DuplicateComponentError, HfplugError, UnknownComponentError
+from hfplug.errors import ComponentImportError, DuplicateComponentError, HfplugError, UnknownComponentError
 
+# Plugin names of hfplug's own default plugins start with this (see hfplug.manager.DEFAULT_PLUGINS).
+BUILTIN_PREFIX = "builtin-"
 KINDS: tuple[str, ...] = ("trainer", "generation", "data", "reward", "model", "metric", "asset")
 # Kinds whose reference names a folder inside a package rather than a Python object.
 FOLDER_KINDS: frozenset[str] = frozenset({"generation", "metric"})
@@ -60,14 +64,53 @@ class Component:
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def load(self) -> Any:
-        """Import and return the object (for ``generation`` and ``metric``, the folder path as ``str``)."""
-        if self.kind in FOLDER_KINDS:
-            return resolve_folder(self.ref)
-        return resolve_object(self.ref)
+        """Import and return the object (for ``generation`` and ``metric``, the folder path as ``str``).
+
+        Raises :class:`~hfplug.errors.ComponentImportError` naming this component, its plugin, the
+        reference and the cause when the reference cannot be imported.
+        """
+        try:
+            return resolve_folder(self.ref) if self.kind in FOLDER_KINDS else resolve_object(self.ref)
+        except ComponentImportError as exc:
+            raise ComponentImportError(f"{self.kind} {self.name!r} ({self.origin()}) cannot be loaded: {exc}") from exc
 
     def load_config(self) -> type | None:
         """Import and return the config dataclass, or ``None`` if the component has none."""
-        return resolve_object(self.config) if self.config else None
+        if not self.config:
+            return None
+        try:
+            return resolve_object(self.config)
+        except ComponentImportError as exc:
+            raise ComponentImportError(
+                f"the config of {self.kind} {self.name!r} ({self.origin()}) cannot be loaded: {exc}"
+            ) from exc
+
+    def load_model_loader(self) -> Any:
+        """A trainer's own ``model_loader`` (an extra, ``"pkg.mod:function"``), imported, or ``None``.
+
+        Raises :class:`~hfplug.errors.ComponentImportError` naming this component when it cannot be imported.
+        """
+        ref = self.extras.get("model_loader")
+        if not ref:
+            return None
+        try:
+            return resolve_object(ref)
+        except ComponentImportError as exc:
+            raise ComponentImportError(
+                f"the model_loader of {self.kind} {self.name!r} ({self.origin()}) cannot be loaded: {exc}"
+            ) from exc
+
+    def origin(self) -> str:
+        """Who registered it, for messages: ``"plugin rho, hfplug-rho 0.1.0"`` or ``"hfplug (built in)"``."""
+        if self.is_builtin():
+            return "hfplug (built in)"
+        who = f"plugin {self.plugin}" if self.plugin else "a plugin"
+        distribution = " ".join(part for part in (self.distribution, self.version) if part)
+        return f"{who}, {distribution}" if distribution else who
+
+    def is_builtin(self) -> bool:
+        """Whether the ``hfplug`` distribution itself registered this component (built-ins win clashes)."""
+        return self.distribution == "hfplug" and (self.plugin or "").startswith(BUILTIN_PREFIX)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready description (for ``hfplug plugins --json`` and model cards)."""
@@ -92,15 +135,49 @@ def _split_ref(ref: str) -> tuple[str, str]:
     return module, attr
 
 
+def describe_exception(exc: BaseException) -> str:
+    """One line for an exception raised while importing a plugin's code: its type, message and,
+    where the code is the plugin's own, the file and line (a ``SyntaxError`` names its own)."""
+    if isinstance(exc, SyntaxError):
+        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    frames = traceback.extract_tb(exc.__traceback__)
+    # The last frame outside importlib is where the plugin's module raised (none for a missing module).
+    own = [f for f in frames if "importlib" not in f.filename and not f.filename.startswith("<frozen")]
+    if own and not isinstance(exc, ModuleNotFoundError):
+        text += f" (at {own[-1].filename}, line {own[-1].lineno})"
+    return text
+
+
+def _import(module_name: str, ref: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except Exception as exc:  # a typo, a missing dependency, a syntax error: all end here for the user
+        if isinstance(exc, ModuleNotFoundError) and exc.name and module_name.startswith(exc.name):
+            cause = f"there is no module {exc.name!r}"
+        else:
+            cause = f"importing {module_name} raised {describe_exception(exc)}"
+        raise ComponentImportError(f"reference {ref!r}: {cause}.") from exc
+
+
 def resolve_object(ref: str) -> Any:
-    """Import ``"package.module:Object"`` (``Object`` may be dotted) and return the object."""
+    """Import ``"package.module:Object"`` (``Object`` may be dotted) and return the object.
+
+    Raises :class:`~hfplug.errors.ComponentImportError` with the cause in one line: the module is
+    missing, importing it raised (type, message, file and line), or the attribute is not there
+    (with close matches).
+    """
     module_name, attr = _split_ref(ref)
-    obj: Any = importlib.import_module(module_name)
+    obj: Any = _import(module_name, ref)
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError as exc:
-            raise HfplugError(f"Reference {ref!r}: {module_name} has no attribute {attr!r}.") from exc
+            public = [name for name in dir(obj) if not name.startswith("_")]
+            raise ComponentImportError(
+                f"reference {ref!r}: {module_name} has no attribute {attr!r}.{_did_you_mean(part, public)}"
+            ) from exc
     return obj
 
 
@@ -108,17 +185,43 @@ def resolve_folder(ref: str) -> str:
     """Return the path of ``"package:folder/inside"`` as a string, without importing the package's code
     beyond its ``__init__``."""
     package, relative = _split_ref(ref)
+    _import(package, ref)
     path = importlib.resources.files(package).joinpath(relative)
     if not path.is_dir():
-        raise HfplugError(f"Reference {ref!r}: {path} is not a folder.")
+        raise ComponentImportError(f"reference {ref!r}: {path} is not a folder.")
     return str(path)
 
 
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that failed to import or register: its error, and the names it tried to register
+    (empty when it failed before registering anything), so an unknown name can say why."""
+
+    plugin: str
+    distribution: str | None
+    error: str
+    names: frozenset[tuple[str, str]] = frozenset()
+
+    def may_provide(self, kind: str, name: str) -> bool:
+        """Whether this plugin is the likely provider of ``(kind, name)``: it tried to register it, its
+        plugin or distribution is called that, or it is the known provider of the name."""
+        if (kind, name) in self.names:
+            return True
+        own = {_normalise(self.plugin), _normalise(self.distribution or "")}
+        wanted = _normalise(name)
+        return wanted in own or f"hfplug{wanted}" in own or KNOWN_PROVIDERS.get((kind, name)) == self.distribution
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "", name.lower())
+
+
 class Registry:
-    """Every component known to this process, by kind and name."""
+    """Every component known to this process, by kind and name, and the plugins that failed to load."""
 
     def __init__(self) -> None:
         self._components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
+        self._failures: dict[str, PluginFailure] = {}
 
     def add(self, component: Component) -> None:
         """Add a component; the same component twice is a no-op, a clash with another is an error."""
@@ -130,19 +233,23 @@ class Registry:
         if existing is not None:
             if existing == component:
                 return
-            raise DuplicateComponentError(
-                f"{component.kind} {component.name!r} is registered by both "
-                f"{existing.distribution or existing.plugin!s} ({existing.ref}) and "
-                f"{component.distribution or component.plugin!s} ({component.ref}); "
-                "uninstall one of them or disable it with HFPLUG_DISABLE_PLUGINS."
-            )
+            raise DuplicateComponentError(_clash_message(existing, component))
         self._components[component.kind][component.name] = component
 
     def remove_plugin(self, plugin: str) -> None:
-        """Forget every component that one plugin registered."""
+        """Forget every component that one plugin registered, and its recorded failure."""
         for by_name in self._components.values():
             for name in [n for n, c in by_name.items() if c.plugin == plugin]:
                 del by_name[name]
+        self._failures.pop(plugin, None)
+
+    def record_failure(self, failure: PluginFailure) -> None:
+        """Remember a plugin that failed, so that asking for one of its names says why it is missing."""
+        self._failures[failure.plugin] = failure
+
+    def failures(self) -> list[PluginFailure]:
+        """The plugins that failed to import or register, in load order."""
+        return list(self._failures.values())
 
     def get(self, kind: str, name: str) -> Component:
         """The component of that kind and name, or an error listing what is installed."""
@@ -166,6 +273,14 @@ class Registry:
             yield from self._components[kind].values()
 
     def _unknown_message(self, kind: str, name: str) -> str:
+        likely = [f for f in self._failures.values() if f.may_provide(kind, name)]
+        if likely:
+            # The real cause first: the name is missing because its plugin is broken, not uninstalled.
+            causes = " ".join(f"{failure.error}." for failure in likely)
+            return (
+                f"No {kind} named {name!r} is available: the plugin that provides it failed to load. {causes} "
+                "Fix the plugin (`hfplug plugins --check` lists every problem), or reinstall it."
+            )
         installed = self.names(kind)
         message = f"No {kind} named {name!r} is installed."
         message += _did_you_mean(name, installed)
@@ -173,7 +288,26 @@ class Registry:
         if provider:
             message += f" It is provided by the package {provider!r}: pip install {provider}"
         message += f" Installed {kind}s: {', '.join(installed) if installed else '(none)'}."
+        if self._failures:
+            broken = "; ".join(failure.error for failure in self._failures.values())
+            message += f" Some plugins failed to load and might provide it: {broken}."
         return message
+
+
+def _clash_message(kept: Component, refused: Component) -> str:
+    """Both sides of a (kind, name) clash, which one is kept, and how to resolve it."""
+    refused_by = refused.distribution or refused.plugin
+    message = (
+        f"{kept.kind} {kept.name!r} is registered by both {kept.origin()} as {kept.ref} and {refused.origin()} "
+        f"as {refused.ref}; the first is kept, and {refused_by}'s {refused.kind} {refused.name!r} is not registered "
+        "(its other components are). "
+    )
+    if kept.is_builtin():
+        return message + f"Built-in names always win: rename the {refused.kind} in {refused_by}."
+    return message + (
+        f"Rename it in one of them, or disable one with HFPLUG_DISABLE_PLUGINS={refused.plugin} "
+        f"(or HFPLUG_DISABLE_PLUGINS={kept.plugin})."
+    )
 
 
 def _did_you_mean(name: str, candidates: Iterator[str] | list[str] | tuple[str, ...]) -> str:
@@ -237,6 +371,11 @@ class PluginRegistrar:
 
         ``columns`` (optional extra): a list of alternative column sets the training dataset must
         have, e.g. ``[["messages"], ["prompt", "completion"], ["text"]]``; checked before training.
+        ``model_loader`` (optional extra): ``"pkg.mod:function"``, a ``(path, **kwargs) -> (model, tokenizer)``
+        that ``hfplug train`` uses instead of its causal-LM loader (masked LMs, autoencoders, ...). With a
+        loader, ``model_name_or_path`` may be left out: the loader then gets ``None`` and either builds
+        nothing (the trainer builds a fresh model, e.g. ``mmd_ae``) or raises a ``ConfigError``. The
+        tokenizer it returns may be ``None`` for models that have none.
         """
         self.add("trainer", name, ref, summary=summary, paper=paper, config=config, **extras)
 

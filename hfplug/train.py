@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from dataclasses import dataclass
@@ -50,8 +49,7 @@ def prepare_datasets(setup: TrainSetup, context: DataContext) -> tuple[Any, Any]
     if len(train) == 0:
         raise DatasetError(f"dataset {run.dataset!r}: the training split is empty.")
     for step in setup.data_steps:
-        transform = step.component.load()
-        train = transform(train, step.config, context)
+        train = _apply(step, train, context)
         if train is None or not hasattr(train, "column_names"):
             raise HfplugError(f"data transform {step.name!r} returned {type(train).__name__}, not a Dataset.")
         if len(train) == 0:
@@ -62,8 +60,27 @@ def prepare_datasets(setup: TrainSetup, context: DataContext) -> tuple[Any, Any]
     return train, evaluation
 
 
-def load_model_and_tokenizer(model_path: str, setup: TrainSetup) -> tuple[Any, Any]:
-    """The trainable model and its tokenizer, honouring ``dtype`` and ``model_init_kwargs``."""
+def _apply(step: Any, dataset: Any, context: DataContext) -> Any:
+    """Run one data transform; an error that is not hfplug's own is reported with the transform's name
+    and plugin (its traceback stays available with --debug)."""
+    try:
+        return step.load()(dataset, step.config, context)
+    except HfplugError:
+        raise
+    except Exception as exc:
+        raise DatasetError(
+            f"data transform {step.name!r} ({step.component.origin()}) failed: {type(exc).__name__}: {exc} "
+            "(run with --debug or HFPLUG_DEBUG=1 for the traceback)"
+        ) from exc
+
+
+def load_model_and_tokenizer(model_path: str | None, setup: TrainSetup) -> tuple[Any, Any]:
+    """The trainable model and its tokenizer, honouring ``dtype`` and ``model_init_kwargs``.
+
+    A causal LM by default; a trainer registered with ``model_loader="pkg.mod:function"`` (a
+    ``(path, **kwargs) -> (model, tokenizer)`` callable) loads other kinds, e.g. masked diffusion LMs,
+    and may get ``None`` for a path when the config names no model (see ``PluginRegistrar.trainer``).
+    """
     from hfplug.models import load_causal_lm
 
     model_config = setup.model_config
@@ -74,44 +91,39 @@ def load_model_and_tokenizer(model_path: str, setup: TrainSetup) -> tuple[Any, A
         kwargs.setdefault("attn_implementation", model_config.attn_implementation)
     if model_config.model_revision and model_config.model_revision != "main":
         kwargs.setdefault("revision", model_config.model_revision)
-    return load_causal_lm(model_path, **kwargs)
+    return (setup.model_loader or load_causal_lm)(model_path, **kwargs)
 
 
 def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, evaluation: Any) -> Any:
     """Instantiate the registered trainer class with the keyword arguments it accepts."""
     from hfplug.manager import get_manager
+    from hfplug.trainer_arguments import init_keywords, require_keyword
 
-    trainer_class = setup.trainer_component.load()
-    accepted = inspect.signature(trainer_class.__init__).parameters
-    kwargs: dict[str, Any] = {
-        "model": model,
-        "args": setup.trainer_config,
-        "train_dataset": train,
-        "processing_class": tokenizer,
-    }
+    trainer_class = setup.trainer_class or setup.trainer_component.load()
+    accepted = init_keywords(trainer_class)
+    name = setup.trainer_component.name
+    kwargs: dict[str, Any] = {"model": model, "args": setup.trainer_config, "train_dataset": train}
+    if tokenizer is not None:  # models from a trainer's own model_loader may have none
+        kwargs["processing_class"] = tokenizer
     if evaluation is not None:
         kwargs["eval_dataset"] = evaluation
     if setup.model_config.use_peft:
-        if "peft_config" not in accepted:
-            raise ConfigError(f"use_peft: trainer {setup.trainer_component.name!r} does not take a peft_config.")
+        require_keyword(trainer_class, "peft_config", f"use_peft: trainer {name!r} does not take a peft_config")
         from trl import get_peft_config
 
         kwargs["peft_config"] = get_peft_config(setup.model_config)
     if setup.run.reward_funcs:
-        if "reward_funcs" not in accepted:
-            raise ConfigError(f"reward_funcs: trainer {setup.trainer_component.name!r} takes no reward functions.")
+        require_keyword(trainer_class, "reward_funcs", f"reward_funcs: trainer {name!r} takes no reward functions")
         registry = get_manager().registry
-        kwargs["reward_funcs"] = [registry.get("reward", name).load() for name in setup.run.reward_funcs]
-    unexpected = [k for k in kwargs if k not in accepted and not _takes_var_kwargs(accepted)]
+        kwargs["reward_funcs"] = setup.reward_functions or [
+            registry.get("reward", reward).load() for reward in setup.run.reward_funcs
+        ]
+    unexpected = [k for k in kwargs if not accepted.accepts(k)]
     if unexpected:
-        raise HfplugError(f"trainer {setup.trainer_component.name!r} does not accept: {', '.join(unexpected)}.")
+        raise HfplugError(f"trainer {name!r} does not accept: {', '.join(unexpected)}.")
     trainer = trainer_class(**kwargs)
     trainer.add_callback(_non_finite_loss_guard())
     return trainer
-
-
-def _takes_var_kwargs(parameters: Any) -> bool:
-    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 def _non_finite_loss_guard() -> Any:
@@ -182,12 +194,14 @@ def _jsonable(obj: Any) -> dict[str, Any]:
 
 def run_training(setup: TrainSetup) -> TrainResult:
     """Load, transform, train, save, record provenance, and push when asked."""
-    from hfplug.assets import resolve_model_path
+    from hfplug.models import locate_model
 
-    if not setup.model_config.model_name_or_path:
+    name_or_path = setup.model_config.model_name_or_path
+    # A trainer with its own model_loader decides what a missing model means (e.g. build a fresh one).
+    if not name_or_path and setup.model_loader is None:
         raise ConfigError("model_name_or_path: missing. Name a model folder, a Hub id, or asset:smollm2-135m-instruct.")
     args = setup.trainer_config
-    model_path = resolve_model_path(setup.model_config.model_name_or_path)
+    model_path = locate_model(name_or_path, field="model_name_or_path") if name_or_path else None
     context = DataContext(model_name_or_path=model_path, seed=args.seed, output_dir=args.output_dir)
     train, evaluation = prepare_datasets(setup, context)
     model, tokenizer = load_model_and_tokenizer(model_path, setup)
@@ -201,7 +215,8 @@ def run_training(setup: TrainSetup) -> TrainResult:
     trainer.save_model(args.output_dir)
     pushed_to = None
     if trainer.is_world_process_zero():
-        tokenizer.save_pretrained(args.output_dir)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(args.output_dir)
         info = run_info(setup, model_path, metrics)
         Path(args.output_dir, RUN_INFO_FILE).write_text(json.dumps(info, indent=2))
         if push:

@@ -102,6 +102,17 @@ def point_libraries_at(monkeypatch: pytest.MonkeyPatch, url: str, token: str, ca
     monkeypatch.syspath_prepend(str(cache_root / "modules"))
 
 
+def forget_remote_code_modules() -> None:
+    """Drop every ``transformers_modules`` package imported from this test's modules cache.
+
+    Run before monkeypatch's undo (which then puts back the ones imported earlier): otherwise a
+    ``transformers_modules`` first imported here keeps pointing at this test's deleted folder, and every
+    later ``custom_generate`` load in the process fails with ``No module named 'transformers_modules.x'``.
+    """
+    for name in [n for n in sys.modules if n == "transformers_modules" or n.startswith("transformers_modules.")]:
+        del sys.modules[name]
+
+
 _server: LocalHub | None = None
 
 
@@ -126,3 +137,4 @@ def local_hub(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     server.state.faults.clear()
     yield LocalHubSession(server=server, namespace=namespace, token=DUMMY_TOKEN, cache_dir=cache_root)
     server.state.faults.clear()
+    forget_remote_code_modules()

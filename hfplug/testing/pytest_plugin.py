@@ -34,8 +34,9 @@ def tiny_model_dir(tmp_path: Path, tiny_model: Any, tiny_tokenizer: Any) -> Path
 
 @pytest.fixture
 def isolated_plugins() -> Iterator[HfplugManager]:
-    """A plugin manager with only the built-ins; ``isolated_plugins.register(obj, name=...)``
-    adds a plugin for this test only."""
+    """A plugin manager with only the built-ins; ``isolated_plugins.register(obj, name=...)`` adds a
+    plugin for this test only and raises ``PluginLoadError`` with the cause if it fails to register;
+    ``isolated_plugins.check("name")`` imports every reference it registered and lists the problems."""
     with isolated_manager() as manager:
         yield manager
 

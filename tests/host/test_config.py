@@ -142,3 +142,14 @@ def test_data_steps_are_validated(tmp_path, isolated_plugins):
         parse_train_config(write(tmp_path, BASE + "data:\n  - {name: tak}\n"), [])
     with pytest.raises(ConfigError, match=r"data\[0\]: expected a mapping"):
         parse_train_config(write(tmp_path, BASE + "data: [take]\n"), [])
+
+
+def test_config_files_do_not_warn_about_gradient_checkpointing(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*gradient_checkpointing.*deprecated")
+        config = parse_train_config(write(tmp_path, BASE), []).trainer_config
+    assert config.activation_checkpointing is True  # trl's default, under its transformers v5 name
+    off = parse_train_config(write(tmp_path, BASE + "activation_checkpointing: false\n"), []).trainer_config
+    assert off.activation_checkpointing is False

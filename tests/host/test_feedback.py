@@ -43,3 +43,16 @@ def test_a_scores_only_reward_is_refused_with_its_name(isolated_plugins):
     isolated_plugins.register(Plugin(), name="feedback-test")
     with pytest.raises(HfplugError, match=r"'scores_only'.*grade"):
         grading_reward("scores_only")
+
+
+def test_task_validator_finds_an_optional_validate_method():
+    from hfplug.feedback import task_validator
+
+    class Checking(_Graded):
+        def validate(self, prompts, **columns):
+            raise ValueError("row 0 has no tests")
+
+    assert task_validator(graded) is None
+    checker = Checking()
+    with pytest.raises(ValueError, match="no tests"):
+        task_validator(checker)(["p"], test=[None])

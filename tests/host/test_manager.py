@@ -105,6 +105,6 @@ def test_isolated_plugins_fixture_adds_and_removes(isolated_plugins):
             registry.reward("always_one", "builtins:len", summary="Test reward.")
 
     isolated_plugins.register(Plugin(), name="test-plugin")
-    assert hfplug.names("reward") == ["always_one"]
+    assert "always_one" in hfplug.names("reward")
     isolated_plugins.unregister("test-plugin")
-    assert hfplug.names("reward") == []
+    assert "always_one" not in hfplug.names("reward")

@@ -2,11 +2,13 @@ import json
 import math
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from hfplug.cli import build_cli
 from hfplug.config import parse_train_config
 from hfplug.errors import DatasetError, HfplugError
+from hfplug.model_card import render_model_card, split_card
 from hfplug.testing import write_jsonl
 from hfplug.train import RUN_INFO_FILE, _non_finite_loss_guard, run_training
 
@@ -57,6 +59,13 @@ def test_lora_training(tmp_path, tiny_model_dir):
     )
     run_training(parse_train_config(path, []))
     assert (tmp_path / "out" / "adapter_config.json").is_file()
+    # PEFT and trl wrote their own README with the local base folder; the card keeps Hub ids only.
+    written = split_card((tmp_path / "out" / "README.md").read_text())[0]
+    assert written.get("base_model") == str(tiny_model_dir)
+    metadata, body = split_card(render_model_card(tmp_path / "out", repo_id="me/lora"))
+    assert "base_model" not in metadata and str(tiny_model_dir) not in yaml.safe_dump(metadata.get("base_model"))
+    assert "[None]" not in body and 'model="None"' not in body
+    assert metadata["hfplug"]["base_model"] == str(tiny_model_dir)  # recorded as provenance, not as a Hub id
 
 
 def test_missing_column_fails_before_training_naming_it(tmp_path, tiny_model_dir):

@@ -182,3 +182,38 @@ def test_secrets_in_the_run_record_are_not_published(local_hub, tmp_path):
     assert json.loads(record)["config"]["pad_token"] == "[PAD]"  # token-like names that are not secrets stay
     assert "pad_token: '[PAD]'" in card
     assert secret in (folder / "hfplug_run.json").read_text()  # the local record is left as it was
+
+
+TRL_README = """---
+base_model: /home/someone/.cache/hfplug/assets/smollm2-135m-instruct
+library_name: transformers
+tags:
+- trl
+- sft
+---
+
+# Model Card for out
+
+This model is a fine-tuned version of [None](https://huggingface.co/None).
+It has been trained using [TRL](https://github.com/huggingface/trl).
+
+generator = pipeline("text-generation", model="None", device_map="auto")
+"""
+
+
+@pytest.mark.parametrize(
+    ("base_model", "named"),
+    [
+        ("asset:smollm2-135m-instruct", "`asset:smollm2-135m-instruct`"),
+        ("HuggingFaceTB/SmolLM2-135M-Instruct", "[HuggingFaceTB/SmolLM2-135M-Instruct](https://huggingface.co/"),
+    ],
+)
+def test_a_local_base_model_written_by_trl_or_peft_is_replaced(tmp_path, base_model, named):
+    folder = _model_folder(tmp_path, run={**RUN, "base_model": base_model})
+    (folder / "README.md").write_text(TRL_README)
+    metadata, body = split_card(render_model_card(folder, repo_id="me/sft"))
+    assert metadata.get("base_model") == (base_model if "/" in base_model and ":" not in base_model else None)
+    assert "/home/someone" not in yaml.safe_dump(metadata.get("base_model"))
+    assert f"fine-tuned version of {named}" in body and "[None]" not in body
+    assert 'model="me/sft"' in body
+    assert {"trl", "sft", "hfplug"} <= set(metadata["tags"])  # the library's own tags stay

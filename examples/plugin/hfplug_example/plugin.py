@@ -6,10 +6,21 @@ import hfplug
 @hfplug.hookimpl
 def hfplug_register(registry):
     registry.trainer(
-        "frozen_embeddings_sft",
-        "hfplug_example.trainer:FrozenEmbeddingsSFTTrainer",
-        config="hfplug_example.config:FrozenEmbeddingsSFTConfig",
-        summary="SFT that keeps the input embeddings frozen.",
-        columns=[["messages"], ["prompt", "completion"], ["text"]],
+        "top_loss_sft",
+        "hfplug_example.trainer:TopLossSFTTrainer",
+        config="hfplug_example.config:TopLossSFTConfig",
+        summary="SFT that trains only on the hardest keep_ratio of the response tokens of each batch.",
+        columns=[["messages"], ["prompt", "completion"], ["text"]],  # checked before training starts
+    )
+    registry.data(
+        "max_tokens",
+        "hfplug_example.data:drop_long_rows",
+        config="hfplug_example.data:MaxTokensConfig",
+        summary="Drop rows longer than max_tokens tokens of the run's tokenizer.",
     )
     registry.reward("brevity", "hfplug_example.rewards:brevity", summary="1 for an empty answer, 0 at max_chars.")
+    registry.reward(
+        "mentions_keyword",
+        "hfplug_example.rewards:mentions_keyword",
+        summary="1 when the completion contains the row's `keyword` column; rows without one are skipped.",
+    )

@@ -40,9 +40,10 @@ def candidate_folders(name: str) -> list[tuple[Path, int]]:
     return candidates
 
 
-def worker_cgroup_name(pid: int) -> str:
-    """The cgroup a worker process makes for its sandbox (the pool cleans it up if the worker is killed)."""
-    return f"hfplug-code-exec-{pid}"
+def worker_cgroup_name(pid: int, role: str = "candidate") -> str:
+    """The cgroup a worker process makes for one of its sandboxes (the pool cleans it up if the worker is
+    killed): the program's and the judge's are apart, so the judge never eats into the program's cap."""
+    return f"hfplug-code-exec-{pid}" if role == "candidate" else f"hfplug-code-exec-{role}-{pid}"
 
 
 class MemoryCgroup:

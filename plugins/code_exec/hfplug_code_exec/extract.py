@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from typing import Any
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
@@ -32,16 +31,3 @@ def extract_code(text: str) -> str:
     if not blocks:
         return text
     return max(blocks, key=lambda body: (len(re.findall(r"^\s*def ", body, re.MULTILINE)), len(body)))
-
-
-def build_program(prompt_code: str, completion: Any, entry_point: str) -> str:
-    """The program for a HumanEval-style task.
-
-    If the extracted code defines ``entry_point`` it is a whole solution and is appended after the
-    prompt (so the prompt's helpers stay available); otherwise it continues the prompt's function body.
-    """
-    code = extract_code(completion_text(completion))
-    defines = re.search(rf"^\s*(async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE)
-    if defines:
-        return f"{prompt_code}\n\n{textwrap.dedent(code)}\n" if prompt_code else textwrap.dedent(code)
-    return prompt_code + code

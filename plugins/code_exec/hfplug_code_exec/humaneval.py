@@ -1,4 +1,10 @@
-"""HumanEval evaluation: pass@k (unbiased estimator) and Iter-k (attempts with execution feedback).
+"""HumanEval and MBPP evaluation: pass@k (unbiased estimator) and Iter-k (attempts with execution feedback).
+
+Iter-k: each sample gets up to k attempts; after a failed attempt the model sees its own code and
+the feedback of the PUBLIC tests only (HumanEval: the prompt's ``>>>`` docstring examples, which
+54 of 164 problems have; MBPP: the first assert, which MBPP's own prompts show). Scores always come
+from the hidden tests. By default comparisons follow the reference harnesses (Python's ``==``), so
+pass@k compares with published numbers; ``strict_types=True`` asks for identical types.
 
 The generator is any callable ``generate(conversations) -> completions`` (one chat conversation,
 a list of ``{"role", "content"}`` messages, per pending attempt), so the machinery can be tested
@@ -7,15 +13,14 @@ without a model; :mod:`hfplug_code_exec.cli` plugs a transformers model in.
 
 from __future__ import annotations
 
-import ast
-import doctest
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hfplug_code_exec.extract import build_program
+from hfplug_code_exec.assemble import build_program
+from hfplug_code_exec.formats import docstring_examples, prompt_helpers
 from hfplug_code_exec.pool import ExecutorPool, Job
 from hfplug_code_exec.results import ExecutionResult
 
@@ -34,6 +39,24 @@ def load_problems(limit: int | None = None) -> list[dict[str, Any]]:
     return problems[:limit] if limit else problems
 
 
+TASK_SETS = ("humaneval", "mbpp")
+
+
+def load_task_set(name: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """An evaluation set by name (``humaneval`` or ``mbpp``), as rows in the HumanEval format."""
+    if name == "humaneval":
+        return load_problems(limit)
+    if name != "mbpp":
+        raise ValueError(f"unknown task set {name!r}; known: {', '.join(TASK_SETS)}")
+    import json
+
+    from hfplug_code_exec.task_sets import MBPP
+
+    with open(MBPP.path(), encoding="utf-8") as handle:
+        problems = [json.loads(line) for line in handle if line.strip()]
+    return problems[:limit] if limit else problems
+
+
 def pass_at_k(n: int, c: int, k: int) -> float:
     """Unbiased pass@k of Chen et al. (2021): 1 - C(n-c, k) / C(n, k), in a numerically stable form."""
     if not 0 <= c <= n or not 1 <= k <= n:
@@ -43,25 +66,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
 
 
-def public_test_from_docstring(prompt: str, entry_point: str) -> str | None:
-    """A ``check(candidate)`` built from the prompt's ``>>>`` examples (what the model already sees).
-
-    Only examples that call the entry point and show a literal result are kept; None if there are none.
-    """
-    asserts = []
-    for example in doctest.DocTestParser().get_examples(prompt):
-        source, want = example.source.strip(), example.want.strip()
-        if not want or entry_point not in source:
-            continue
-        try:
-            ast.literal_eval(want)
-            ast.parse(source, mode="eval")
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-        asserts.append(f"    assert {source} == {want}")
-    if not asserts:
-        return None
-    return "def check(candidate):\n" + "\n".join(asserts) + "\n"
+public_test_from_docstring = docstring_examples  # the name this module has always exported
 
 
 def first_turn(problem: dict[str, Any]) -> Conversation:
@@ -86,6 +91,7 @@ def evaluate(
     attempts: int = 1,
     batch_size: int = 16,
     progress: Callable[[int], None] | None = None,
+    strict_types: bool = False,
 ) -> dict[str, Any]:
     """Generate, execute and score; returns the summary dict (also the JSON report's content).
 
@@ -97,7 +103,7 @@ def evaluate(
         raise ValueError("samples and attempts must be at least 1.")
     started = time.monotonic()
     state = [_Attempt(p, s, first_turn(problems[p])) for p in range(len(problems)) for s in range(samples)]
-    public = [public_test_from_docstring(p["prompt"], p["entry_point"]) for p in problems]
+    public = [p.get("public_test") or public_test_from_docstring(p["prompt"], p["entry_point"]) for p in problems]
     for attempt in range(1, attempts + 1):
         pending = [a for a in state if a.solved_at is None]
         for start in range(0, len(pending), batch_size):
@@ -105,17 +111,31 @@ def evaluate(
             completions = generate([a.conversation for a in batch])
             if len(completions) != len(batch):
                 raise RuntimeError(f"the generator returned {len(completions)} completions for {len(batch)} prompts")
-            jobs = [_job(problems[a.problem], public[a.problem], c) for a, c in zip(batch, completions, strict=True)]
+            jobs = [
+                problem_job(problems[a.problem], c, public[a.problem], strict_types)
+                for a, c in zip(batch, completions, strict=True)
+            ]
             for item, completion, result in zip(batch, completions, pool.run_many(jobs), strict=True):
                 _record(item, attempt, completion, result)
             if progress:
                 progress(len(batch))
-    return _summary(problems, state, samples, attempts, time.monotonic() - started, pool.isolation)
+    return _summary(problems, state, samples, attempts, time.monotonic() - started, pool.isolation, strict_types)
 
 
-def _job(problem: dict[str, Any], public_test: str | None, completion: str) -> Job:
+def problem_job(
+    problem: dict[str, Any], completion: Any, public_test: str | None = None, strict_types: bool = False
+) -> Job:
+    """The job that grades one completion of a HumanEval-format problem (``prompt``, ``test``, ``entry_point``)."""
     program = build_program(problem["prompt"], completion, problem["entry_point"])
-    return Job(program, problem["test"], problem["entry_point"], prompt=problem["prompt"], public_test=public_test)
+    helpers = prompt_helpers(problem["prompt"], problem["entry_point"])
+    return Job(
+        program,
+        problem["test"],
+        problem["entry_point"],
+        prompt=helpers,
+        public_test=public_test,
+        strict_types=strict_types,
+    )
 
 
 def _record(item: _Attempt, attempt: int, completion: str, result: ExecutionResult) -> None:
@@ -139,6 +159,7 @@ def _summary(
     attempts: int,
     seconds: float,
     isolation: str,
+    strict_types: bool = False,
 ) -> dict[str, Any]:
     by_problem = [[a for a in state if a.problem == p] for p in range(len(problems))]
     first_try = [sum(a.solved_at == 1 for a in group) for group in by_problem]
@@ -157,6 +178,7 @@ def _summary(
         **pass_k,
         **iter_k,
         "infrastructure_errors": infra,
+        "strict_types": strict_types,
         "seconds": round(seconds, 2),
         "isolation": isolation,
         "per_problem": [

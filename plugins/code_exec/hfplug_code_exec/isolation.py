@@ -42,11 +42,14 @@ def python_runtime() -> tuple[str, str]:
     return os.path.realpath(sys.executable), prefix
 
 
-def bwrap_command(chan_in: int, chan_out: int, run_uid: int | None) -> list[str]:
-    """The bubblewrap command line that starts the zygote.
+def bwrap_command(
+    chan_in: int, chan_out: int, run_uid: int | None, role: str = "candidate", peer: tuple[int, int] | None = None
+) -> list[str]:
+    """The bubblewrap command line that starts the zygote of a program's sandbox or of a judge's.
 
     ``run_uid`` is set when we are root: the sandbox keeps only CAP_SETUID/CAP_SETGID so that the
-    zygote can switch to that uid before it reads any request.
+    zygote can switch to that uid before it reads any request. The judge's sandbox has no writable
+    folder at all (its root, /tmp included, is read-only) and runs its tests in a forked process per row.
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -76,19 +79,25 @@ def bwrap_command(chan_in: int, chan_out: int, run_uid: int | None) -> list[str]
             argv += ["--tmpfs", site_packages]
     argv += ["--ro-bind", interpreter, interpreter]
     argv += ["--ro-bind", str(SANDBOX_FOLDER), MOUNTED_SANDBOX_FOLDER]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--remount-ro", "/"]
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    argv += ["--tmpfs", "/tmp", "--remount-ro", "/"] if role == "candidate" else ["--remount-ro", "/"]
     if run_uid is None:
         argv += ["--unshare-user"]
     else:
         argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    argv += [interpreter, "-I", "-S", f"{MOUNTED_SANDBOX_FOLDER}/zygote.py", "--mode", "ns"]
+    mode = "ns" if role == "candidate" else "plain"
+    argv += [interpreter, "-I", "-S", f"{MOUNTED_SANDBOX_FOLDER}/zygote.py", "--mode", mode, "--role", role]
     argv += ["--chan-in", str(chan_in), "--chan-out", str(chan_out)]
+    if peer is not None:  # the pipe pair to the other sandbox (calls and replies go straight between them)
+        argv += ["--peer-in", str(peer[0]), "--peer-out", str(peer[1])]
     if run_uid is not None:
         argv += ["--uid", str(run_uid)]
     return argv
 
 
-def plain_command(chan_in: int, chan_out: int, plain_root: str) -> list[str]:
+def plain_command(
+    chan_in: int, chan_out: int, plain_root: str, role: str = "candidate", peer: tuple[int, int] | None = None
+) -> list[str]:
     """The command line of an unsandboxed zygote (the opt-out level)."""
     interpreter, _ = python_runtime()
     return [
@@ -104,6 +113,9 @@ def plain_command(chan_in: int, chan_out: int, plain_root: str) -> list[str]:
         str(chan_out),
         "--plain-root",
         plain_root,
+        "--role",
+        role,
+        *(["--peer-in", str(peer[0]), "--peer-out", str(peer[1])] if peer is not None else []),
     ]
 
 

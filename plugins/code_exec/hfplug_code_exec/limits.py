@@ -10,12 +10,14 @@ from typing import Any
 class ExecutionLimits:
     """What one run (a program plus all of its tests) may use.
 
-    Every field is enforced per run: ``wall_time_s`` by the judge, the others by rlimits set in the
+    Every field is enforced per run: ``wall_time_s`` (the whole program: load and all tests) and
+    ``test_time_s`` (each test) by the worker, the others by rlimits set in the
     run before the program starts, except the output caps, which the in-sandbox zygote enforces
     while it reads the program's stdout and stderr (it kills the run when a cap trips).
     """
 
     wall_time_s: float = 10.0
+    test_time_s: float = 5.0  # one test (one call, one stdin/stdout case) of the run
     cpu_time_s: float = 10.0
     memory_mb: int = 1024  # address space of each process of the run (RLIMIT_AS)
     max_processes: int = 16  # RLIMIT_NPROC of the run's user

@@ -33,18 +33,52 @@ WORKER_START_TIMEOUT_S = 60.0
 
 @dataclass(frozen=True)
 class Job:
-    """One program and its tests, in HumanEval's format.
+    """One program and its tests.
 
-    ``prompt`` is the trusted problem text (helpers the tests call are taken from it, not from the
-    program); ``public_test`` is an optional second ``check(candidate)`` whose failures are shown
-    in feedback; ``test`` is the hidden test that is scored.
+    ``test`` holds the hidden (scored) tests in the shape of ``test_format`` (see
+    :mod:`hfplug_code_exec.formats`): a ``check(candidate)`` source (``humaneval``), a list of
+    assert statements (``mbpp``, with ``setup`` run first), a pytest-style module (``pytest``) or
+    ``{"inputs", "outputs", "fn_name"}`` (``stdio``). ``public_test`` has the same shape and is
+    used for feedback only. ``prompt`` is helper code from the dataset's stub that HumanEval tests
+    may call. ``strict_types`` compares with identical types; ``False`` as the reference harnesses.
     """
 
     program: str
-    test: str
-    entry_point: str
+    test: Any
+    entry_point: str = ""
     prompt: str = ""
-    public_test: str | None = None
+    public_test: Any = None
+    test_format: str = "humaneval"
+    setup: str = ""
+    strict_types: bool = True
+
+    def message(self, limits: ExecutionLimits) -> dict[str, Any]:
+        """The request a worker receives (data only)."""
+        suites = []
+        # A ``values`` job reports what the function returned (building tests from a reference), so it is public.
+        hidden = "public" if self.test_format == "values" else "hidden"
+        for visibility, test in (("public", self.public_test), (hidden, self.test)):
+            if test is None and visibility == "public":
+                continue
+            suites.append(
+                {
+                    "format": self.test_format,
+                    "visibility": visibility,
+                    "test": test,
+                    "helpers": self.prompt,
+                    "setup": self.setup,
+                    "entry_point": self.entry_point,
+                }
+            )
+        return {
+            "program": self.program,
+            "entry_point": self.entry_point,
+            "required_name": self.entry_point if self.test_format != "pytest" else "",
+            "tests": suites,
+            "strict_types": self.strict_types,
+            "test_time_s": limits.test_time_s,
+            "limits": limits.as_dict(),
+        }
 
 
 class _Worker:
@@ -94,9 +128,10 @@ class _Worker:
         self.process = None
         # A killed worker cannot remove its cgroup (it may have died before saying where it is); its
         # sandbox dies with it, so the pool removes the empty folder.
-        for folder, _ in candidate_folders(worker_cgroup_name(pid)):
-            if folder.exists():
-                remove_when_empty(str(folder))
+        for role in ("candidate", "judge"):
+            for folder, _ in candidate_folders(worker_cgroup_name(pid, role)):
+                if folder.exists():
+                    remove_when_empty(str(folder))
         self.cgroup_folder = None
 
     def _read(self, deadline: float) -> dict[str, Any]:
@@ -180,11 +215,7 @@ class ExecutorPool:
         if self._closed:
             raise RuntimeError("the executor pool is closed")
         limits = limits or self.limits
-        tests = []
-        if job.public_test:
-            tests.append({"test": job.public_test, "prompt": job.prompt, "visibility": "public"})
-        tests.append({"test": job.test, "prompt": job.prompt, "visibility": "hidden"})
-        message = {"program": job.program, "entry_point": job.entry_point, "tests": tests, "limits": limits.as_dict()}
+        message = job.message(limits)
         # Generous: the worker enforces the real limit; this only catches a hung worker.
         timeout = limits.wall_time_s + 60.0
         failure = ""

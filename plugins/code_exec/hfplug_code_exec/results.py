@@ -11,7 +11,69 @@ from typing import Any
 
 from hfplug_code_exec.limits import ExecutionLimits
 from hfplug_code_exec.sandbox_client import RunRecord
-from hfplug_code_exec.testsuite import TestOutcome
+
+STATUSES = ("passed", "failed", "error", "not_run")
+MAX_DETAIL_CHARS = 3000
+MAX_VALUE_CHARS = 100_000  # values reported by the judge's ``values`` suite (building task sets)
+
+
+@dataclass
+class TestOutcome:
+    """The result of one test. ``detail`` and ``source`` are only kept for public tests."""
+
+    index: int
+    visibility: str  # "public" | "hidden"
+    status: str  # "passed" | "failed" | "error" | "not_run"
+    source: str = ""
+    detail: str = ""
+    error_type: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True when the test ran to its end without any exception."""
+        return self.status == "passed"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form; a hidden test's source and detail are left out."""
+        public = self.visibility == "public"
+        return {
+            "index": self.index,
+            "visibility": self.visibility,
+            "status": self.status,
+            "source": self.source if public else "",
+            "detail": self.detail if public else "",
+            "error_type": self.error_type,
+        }
+
+
+def outcomes_from_judge(plan: list[Any], outcomes: list[Any] | None, values: bool = False) -> list[TestOutcome]:
+    """The judge's report as outcomes, checked: every planned test is counted, hidden ones stay blank.
+
+    The judge runs dataset code, so its messages are data to validate: a test it listed but did not
+    report (it stopped early) is ``not_run``, which counts as not passed.
+    """
+    tests = []
+    for index, planned in enumerate(plan):
+        planned = planned if isinstance(planned, dict) else {}
+        visibility = "public" if planned.get("visibility") == "public" else "hidden"
+        reported = outcomes[index] if outcomes is not None and index < len(outcomes) else {}
+        reported = reported if isinstance(reported, dict) else {}
+        status = reported.get("status") if reported.get("status") in STATUSES else "not_run"
+        public = visibility == "public"
+        tests.append(
+            TestOutcome(
+                index=index,
+                visibility=visibility,
+                status=status,
+                source=str(planned.get("source", ""))[:MAX_DETAIL_CHARS] if public else "",
+                detail=str(reported.get("detail", ""))[: MAX_VALUE_CHARS if values else MAX_DETAIL_CHARS]
+                if public
+                else "",
+                error_type=str(reported.get("error_type", ""))[:100],
+            )
+        )
+    return tests
+
 
 SIGNALS = {
     128 + 9: "killed",
@@ -93,6 +155,8 @@ def _run_reason(record: RunRecord, limits: ExecutionLimits) -> tuple[str, str]:
     aborted = record.aborted
     if record.extras.get("memory_cgroup_hit") and record.exit_code == 128 + 9:
         return "memory limit", f"The program was killed at the memory limit ({limits.memory_mb} MB)."
+    if aborted is not None and aborted.reason == "timed out" and aborted.detail == "test":
+        return "timed out", f"A test timed out (limit {limits.test_time_s:g} s per test)."
     if (aborted is not None and aborted.reason == "timed out") or record.limit == "wall":
         return "timed out", f"The program timed out (wall-clock limit {limits.wall_time_s:g} s)."
     if aborted is not None and aborted.reason == "output limit":
@@ -117,8 +181,12 @@ def _failure_reason(outcome: TestOutcome) -> str:
     return "exception" if outcome.status == "error" else "wrong answer"
 
 
-def build_result(record: RunRecord, outcomes: list[TestOutcome], limits: ExecutionLimits) -> ExecutionResult:
-    """Score a finished run: pass counts from hidden tests, feedback from public ones."""
+def build_result(
+    record: RunRecord, outcomes: list[TestOutcome], limits: ExecutionLimits, judge_finished: bool = True
+) -> ExecutionResult:
+    """Score a finished run: pass counts from hidden tests, feedback from public ones.
+
+    A test passes only if the judge saw it pass; a run that stopped early is never "passed"."""
     hidden = [o for o in outcomes if o.visibility == "hidden"]
     public = [o for o in outcomes if o.visibility == "public"]
     passed = sum(o.passed for o in hidden)
@@ -138,21 +206,26 @@ def build_result(record: RunRecord, outcomes: list[TestOutcome], limits: Executi
     reason, sentence = _run_reason(record, limits)
     if record.load == "not_started" and not reason:
         reason, sentence = "exited early", f"The program exited while loading (exit status {record.exit_code})."
+    if not judge_finished and not reason:
+        reason, sentence = "tests ended early", "The tests stopped before they finished."
+    if reason and result.status == "passed":  # defence in depth: an interrupted run never passes
+        result.status = "failed"
     first_public_failure = next((o for o in public if not o.passed), None)
     first_hidden_failure = next((o for o in hidden if not o.passed), None)
-    result.reason = reason or (
-        _failure_reason(first_public_failure or first_hidden_failure) if result.status == "failed" else ""
-    )
+    first_failure = first_hidden_failure or first_public_failure
+    result.reason = reason or (_failure_reason(first_failure) if first_failure is not None else "")
     parts = [sentence] if sentence else []
     if first_public_failure is not None and first_public_failure.status != "not_run":
         parts.append(f"Failed test: {first_public_failure.source}\n{first_public_failure.detail}".strip())
     elif first_hidden_failure is not None and not sentence:
         # Hidden tests show only what kind of failure it was: no input, value or message.
-        kind = (
-            f"the function raised {first_hidden_failure.error_type}"
-            if first_hidden_failure.status == "error"
-            else "a wrong result"
-        )
+        error_type = first_hidden_failure.error_type
+        if first_hidden_failure.status == "error":
+            kind = f"the function raised {error_type}"
+        elif error_type and error_type != "AssertionError":
+            kind = f"checking the result raised {error_type}"
+        else:
+            kind = "a wrong result"
         parts.append(f"A hidden test failed: {kind}.")
     if public:
         parts.append(f"{sum(o.passed for o in public)} of {len(public)} public tests passed.")

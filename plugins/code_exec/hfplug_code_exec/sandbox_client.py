@@ -1,28 +1,25 @@
-"""The judge's side of one sandbox: start the zygote, start a run, call the program's function, stop.
+"""The worker's side of one sandbox (the program's or the judge's): start its zygote, start a run,
+exchange messages with the run, stop it.
 
-Everything that comes out of the sandbox is treated as hostile data: lines are size-capped,
-parsed as JSON, decoded into built-in types only, and matched to the call they answer.
+Everything that comes out of a sandbox is treated as hostile data: lines are size-capped and
+parsed as JSON objects; the worker never decodes values (the judge does, into built-in types only).
 """
 
 from __future__ import annotations
 
-import builtins
 import contextlib
-import functools
 import json
 import os
 import select
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hfplug_code_exec import isolation
 from hfplug_code_exec.cgroup import MemoryCgroup
 from hfplug_code_exec.errors import WorkerFailure
-from hfplug_code_exec.limits import ExecutionLimits
 from hfplug_code_exec.sandbox import wire
 
 START_TIMEOUT_S = 30.0
@@ -42,32 +39,6 @@ class RunAborted(BaseException):
         self.detail = detail
 
 
-class ProgramRaised(Exception):
-    """The program's function raised; ``kind`` is the exception type name, ``trace`` its trimmed traceback."""
-
-    def __init__(self, kind: str, trace: str) -> None:
-        super().__init__(trace)
-        self.kind = kind
-        self.trace = trace
-
-
-@functools.cache
-def _program_exception_class(kind: str) -> type[ProgramRaised]:
-    """``ProgramRaised`` that is also the built-in exception ``kind`` (so a test's ``except ValueError`` works)."""
-    builtin = getattr(builtins, kind, None)
-    if isinstance(builtin, type) and issubclass(builtin, Exception) and builtin.__module__ == "builtins":
-        try:
-            return type(f"Program{kind}", (ProgramRaised, builtin), {})
-        except TypeError:  # a built-in whose layout cannot be combined
-            pass
-    return ProgramRaised
-
-
-def program_raised(kind: str, trace: str) -> ProgramRaised:
-    """The exception the judge raises when the program's function raised ``kind``."""
-    return _program_exception_class(kind)(kind, trace)
-
-
 @dataclass
 class RunRecord:
     """How a run ended, as the zygote saw it."""
@@ -75,6 +46,7 @@ class RunRecord:
     load: str = "not_started"  # ok | error | missing | not_started
     load_error: str = ""
     load_error_type: str = ""
+    names: dict[str, str] = field(default_factory=dict)
     exit_code: int | None = None
     limit: str | None = None  # wall | output | None, from the zygote
     output: str = ""
@@ -116,9 +88,22 @@ class _Lines:
 
 
 class Sandbox:
-    """One zygote (inside bubblewrap unless the level is ``none``) owned by one worker."""
+    """One zygote (inside bubblewrap unless the level is ``none``) owned by one worker.
 
-    def __init__(self, level: str, run_uid: int | None, cgroup: MemoryCgroup | None = None) -> None:
+    ``role`` is ``candidate`` (runs the program: fresh namespaces and tmpfs per run) or ``judge``
+    (runs the dataset's tests: a read-only sandbox of its own, a forked process per run).
+    """
+
+    def __init__(
+        self,
+        level: str,
+        run_uid: int | None,
+        cgroup: MemoryCgroup | None = None,
+        role: str = "candidate",
+        peer: tuple[int, int] | None = None,
+    ) -> None:
+        self.role = role
+        self.peer = peer  # (read fd, write fd) of the pipes to the other sandbox, if any
         self.level = level
         self.run_uid = run_uid
         self.cgroup = cgroup
@@ -130,11 +115,11 @@ class Sandbox:
         chan_in_r, self._chan_in_w = os.pipe()
         self._chan_out_r, chan_out_w = os.pipe()
         if self.level == "bubblewrap":
-            argv = isolation.bwrap_command(chan_in_r, chan_out_w, self.run_uid)
+            argv = isolation.bwrap_command(chan_in_r, chan_out_w, self.run_uid, self.role, self.peer)
             kwargs: dict[str, Any] = {}
         else:
             self._plain_root = tempfile.TemporaryDirectory(prefix="hfplug-code-exec-")
-            argv = isolation.plain_command(chan_in_r, chan_out_w, self._plain_root.name)
+            argv = isolation.plain_command(chan_in_r, chan_out_w, self._plain_root.name, self.role, self.peer)
             # No isolation means none: the code runs as the calling user (the opt-out says so).
             kwargs = {"start_new_session": True, "cwd": self._plain_root.name}
         if self.cgroup is not None:
@@ -145,7 +130,7 @@ class Sandbox:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            pass_fds=(chan_in_r, chan_out_w),
+            pass_fds=(chan_in_r, chan_out_w, *(self.peer or ())),
             env={},
             bufsize=0,
             **kwargs,
@@ -217,88 +202,67 @@ class Sandbox:
             raise RunAborted("protocol", "the run sent something that is not a message")
         return message
 
-    def run(
-        self, program: str, entry_point: str, limits: ExecutionLimits, driver: Callable[[Callable[..., Any]], Any]
-    ) -> tuple[RunRecord, Any]:
-        """Start a run of ``program`` and hand ``driver`` a function that calls ``entry_point`` in it.
-
-        The driver runs here, outside the sandbox; its return value is passed back. Whatever happens
-        in the program, the run is over (every process of it dead) when this returns.
-        """
-        record = RunRecord()
-        deadline = time.monotonic() + limits.wall_time_s
-        self._channel.max_line = limits.max_value_bytes
+    def begin(self, request: dict[str, Any], limits: dict[str, Any], max_line: int) -> None:
+        """Ask for a run (``request`` goes to it whole); :meth:`confirm` then waits until it is set up.
+        Apart, so that the worker can start the program's run and the judge's at the same time."""
+        self._channel.max_line = max_line
         self._channel.drain()
-        oom_before = 0
-        if self.cgroup is not None:
-            # The run's processes together (tmpfs folder included) plus room for the zygote.
-            self.cgroup.set_limit((limits.memory_mb + limits.folder_mb + CGROUP_HEADROOM_MB) * 1024 * 1024)
-            oom_before = self.cgroup.oom_kills()
-        self._send_control({"op": "run", "program": program, "entry_point": entry_point, "limits": limits.as_dict()})
-        if self._control_message(time.monotonic() + START_TIMEOUT_S).get("op") != "started":
-            raise WorkerFailure("sandbox did not start the run")
-        result = None
+        self._send_control({"op": "run", **request, "limits": limits})
+
+    def confirm(self) -> None:
+        """Wait until the run asked for by :meth:`begin` has started and its sandbox is set up."""
+        if (
+            self.role == "candidate"
+            and self._control_message(time.monotonic() + START_TIMEOUT_S).get("op") != "started"
+        ):
+            raise WorkerFailure(f"{self.role} sandbox did not start the run")
         try:
-            try:
-                setup = self._channel_message(time.monotonic() + START_TIMEOUT_S)
-            except RunAborted as aborted:  # the sandbox failed before the program ran: not the program's fault
-                raise WorkerFailure(f"the run's sandbox set-up failed ({aborted.reason})") from None
-            if setup.get("setup") != "ok":
-                raise WorkerFailure(f"the run's sandbox set-up sent {str(setup)[:100]!r}")
-            loaded = self._channel_message(deadline)
-            record.load = str(loaded.get("load"))
-            record.load_error = str(loaded.get("error", ""))[:4000]
-            record.load_error_type = str(loaded.get("type", ""))[:100]
-            if record.load == "ok":
-                caller = _Caller(self, deadline)
-                result = driver(caller)
-                record.aborted = caller.aborted  # the driver may have swallowed it; the record must not
-        except RunAborted as aborted:
-            record.aborted = aborted
+            setup = self.receive(time.monotonic() + START_TIMEOUT_S)
+        except RunAborted as aborted:  # the sandbox failed before the code ran: not the program's fault
+            raise WorkerFailure(f"the {self.role} run's sandbox set-up failed ({aborted.reason})") from None
+        if setup.get("setup") != "ok":
+            raise WorkerFailure(f"the {self.role} run's sandbox set-up sent {str(setup)[:100]!r}")
+
+    def send(self, message: dict[str, Any], deadline: float) -> None:
+        """Write one message to the run, never blocking past the deadline (the run may stop reading)."""
+        try:
+            self._send_channel(wire.encode_line(message), deadline)
+        except BrokenPipeError:
+            raise RunAborted("ended") from None
+
+    @property
+    def control_fd(self) -> int:
+        return self._control.fd
+
+    def run_ended(self) -> bool:
+        """Whether the zygote has reported the end of the current run (without consuming the report)."""
+        return self._control.has_line() or bool(select.select([self._control.fd], [], [], 0)[0])
+
+    def wait(self, others: list[int], deadline: float) -> bool:
+        """Wait for a message from the run, or until one of ``others`` is readable or the deadline passes;
+        True when a message (or the run's end) is there to receive."""
+        if self._channel.has_line():
+            return True
+        ready = select.select(
+            [self._channel.fd, self._control.fd, *others], [], [], max(0.0, deadline - time.monotonic())
+        )[0]
+        return bool(set(ready) & {self._channel.fd, self._control.fd}) or (not ready and not others)
+
+    def receive(self, deadline: float) -> dict[str, Any]:
+        """The run's next message; RunAborted when it ends, breaks the protocol or time is up first."""
+        return self._channel_message(deadline)
+
+    def end(self, keep: bool = False) -> dict[str, Any]:
+        """Stop the run (every process of it dies) and return the zygote's report: exit, limit, output.
+
+        ``keep``: a judge run that ended normally keeps its process for the next run of the same row (and
+        its zygote needs no word about it)."""
+        if keep:
+            return {"op": "done", "exit": None, "limit": None, "output": ""}
         self._send_control({"op": "stop"})
         done = self._control_message(time.monotonic() + STOP_TIMEOUT_S)
+        while done.get("op") == "ended":  # the judge's process had died by itself before the stop
+            done = self._control_message(time.monotonic() + STOP_TIMEOUT_S)
         if done.get("op") != "done":
-            raise WorkerFailure(f"sandbox sent {done!r} instead of done")
-        record.exit_code = done.get("exit")
-        record.limit = done.get("limit")
-        record.output = str(done.get("output", ""))
-        if self.cgroup is not None:
-            record.extras["memory_cgroup_hit"] = self.cgroup.oom_kills() > oom_before
-        return record, result
-
-
-class _Caller:
-    """The callable a driver uses in place of the program's function."""
-
-    def __init__(self, sandbox: Sandbox, deadline: float) -> None:
-        self.sandbox = sandbox
-        self.deadline = deadline
-        self.calls = 0
-        self.aborted: RunAborted | None = None
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.aborted is not None:  # once the run is gone, every later call fails the same way
-            raise self.aborted
-        self.calls += 1
-        # Arguments come from the trusted tests: one that cannot be sent is the tests' error, not the run's.
-        message = {"call": self.calls, "args": wire.to_wire(list(args)), "kwargs": wire.to_wire(kwargs)}
-        try:
-            self.sandbox._send_channel(wire.encode_line(message), self.deadline)
-            while True:
-                reply = self.sandbox._channel_message(self.deadline)
-                if reply.get("call") == self.calls:
-                    break
-            if "error" in reply:
-                kind, trace = str(reply.get("type", "Exception"))[:100], str(reply["error"])[:4000]
-            else:
-                return wire.from_wire(reply.get("value"))
-        except RunAborted as aborted:
-            self.aborted = aborted
-            raise
-        except (ValueError, TypeError, KeyError, RecursionError) as error:
-            self.aborted = RunAborted("protocol", f"the run sent a malformed value ({error})")
-            raise self.aborted from error
-        except BrokenPipeError as error:
-            self.aborted = RunAborted("ended")
-            raise self.aborted from error
-        raise program_raised(kind, trace)
+            raise WorkerFailure(f"{self.role} sandbox sent {done!r} instead of done")
+        return done

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from trl import SFTConfig
 
 from hfplug.errors import ConfigError
+from hfplug.trainers.machine_defaults import MachineDefaults
 
 FLOW_MODES = ("sequence", "token")
 
 
 @dataclass
-class FlowConfig(SFTConfig):
+class FlowConfig(MachineDefaults, SFTConfig):
     """Configuration for :class:`~hfplug_flow.trainer.FlowTrainer`.
 
     The weights are computed before training (``flow_weights`` data transform or

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from trl import SFTConfig
 
 from hfplug.errors import ConfigError
+from hfplug.trainers.machine_defaults import MachineDefaults
 
 TAU_FROM_CHOICES = ("sequence", "token")
 NORMALIZE_CHOICES = ("none", "simplex")
@@ -15,7 +16,7 @@ TAU_SCOPE_CHOICES = ("micro_batch", "step")
 
 
 @dataclass
-class TALRConfig(SFTConfig):
+class TALRConfig(MachineDefaults, SFTConfig):
     """Configuration for :class:`~hfplug_talr.trainer.TALRTrainer`.
 
     Every field of ``SFTConfig`` works as usual. The TALR fields below choose how the per-token

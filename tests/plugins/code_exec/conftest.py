@@ -36,11 +36,22 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def _is_judge_sandbox(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"--role\0judge" in handle.read()
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def pool_processes(pool):
-    """A callable: how many processes live under the pool's workers (bwrap, its init, the zygote)."""
+    """A callable: how many processes live in the pool's program sandboxes (bwrap, its init, the zygote, runs).
+
+    The judges' sandboxes are left out: a judge process may stay alive between runs of the same row."""
 
     def count() -> int:
-        return sum(len(descendants(w.process.pid)) for w in pool._workers if w.process is not None)
+        pids = [p for w in pool._workers if w.process is not None for p in descendants(w.process.pid)]
+        return sum(not _is_judge_sandbox(pid) for pid in pids)
 
     return count

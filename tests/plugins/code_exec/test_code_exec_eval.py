@@ -14,6 +14,7 @@ from hfplug_code_exec.humaneval import evaluate, load_problems, pass_at_k, publi
 from hfplug_code_exec.rewards import unit_tests, unit_tests_all
 
 import hfplug
+from hfplug.errors import DatasetError
 
 PROBLEMS = load_problems()
 CANONICAL = {p["prompt"]: p["canonical_solution"] for p in PROBLEMS}
@@ -138,7 +139,7 @@ def test_rewards_follow_trl_signature(pool):
     fractions = unit_tests(prompts, completions, **kwargs)
     assert fractions[0] == 1.0 and fractions[1] == 0.0 and 0.0 < fractions[2] < 1.0
     assert unit_tests_all(prompts, completions, **kwargs) == [1.0, 0.0, 0.0]
-    with pytest.raises(ValueError, match="'test'"):
+    with pytest.raises(DatasetError, match="no test column"):
         unit_tests(prompts, completions, entry_point=kwargs["entry_point"], pool=pool)
 
 

@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 import pytest
+from hfplug_code_exec.assemble import build_program
 from hfplug_code_exec.errors import InvalidTestsError, IsolationUnavailableError
-from hfplug_code_exec.extract import build_program, extract_code
-from hfplug_code_exec.humaneval import load_problems
+from hfplug_code_exec.extract import extract_code
+from hfplug_code_exec.formats import docstring_examples
+from hfplug_code_exec.humaneval import load_problems, problem_job
 from hfplug_code_exec.isolation import UNSANDBOXED_ENV, choose_level
 from hfplug_code_exec.limits import ExecutionLimits
 from hfplug_code_exec.pool import Job
-from hfplug_code_exec.testsuite import CompiledTests, strict_equal
+from hfplug_code_exec.sandbox.compare import strict_equal
 
 PROBLEMS = load_problems()
 
 
 def canonical_job(problem: dict) -> Job:
-    return Job(
-        problem["prompt"] + problem["canonical_solution"],
-        problem["test"],
-        problem["entry_point"],
-        prompt=problem["prompt"],
-    )
+    public = docstring_examples(problem["prompt"], problem["entry_point"])
+    return problem_job(problem, problem["canonical_solution"], public, strict_types=True)
 
 
-def test_all_164_canonical_solutions_pass(pool):
+def test_all_164_canonical_solutions_pass_hidden_and_public_tests(pool):
     results = pool.run_many([canonical_job(p) for p in PROBLEMS])
     failed = [(p["task_id"], r.reason, r.feedback) for p, r in zip(PROBLEMS, results, strict=True) if not r.all_passed]
     assert len(PROBLEMS) == 164
     assert failed == []
     assert all(r.pass_fraction == 1.0 and r.total >= 1 and r.isolation == "bubblewrap" for r in results)
+    assert sum("public tests passed" in r.feedback for r in results) == 70
+    failing_public = [
+        p["task_id"]
+        for p, r in zip(PROBLEMS, results, strict=True)
+        for t in r.tests
+        if t.visibility == "public" and not t.passed
+    ]
+    assert failing_public == [
+        "HumanEval/47"
+    ]  # its docstring says 15.0 where the median is 8.0; asset:humaneval drops it
 
 
 def test_wrong_solution_fails_with_input_expected_actual(pool):
@@ -95,9 +103,9 @@ def test_tests_without_check_are_a_clear_error(pool):
     with pytest.raises(InvalidTestsError, match="check"):
         pool.run(Job("def f(x):\n    return x\n", "assert f(1) == 1\n", "f"))
     with pytest.raises(InvalidTestsError, match="parse"):
-        CompiledTests("def check(candidate)\n")
+        pool.run(Job("def f(x):\n    return x\n", "def check(candidate)\n", "f"))
     with pytest.raises(InvalidTestsError, match="no assert"):
-        CompiledTests("def check(candidate):\n    pass\n")
+        pool.run(Job("def f(x):\n    return x\n", "def check(candidate):\n    pass\n", "f"))
 
 
 def test_missing_function_and_syntax_error(pool):
@@ -136,7 +144,7 @@ def test_code_extraction():
     stub = 'def f(x):\n    """doc"""\n'
     assert build_program(stub, "    return x\n", "f") == stub + "    return x\n"
     whole = build_program(stub, [{"role": "assistant", "content": "```py\ndef f(x):\n    return x\n```"}], "f")
-    assert whole.startswith(stub) and whole.rstrip().endswith("def f(x):\n    return x")
+    assert whole == "def f(x):\n    return x\n"  # the whole function replaces the stub
     with pytest.raises(TypeError, match="completion"):
         build_program(stub, 3, "f")
 

@@ -60,6 +60,7 @@ def test_strategy_folder_needs_nothing_but_torch_and_transformers(name):
                     "inspect",
                     "logging",
                     "itertools",
+                    "warnings",
                 }, f"{source.name} imports {roots}"
 
 

@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Imported here so that a run does not pay for them: forked runs inherit them.
 import bisect  # noqa: F401
 import collections  # noqa: F401
+import contextlib
 import functools  # noqa: F401
 import heapq  # noqa: F401
 import itertools  # noqa: F401
@@ -144,45 +145,175 @@ def _short_traceback(error: BaseException, limit_chars: int = 1500) -> str:
     return text if len(text) <= limit_chars else "..." + text[-limit_chars:]
 
 
-def serve_program(request: dict, chan_in: int, chan_out: int) -> None:
-    """Run the program, then answer call requests on the channel until it closes (inside the run)."""
+MAX_NAMES = 200
+
+
+def _names(namespace: dict) -> dict:
+    """The program's top-level functions and classes (what tests may call), by kind."""
+    names = {}
+    for name, value in namespace.items():
+        if len(names) >= MAX_NAMES or name.startswith("__") or not callable(value):
+            continue
+        names[name[:100]] = "class" if isinstance(value, type) else "function"
+    return names
+
+
+def _target(namespace: dict, objects: list, request: dict):
+    """What a call request names: a top-level function or class, a method of an object made earlier,
+    or, as APPS/TACO harnesses do for ``fn_name``, a method of a fresh ``Solution()``."""
+    if "handle" in request:
+        return getattr(objects[int(request["handle"])], str(request.get("method") or request.get("attr")))
+    name = str(request["name"])
+    if name in namespace:
+        return namespace[name]
+    solution = namespace.get("Solution")
+    if isinstance(solution, type) and hasattr(solution, name):
+        return getattr(solution(), name)
+    raise NameError(f"the program defines no function or class {name!r}")
+
+
+def _answer(request: dict, namespace: dict, objects: list, code, limits: dict) -> dict:
+    call = request["call"]
+    try:
+        if "stdio" in request:
+            return {"call": call, **_run_stdio(code, str(request["stdio"]), float(request.get("timeout", 10)), limits)}
+        target = _target(namespace, objects, request)
+        if "attr" in request:
+            return (
+                {"call": call, "callable": True} if callable(target) else {"call": call, "value": wire.to_wire(target)}
+            )
+        args = wire.from_wire(request["args"])
+        kwargs = wire.from_wire(request.get("kwargs", {"d": []}))
+        value = target(*args, **kwargs)
+        if isinstance(target, type) and "handle" not in request:  # a constructor: the object stays here
+            objects.append(value)
+            return {"call": call, "handle": len(objects) - 1}
+    except BaseException as error:
+        return {"call": call, "error": _short_traceback(error), "type": type(error).__name__}
+    try:
+        return {"call": call, "value": wire.to_wire(value)}
+    except wire.UnsupportedValue as error:
+        message = f"{error}; only None, bool, int, float, str, bytes, complex, list, tuple, dict and set can"
+        return {"call": call, "error": message, "type": "UnsupportedReturnValue"}
+    except BaseException as error:
+        return {"call": call, "error": _short_traceback(error), "type": type(error).__name__}
+
+
+def _run_stdio(code, text: str, timeout: float, limits: dict) -> dict:
+    """Run the whole program as ``__main__`` in a forked child with ``text`` on stdin; capture stdout."""
+    stdin_path = "stdin.txt"
+    with open(stdin_path, "w") as handle:
+        handle.write(text)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(out_r)
+            os.close(err_r)
+            fd = os.open(stdin_path, os.O_RDONLY)
+            os.dup2(fd, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            sys.stdin = open(0, closefd=False)  # noqa: SIM115
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+            status = 0
+            try:
+                exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
+            except SystemExit as done:
+                status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+            except BaseException as error:
+                sys.stderr.write(_short_traceback(error))
+                sys.stderr.write("\n__type__:" + type(error).__name__)
+                status = 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            status = 1
+        os._exit(status)
+    os.close(out_w)
+    os.close(err_w)
+    deadline = time.monotonic() + timeout
+    cap = int(limits["max_output_bytes"])
+    output, errors, status = bytearray(), bytearray(), "exited"
+    open_fds = [out_r, err_r]
+    while open_fds:
+        ready, _, _ = select.select(open_fds, [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            status = "timed out"
+            break
+        for fd in ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                open_fds.remove(fd)
+            elif fd == out_r:
+                output += chunk
+            else:
+                errors += chunk[: max(0, 8192 - len(errors))]
+        if len(output) > cap:
+            status = "exceeded the output limit"
+            break
+    if status != "exited":
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    _, wait_status = os.waitpid(pid, 0)
+    os.close(out_r)
+    os.close(err_r)
+    error_text = bytes(errors).decode("utf-8", "replace")
+    error_type = ""
+    if "\n__type__:" in error_text:
+        error_text, _, error_type = error_text.rpartition("\n__type__:")
+    return {
+        "stdout": bytes(output[:cap]).decode("utf-8", "replace"),
+        "stderr": error_text[-2000:],
+        "error_type": error_type[:100],
+        "exit": _exit_code(wait_status),
+        "status": status,
+    }
+
+
+def _drain(fd: int) -> None:
+    """Throw away what an earlier run left in a pipe (the run starts before any call of its own is sent)."""
+    os.set_blocking(fd, False)
+    try:
+        while os.read(fd, 1 << 16):
+            pass
+    except BlockingIOError:
+        pass
+    os.set_blocking(fd, True)
+
+
+def serve_program(request: dict, options: argparse.Namespace) -> None:
+    """Load the program and say so to the worker, then answer the judge's calls (inside the run).
+
+    Calls come straight from the judge's sandbox on the peer pipes when there are any, else from
+    the worker's channel."""
+    chan_out = options.chan_out
+    calls_in, replies_out = (options.peer_in, options.peer_out) if options.peer_in >= 0 else (options.chan_in, chan_out)
+    if options.peer_in >= 0:
+        _drain(options.peer_in)
     namespace: dict = {"__name__": "__solution__", "__builtins__": __builtins__}
+    stdio = request.get("mode") == "stdio"
     try:
         code = compile(request["program"], "<solution>", "exec")
-        exec(code, namespace)
-        function = namespace.get(request["entry_point"])
-        if not callable(function):
-            _write_all(chan_out, wire.encode_line({"load": "missing", "name": request["entry_point"]}))
-            return
+        if not stdio:  # a stdin/stdout program runs once per test instead, as __main__
+            exec(code, namespace)
     except BaseException as error:  # the program may raise anything, SystemExit included
         _write_all(
             chan_out,
             wire.encode_line({"load": "error", "error": _short_traceback(error), "type": type(error).__name__}),
         )
         return
-    _write_all(chan_out, wire.encode_line({"load": "ok"}))
-    reader = _LineReader(chan_in)
+    _write_all(chan_out, wire.encode_line({"load": "ok", "names": _names(namespace)}))
+    reader = _LineReader(calls_in)
+    objects: list = []
     while True:
         line = reader.readline()
         if not line:
             return
-        request_call = json.loads(line)
-        try:
-            args = wire.from_wire(request_call["args"])
-            kwargs = wire.from_wire(request_call.get("kwargs", {"d": []}))
-            value = function(*args, **kwargs)
-        except BaseException as error:
-            reply = {"call": request_call["call"], "error": _short_traceback(error), "type": type(error).__name__}
-            _write_all(chan_out, wire.encode_line(reply))
-            continue
-        try:
-            reply = {"call": request_call["call"], "value": wire.to_wire(value)}
-        except wire.UnsupportedValue as error:
-            message = f"{error}; only None, bool, int, float, str, bytes, complex, list, tuple, dict and set can"
-            reply = {"call": request_call["call"], "error": message, "type": "UnsupportedReturnValue"}
-        except BaseException as error:
-            reply = {"call": request_call["call"], "error": _short_traceback(error), "type": type(error).__name__}
-        _write_all(chan_out, wire.encode_line(reply))
+        reply = _answer(json.loads(line), namespace, objects, code, request["limits"])
+        _write_all(replies_out, wire.encode_line(reply))
 
 
 def _run_body(request: dict, options: argparse.Namespace, out_w: int) -> None:
@@ -193,7 +324,9 @@ def _run_body(request: dict, options: argparse.Namespace, out_w: int) -> None:
     os.dup2(out_w, 2)
     os.close(devnull)
     low = 3
-    for fd in sorted({options.chan_in, options.chan_out}):  # close every inherited fd but the channel
+    for fd in sorted(
+        {options.chan_in, options.chan_out, options.peer_in, options.peer_out} - {-1}
+    ):  # all but the channels
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, 1 << 16)
@@ -202,7 +335,7 @@ def _run_body(request: dict, options: argparse.Namespace, out_w: int) -> None:
     _set_limits(request["limits"])
     # Everything up to here is the sandbox's doing; from now on failures are the program's.
     _write_all(options.chan_out, wire.encode_line({"setup": "ok"}))
-    serve_program(request, options.chan_in, options.chan_out)
+    serve_program(request, options)
 
 
 def _start_ns_run(request: dict, options: argparse.Namespace, out_w: int) -> tuple[int, int]:
@@ -270,6 +403,117 @@ def _start_plain_run(request: dict, options: argparse.Namespace, out_w: int) -> 
     except BaseException:
         traceback.print_exc()
     os._exit(0)
+
+
+class _JudgeProcess:
+    """The process that runs a row's tests: forked fresh for a new row, kept for the next run of the
+    same row (GRPO grades many completions of one row), killed whenever a run did not end normally."""
+
+    def __init__(self, request: dict, options: argparse.Namespace, key: str) -> None:
+        self.key = key
+        self.out_r, out_w = os.pipe()
+        next_r, self.next_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(self.out_r)
+                os.close(self.next_w)
+                os.setsid()
+                os.chdir(options.plain_root or "/")
+                _judge_child(request, options, out_w, next_r)
+            except BaseException:
+                traceback.print_exc()
+            os._exit(0)
+        os.close(out_w)
+        os.close(next_r)
+        self.pidfd = os.pidfd_open(self.pid)
+
+    def next_run(self, request: dict) -> None:
+        _write_all(self.next_w, wire.encode_line(request))
+
+    def kill(self) -> int:
+        """Kill and reap the process; its exit code."""
+        _kill(self.pid, "plain")
+        _, status = os.waitpid(self.pid, 0)
+        for fd in (self.pidfd, self.out_r, self.next_w):
+            os.close(fd)
+        return _exit_code(status)
+
+
+def _judge_child(request: dict, options: argparse.Namespace, out_w: int, next_r: int) -> None:
+    import judge
+
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_w, 1)
+    os.dup2(out_w, 2)
+    os.close(devnull)
+    keep = sorted({options.chan_in, options.chan_out, next_r, options.peer_in, options.peer_out} - {-1})
+    low = 3
+    for fd in keep:  # close every inherited fd but the channel and the next-run pipe
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115  (line-buffered, over the new fd)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    limits = dict(request["limits"])
+    budget = max(1, int(limits["cpu_time_s"] + 0.999))
+    limits["cpu_time_s"] = 10**6  # set per run below: the process serves several runs
+    _set_limits(limits)
+    runs = _LineReader(next_r)
+    while True:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = int(used.ru_utime + used.ru_stime) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (spent + budget, 10**6))
+        _write_all(options.chan_out, wire.encode_line({"setup": "ok", "run": request.get("run")}))
+        judge.serve_judge(request, options.chan_in, options.chan_out, (options.peer_in, options.peer_out))
+        sys.stdout.flush()
+        line = runs.readline()
+        if not line:
+            return
+        request = json.loads(line)
+
+
+def _serve_judge_runs(options: argparse.Namespace, control: _LineReader) -> None:
+    """The judge zygote's loop: one row's runs go to one judge process; any other row gets a fresh one.
+
+    A run that ended normally needs no word from the worker (the process waits for the next run); the
+    worker sends ``stop`` only after a run that did not (the process is killed, ``done`` answers). If
+    the process dies by itself, ``ended`` says so at once."""
+    import judge
+
+    process: _JudgeProcess | None = None
+    while True:
+        watch = [control.fd] if process is None else [control.fd, process.out_r, process.pidfd]
+        ready = [control.fd] if control.buffer else select.select(watch, [], [])[0]
+        if process is not None and process.out_r in ready:
+            os.read(process.out_r, 1 << 16)  # tests may print: read and thrown away
+        if process is not None and process.pidfd in ready:
+            _write_all(1, wire.encode_line({"op": "ended", "exit": process.kill()}))
+            process = None
+        if control.fd not in ready:
+            continue
+        line = control.readline()
+        if not line:
+            break
+        request = json.loads(line)
+        if request.get("op") == "stop":
+            code = process.kill() if process is not None else None
+            process = None
+            _write_all(1, wire.encode_line({"op": "done", "exit": code, "limit": None, "output": ""}))
+            continue
+        if request.get("op") != "run":
+            continue
+        key = judge.prebuild(request)
+        if process is not None and process.key != key:
+            process.kill()
+            process = None
+        if process is None:
+            process = _JudgeProcess(request, options, key)
+        else:
+            process.next_run(request)
+    if process is not None:
+        process.kill()
 
 
 def _wait_run(run_pid: int, kill_pid: int, out_r: int, control: _LineReader, limits: dict, mode: str) -> dict:
@@ -341,14 +585,27 @@ def main() -> None:
     parser.add_argument("--chan-out", type=int, required=True)
     parser.add_argument("--uid", type=int, default=-1)
     parser.add_argument("--plain-root", default=None)
+    parser.add_argument("--role", choices=["candidate", "judge"], default="candidate")
+    parser.add_argument("--peer-in", type=int, default=-1)
+    parser.add_argument("--peer-out", type=int, default=-1)
     options = parser.parse_args()
     if options.uid >= 0:  # started as root inside bubblewrap: become the unprivileged run user for good
         os.setgroups([])
         os.setresgid(options.uid, options.uid, options.uid)
         os.setresuid(options.uid, options.uid, options.uid)
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/<pid>/mem access to this process, even for its uid
+    if options.role == "judge":  # imported once here, so that a forked judge run does not pay for them
+        import ast  # noqa: F401
+
+        import compare  # noqa: F401
+        import judge  # noqa: F401
+        import mini_pytest  # noqa: F401
+        import suites  # noqa: F401
     control = _LineReader(0)
     _write_all(1, wire.encode_line({"op": "hello", "uid": os.getuid(), "pid": os.getpid()}))
+    if options.role == "judge":
+        _serve_judge_runs(options, control)
+        return
     while True:
         line = control.readline()
         if not line:
@@ -357,11 +614,11 @@ def main() -> None:
         if request.get("op") != "run":
             continue
         out_r, out_w = os.pipe()
-        start = _start_ns_run if options.mode == "ns" else _start_plain_run
+        start, mode = (_start_ns_run, "ns") if options.mode == "ns" else (_start_plain_run, "plain")
         run_pid, kill_pid = start(request, options, out_w)
         os.close(out_w)
         _write_all(1, wire.encode_line({"op": "started"}))
-        reply = _wait_run(run_pid, kill_pid, out_r, control, request["limits"], options.mode)
+        reply = _wait_run(run_pid, kill_pid, out_r, control, request["limits"], mode)
         if options.mode == "plain":
             shutil.rmtree(options.run_folder, ignore_errors=True)
         _write_all(1, wire.encode_line(reply))

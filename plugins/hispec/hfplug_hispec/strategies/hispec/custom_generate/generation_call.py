@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,16 @@ REQUIRED_SETTINGS = {
 }
 # "tokenizer" only serves stop_strings, which are refused above.
 MODEL_ARGUMENTS_ALLOWED = ("attention_mask", "use_cache", "tokenizer")
+# What transformers used to fetch this strategy from the Hub (model.generate(custom_generate=REPO,
+# revision=SHA, ...)); it forwards them to generate() too, where they mean nothing.
+HUB_LOADING_ARGUMENTS = ("revision", "token", "cache_dir", "force_download", "proxies", "local_files_only")
+# Below this draft acceptance (over enough drafts) the exits are not trained: speculation is slower.
+UNTRAINED_ACCEPTANCE = 0.3
+MIN_DRAFTS_TO_JUDGE = 8
+
+
+class UntrainedExitsWarning(UserWarning):
+    """The model's early exits rarely agree with deeper layers, so speculative decoding is slower than plain."""
 
 
 # transformers 5.24 renamed the output's ``past_key_values`` to ``cache``; fill whichever this version has.
@@ -137,6 +148,22 @@ def _prompt(arguments: dict[str, Any], model_kwargs: dict) -> tuple[torch.Tensor
     return prompt, padding.tolist()
 
 
+def _warn_if_exits_untrained(summary: dict[str, Any], strategy: str) -> None:
+    """Say so when some level rarely accepted what the exit below proposed: an ordinary checkpoint's exits
+    are poor drafters (plain decoding has no levels and says nothing)."""
+    judged = [level for level in summary["acceptance"] if level["proposed"] >= MIN_DRAFTS_TO_JUDGE]
+    worst = min(judged, key=lambda level: level["rate"], default=None)
+    if worst is not None and worst["rate"] < UNTRAINED_ACCEPTANCE:
+        warnings.warn(
+            f"{strategy}: the exit at layer {worst['proposer_exit']} agreed with layer {worst['verifier_exit']} on "
+            f"only {worst['rate']:.0%} of {worst['proposed']} proposed tokens, so speculation costs more than it "
+            "saves: this model's early exits look untrained, and plain decoding is faster. Train them first "
+            "(trainer: early_exit in hfplug-hispec), or decode without this strategy.",
+            UntrainedExitsWarning,
+            stacklevel=2,
+        )
+
+
 def run_early_exit_generation(
     model: Any, exits: list[int], windows: list[int], arguments: dict[str, Any], strategy: str
 ) -> torch.Tensor | EarlyExitGenerateOutput:
@@ -151,6 +178,8 @@ def run_early_exit_generation(
     float32_logits = arguments.pop("float32_logits", False)
     if not isinstance(float32_logits, bool):
         raise ValueError(f"float32_logits must be True or False, got {float32_logits!r}.")
+    for name in HUB_LOADING_ARGUMENTS:
+        arguments.pop(name, None)
     # Named parameters of generate() stay here; everything else is a generation-config field or a model input.
     named = set(inspect.signature(GenerationMixin.generate).parameters) - {"self", "kwargs"}
     call_arguments = {key: arguments.pop(key) for key in list(arguments) if key in named}
@@ -177,6 +206,7 @@ def run_early_exit_generation(
     sequences = torch.tensor(rows, dtype=prompt.dtype, device=prompt.device)
     summary = stats.as_dict()
     logger.info("%s decoding: %s", strategy, summary)
+    _warn_if_exits_untrained(summary, strategy)
     if generation_config.return_dict_in_generate:
         return EarlyExitGenerateOutput(
             sequences=sequences, speculation_stats=summary, **{CACHE_FIELD: decoder.stack.cache()}

@@ -1,0 +1,16 @@
+"""What precision a trainer config defaults to on this machine.
+
+trl turns ``bf16`` on unless told otherwise, which ``TrainingArguments`` rejects on a machine
+without a bf16-capable accelerator. hfplug defaults to fp32 there instead of failing, for config
+files (:mod:`hfplug.config`) and for config classes built in Python
+(:class:`hfplug.trainers.machine_defaults.MachineDefaults`) alike.
+"""
+
+from __future__ import annotations
+
+
+def bf16_available() -> bool:
+    """Whether this machine has an accelerator that trains in bf16 (a CUDA GPU that supports it)."""
+    import torch
+
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())

@@ -1,0 +1,1 @@
+../../joint_sampler/custom_generate/generation_call.py

@@ -1,0 +1,1 @@
+../../joint_sampler/custom_generate/positions.py

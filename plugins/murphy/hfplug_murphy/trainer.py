@@ -1,0 +1,334 @@
+"""``MurphyTrainer``: trl's GRPOTrainer with a feedback-conditioned rollout tree around generation.
+
+Everything Murphy adds happens around trl's own generation call (``GRPOTrainer._generate``), so
+the transformers path and the vLLM path (server or colocate) receive the refinement prompts
+unchanged, and trl's loss (``_compute_loss``) trains on the rows Murphy builds: one row per kept
+node, its prompt masked, its completion weighted by an advantage computed from propagated credit
+within its sibling group. With ``max_turns=1`` the rows, the loss and the gradients are GRPO's.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+from typing import Any
+
+import torch
+from trl import GRPOTrainer
+from trl.trainer.utils import shuffle_sequence_dict
+
+from hfplug.errors import ConfigError, DatasetError
+from hfplug_murphy.accounting import PREFIX, ComputeAccount, rollout_cost
+from hfplug_murphy.batch import pad_nodes
+from hfplug_murphy.config import MurphyConfig
+from hfplug_murphy.credit import assign_advantages, propagate_credit
+from hfplug_murphy.grading import NodeGrader, find_grader
+from hfplug_murphy.importance import importance_sampling_ratio
+from hfplug_murphy.pruning import prune
+from hfplug_murphy.refinement import refinement_prompt
+from hfplug_murphy.rollout import Generation, TreeBudget, grow_trees
+from hfplug_murphy.split import split_rows
+from hfplug_murphy.tasks import TaskProbe, trees_from_inputs, validate_dataset
+from hfplug_murphy.tree import Node, RolloutTree
+
+UNSUPPORTED = ("tools", "rollout_func", "environment_factory")
+
+
+class MurphyTrainer(GRPOTrainer):
+    """Multi-turn GRPO for code: failed programs are re-prompted with their execution feedback.
+
+    ``reward_funcs`` must contain exactly one grading reward (a reward function with a ``grade``
+    method, e.g. ``unit_tests`` from hfplug-code-exec; a registered name works too), and may
+    contain plain reward functions beside it (summed with ``reward_weights``, as in GRPO).
+    """
+
+    _tag_names = ["trl", "grpo", "murphy", "hfplug", "hfplug-murphy"]
+    _name = "Murphy"
+    _paper = {
+        "title": "Murphy: Multi-Turn GRPO for Self Correcting Code Generation",
+        "id": "2511.07833",
+        "citation": textwrap.dedent("""\
+            @article{ekbote2025murphy,
+                title        = {{Murphy: Multi-Turn GRPO for Self Correcting Code Generation}},
+                author       = {Chanakya Ekbote and Vijay Lingam and Behrooz Omidvar-Tehrani and Jun Huan and
+                                Sujay Sanghavi and Anoop Deoras and Stefano Soatto},
+                year         = 2025,
+                eprint       = {arXiv:2511.07833},
+            }"""),
+    }
+
+    def __init__(
+        self,
+        model: Any,
+        reward_funcs: Any = None,
+        args: MurphyConfig | None = None,
+        train_dataset: Any = None,
+        eval_dataset: Any = None,
+        processing_class: Any = None,
+        reward_processing_classes: Any = None,
+        callbacks: Any = None,
+        optimizers: tuple[Any, Any] = (None, None),
+        peft_config: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if args is None:
+            raise ConfigError("MurphyTrainer needs args=MurphyConfig(...) (max_turns, credit, budgets, ...).")
+        if not isinstance(args, MurphyConfig):
+            raise ConfigError(f"MurphyTrainer needs a MurphyConfig, got {type(args).__name__}.")
+        for name in UNSUPPORTED:
+            if kwargs.get(name) is not None:
+                raise ConfigError(f"{name}: MurphyTrainer builds its own multi-turn rollouts and does not take {name}.")
+        reward_funcs = resolve_reward_funcs(reward_funcs)
+        grader_index = find_grader(reward_funcs)
+        check_dataset(train_dataset, "train_dataset")
+        check_groups_fit_one_process(args)
+        self._tasks_validated = validate_dataset(reward_funcs[grader_index], train_dataset)
+        if args.executor_workers is not None:
+            os.environ.setdefault("HFPLUG_CODE_EXEC_WORKERS", str(args.executor_workers))
+        super().__init__(
+            model,
+            reward_funcs=reward_funcs,
+            args=args,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=processing_class,
+            reward_processing_classes=reward_processing_classes,
+            callbacks=callbacks,
+            optimizers=optimizers,
+            peft_config=peft_config,
+            **kwargs,
+        )
+        self.node_grader = NodeGrader(self.reward_funcs, self.reward_weights, grader_index, self._reward_kwargs)
+        self.task_probe = TaskProbe(self.node_grader.grader)
+        self.budget = TreeBudget(args.max_tree_nodes, args.max_tree_tokens, args.max_completion_length)
+        self.compute = {"train": ComputeAccount(), "eval": ComputeAccount()}
+        self._filler_prompt: Any = None
+        self.last_rollout: list[RolloutTree] = []
+        """The trees of the latest generation batch on this process (for inspection and tests)."""
+
+    # -- rollout ---------------------------------------------------------------------------------
+
+    def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        mode = "train" if self.model.training else "eval"
+        args = self.args
+        group_size = self.num_generations if mode == "train" else self.num_generations_eval
+        started = time.monotonic()
+        trees = trees_from_inputs(inputs, group_size)
+        executions = self.node_grader.executions + self.task_probe.executions
+        if not self._tasks_validated:
+            self.task_probe(trees)
+        self._filler_prompt = trees[0].task_prompt
+        grow_trees(
+            trees,
+            generate=self._generate_nodes,
+            grade=self.node_grader,
+            make_prompt=self._refinement_prompt,
+            group_size=group_size,
+            max_turns=args.max_turns,
+            budget=self.budget,
+        )
+        for tree in trees:
+            propagate_credit(tree, args.credit)
+        assign_advantages(trees, self.scale_rewards)
+        for tree in trees:
+            prune(tree, groups=args.inter_prune_groups, per_group=args.intra_prune_keep)
+        nodes = [node for tree in trees for node in tree.nodes if node.trainable]
+        self.last_rollout = trees
+        executions = self.node_grader.executions + self.task_probe.executions - executions
+        self._log_rollout(trees, nodes, executions, time.monotonic() - started, mode)
+        return self._rows(nodes, mode)
+
+    def _generate_nodes(self, prompts: list[Any]) -> list[Generation]:
+        """trl's generation (transformers or vLLM) on ``prompts``; processes pad to a common count."""
+        wanted = len(prompts)
+        if self.accelerator.num_processes > 1:
+            counts = self.accelerator.gather(torch.tensor([wanted], device=self.accelerator.device))
+            wanted = int(counts.max().item())
+        if wanted == 0:
+            return []
+        # Every process must send the same number of prompts (vLLM server and TP gather them): fill with
+        # copies of a task prompt, generated and dropped.
+        filled = list(prompts) + [self._filler_prompt] * (wanted - len(prompts))
+        prompt_ids, completion_ids, _, completions, logprobs, _, _, _ = self._generate(filled)
+        return [
+            Generation(
+                prompt_ids=list(prompt_ids[i]),
+                completion_ids=list(completion_ids[i]),
+                completion=completions[i],
+                logprobs=None if logprobs is None else list(logprobs[i]),
+            )
+            for i in range(len(prompts))
+        ]
+
+    def _refinement_prompt(self, tree: RolloutTree, node: Node) -> Any:
+        return refinement_prompt(
+            tree,
+            node,
+            template=self.args.refinement_template,
+            context=self.args.refinement_context,
+            tokenizer=self._tokenizer,
+            max_feedback_tokens=self.args.max_feedback_tokens,
+        )
+
+    def _reward_kwargs(self) -> dict[str, Any]:
+        """What trl adds to every reward function call besides the dataset columns."""
+        return {"trainer_state": self.state, "log_extra": self._log_completion_extra, "log_metric": self._log_metric}
+
+    # -- rows for trl's loss -----------------------------------------------------------------------
+
+    def _rows(self, nodes: list[Node], mode: str) -> dict[str, Any]:
+        """The padded batch trl's ``_compute_loss`` reads, built as GRPOTrainer builds it."""
+        device = self.accelerator.device
+        minimum = self.args.steps_per_generation if mode == "train" else 1
+        batch = pad_nodes(
+            nodes,
+            pad_token_id=self._tokenizer.pad_token_id,
+            stop_token_ids=self.eos_token_ids,
+            pad_to_multiple_of=self.pad_to_multiple_of,
+            filler=max(0, minimum - len(nodes)),
+        )
+        prompt_ids, prompt_mask = batch.prompt_ids.to(device), batch.prompt_mask.to(device)
+        completion_ids, completion_mask = batch.completion_ids.to(device), batch.completion_mask.to(device)
+        if self.mask_truncated_completions:
+            completion_mask = completion_mask * (~batch.is_truncated.to(device)).unsqueeze(1).int()
+        num_items_in_batch = self.accelerator.gather(completion_mask.sum()).sum()
+        input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+        attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
+        logits_to_keep = completion_ids.size(1)
+        batch_size = self.args.per_device_train_batch_size if mode == "train" else self.args.per_device_eval_batch_size
+        sampling = None if batch.sampling_logps is None else batch.sampling_logps.to(device)
+        vllm_correction = self.use_vllm and self.vllm_importance_sampling_correction
+        output: dict[str, Any] = {
+            "prompt_ids": prompt_ids,
+            "prompt_mask": prompt_mask,
+            "completion_ids": completion_ids,
+            "completion_mask": completion_mask,
+            "advantages": batch.advantages.to(device),
+            "num_items_in_batch": num_items_in_batch,
+        }
+        from trl.models.utils import disable_gradient_checkpointing
+
+        with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
+            generate_every = self.args.steps_per_generation * self.num_iterations
+            if self.args.gradient_accumulation_steps % generate_every != 0 or vllm_correction:
+                old, _, _ = self._get_per_token_logps_and_entropies(
+                    self.model, input_ids, attention_mask, logits_to_keep, batch_size=batch_size
+                )
+                output["old_per_token_logps"] = old
+                if vllm_correction:
+                    output["importance_sampling_ratio"] = (
+                        torch.ones_like(old)
+                        if sampling is None
+                        else importance_sampling_ratio(
+                            old,
+                            sampling,
+                            completion_mask,
+                            mode=self.vllm_importance_sampling_mode,
+                            clip_min=self.vllm_importance_sampling_clip_min,
+                            clip_max=self.vllm_importance_sampling_clip_max,
+                        )
+                    )
+            if self.beta != 0.0:
+                output["ref_per_token_logps"] = self._reference_logps(
+                    input_ids, attention_mask, logits_to_keep, batch_size
+                )
+        if sampling is not None:
+            output["sampling_per_token_logps"] = sampling
+        return output
+
+    def _reference_logps(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: int, batch_size: int
+    ) -> torch.Tensor:
+        if self.ref_model is not None:
+            logps, _, _ = self._get_per_token_logps_and_entropies(
+                self.ref_model, input_ids, attention_mask, logits_to_keep, batch_size=batch_size
+            )
+            return logps
+        from trl.trainer.utils import use_adapter
+
+        model = self.accelerator.unwrap_model(self.model)
+        with use_adapter(model, adapter_name="ref" if "ref" in model.peft_config else None):
+            logps, _, _ = self._get_per_token_logps_and_entropies(
+                self.model, input_ids, attention_mask, logits_to_keep, batch_size=batch_size
+            )
+        return logps
+
+    def _prepare_inputs(self, generation_batch: Any) -> dict[str, Any]:
+        # As GRPOTrainer, but a tree's row count varies: split it into steps_per_generation parts
+        # without dropping the remainder (trl's split assumes equal parts).
+        if not self.model.training:
+            return self._generate_and_score_completions(generation_batch)
+        generate_every = self.args.steps_per_generation * self.num_iterations
+        if self._step % generate_every == 0 or self._buffered_inputs is None:
+            rows = shuffle_sequence_dict(self._generate_and_score_completions(generation_batch))
+            self._buffered_inputs = split_rows(rows, self.args.steps_per_generation)
+        return self._buffered_inputs[self._step % self.args.steps_per_generation]
+
+    # -- logging ---------------------------------------------------------------------------------
+
+    def _log_rollout(self, trees: list[RolloutTree], nodes: list[Node], executions: int, seconds: float, mode: str):
+        cost = rollout_cost(trees, executions, seconds)
+        if self.accelerator.num_processes > 1:
+            keys = sorted(cost)
+            summed = self.accelerator.reduce(
+                torch.tensor([float(cost[k]) for k in keys], device=self.accelerator.device), reduction="sum"
+            )
+            cost = dict(zip(keys, summed.tolist(), strict=True))
+            cost["rollout_seconds"] /= self.accelerator.num_processes
+        metrics = self._metrics[mode]
+        for key, value in self.compute[mode].add(cost).items():
+            if key.startswith(f"{PREFIX}total_") or key == f"{PREFIX}wall_seconds":
+                metrics[key] = [float(value)]  # running totals: the latest value, not an average
+            else:
+                metrics[key].append(float(value))
+        graded = [n for t in trees for n in t.nodes if n.reward is not None]
+        first = [n for n in graded if n.depth == 1]
+        if first:
+            metrics["reward"].append(sum(n.reward for n in first) / len(first))
+            metrics[f"{PREFIX}solved_turn1"].append(sum(n.solved for n in first) / len(first))
+        if graded:
+            metrics[f"{PREFIX}reward_all_turns"].append(sum(n.reward for n in graded) / len(graded))
+            metrics[f"{PREFIX}credit_mean"].append(sum(n.credit for n in graded) / len(graded))
+        metrics[f"{PREFIX}tasks_solved"].append(sum(any(n.solved for n in t.nodes) for t in trees) / len(trees))
+        for node in nodes:
+            self._logs["prompt"].append(node.prompt)
+            self._logs["completion"].append(node.completion)
+            self._logs["rewards"]["reward"].append(node.reward)
+            self._logs["rewards"]["credit"].append(node.credit)
+            self._logs["advantages"].append(node.advantage)
+            self._logs["extra"]["turn"].append(node.depth)
+
+
+def resolve_reward_funcs(reward_funcs: Any) -> list[Any]:
+    """Registered reward names -> the reward objects (trl would read a string as a reward model id)."""
+    if reward_funcs is None:
+        return []
+    funcs = reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]
+    import hfplug
+
+    return [hfplug.load("reward", f) if isinstance(f, str) else f for f in funcs]
+
+
+def check_dataset(dataset: Any, what: str) -> None:
+    """A training set Murphy can read: a ``prompt`` column, no images, not empty."""
+    if dataset is None:
+        raise DatasetError(f"{what}: MurphyTrainer needs a training dataset with a 'prompt' column.")
+    columns = list(getattr(dataset, "column_names", None) or [])
+    if "prompt" not in columns:
+        raise DatasetError(f"{what} needs a 'prompt' column (the task); it has: {', '.join(columns) or '(none)'}.")
+    if {"image", "images"} & set(columns):
+        raise DatasetError(f"{what}: MurphyTrainer trains on text tasks; image columns are not supported.")
+    if hasattr(dataset, "__len__") and len(dataset) == 0:
+        raise DatasetError(f"{what} is empty.")
+
+
+def check_groups_fit_one_process(args: MurphyConfig) -> None:
+    """Each sibling group must live on one process (trees are grown per process)."""
+    per_process = args.per_device_train_batch_size * args.steps_per_generation
+    if args.world_size > 1 and per_process % args.num_generations:
+        raise ConfigError(
+            f"per_device_train_batch_size * steps_per_generation = {per_process} is not a multiple of "
+            f"num_generations = {args.num_generations}: with {args.world_size} processes a sibling group would be "
+            "split across processes, and Murphy grows each task's tree on one process."
+        )
