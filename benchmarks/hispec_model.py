@@ -111,6 +111,7 @@ def exit_settings(options: argparse.Namespace) -> dict[str, Any]:
         "early_exit_distillation": options.distillation,
         "early_exit_loss_scale": options.exit_loss_scale,
         "layer_dropout_max": options.layer_dropout,
+        "layer_dropout_schedule": options.layer_dropout_schedule,
     }
 
 
@@ -168,6 +169,7 @@ def train_with_plain_loop(model: LlamaForCausalLM, text: str, tokenizer: Any, op
         loss_scale=settings["early_exit_loss_scale"],
         distillation=settings["early_exit_distillation"],
         layer_dropout_max=settings["layer_dropout_max"],
+        layer_dropout_schedule=settings["layer_dropout_schedule"],
     )
     ids = torch.tensor(tokenizer(text).input_ids)
     if len(ids) <= options.max_length:
@@ -221,9 +223,10 @@ def train_early_exit_model(text: str, tokenizer: Any, options: argparse.Namespac
     return model.float().eval()
 
 
-def prepare_model(options: argparse.Namespace) -> tuple[Any, Any, str]:
-    """The early-exit model (trained here, or loaded with --load), its tokenizer, held-out text."""
-    train_text, held_out = training_and_held_out_text(options.text_file)
+def prepare_model(options: argparse.Namespace, texts: tuple[str, str] | None = None) -> tuple[Any, Any, str]:
+    """The early-exit model (trained here, or loaded with --load), its tokenizer, held-out text.
+    ``texts``: the (training, held-out) text if already read."""
+    train_text, held_out = texts or training_and_held_out_text(options.text_file)
     if options.load:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

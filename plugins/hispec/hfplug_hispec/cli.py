@@ -18,6 +18,7 @@ import click
     show_default=True,
     help="Cost of each extra position in a pass, as a share of a one-position pass (about 0 on GPUs).",
 )
+@click.option("--device", default=None, help="Where to run the model, e.g. cuda or cpu (default: cuda when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 def hispec_layers_command(
     model_path: str,
@@ -25,9 +26,11 @@ def hispec_layers_command(
     max_new_tokens: int,
     pass_overhead: float,
     position_cost: float,
+    device: str | None,
     as_json: bool,
 ) -> None:
     """Suggest (draft_layer, verify_layer) for MODEL_PATH (a folder, asset:NAME or hub:ID)."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from hfplug.assets import resolve_model_path
@@ -35,7 +38,8 @@ def hispec_layers_command(
 
     local = resolve_model_path(model_path)
     tokenizer = AutoTokenizer.from_pretrained(local)
-    model = AutoModelForCausalLM.from_pretrained(local).eval()
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = AutoModelForCausalLM.from_pretrained(local).to(device).eval()
     choice = suggest_exit_layers(
         model,
         tokenizer,

@@ -53,7 +53,9 @@ def measure_exit_agreement(
     """For each exit layer 1..L-1: the fraction of generated positions where its greedy
     prediction equals the full model's."""
     num_layers = model.config.num_hidden_layers
-    matches = torch.zeros(num_layers)
+    # On the model's device: the per-exit counts add up device tensors, and reading them back once
+    # at the end costs one transfer instead of one per exit and prompt.
+    matches = torch.zeros(num_layers, dtype=torch.long, device=model.device)
     positions = 0
     for prompt in _encode(tokenizer, prompts, model.device):
         with torch.no_grad():
@@ -66,7 +68,8 @@ def measure_exit_agreement(
             exit_prediction = model.lm_head(model.model.norm(hidden)).argmax(-1)
             matches[layer] += (exit_prediction == full).sum()
         positions += full.numel()
-    return {layer: float(matches[layer]) / positions for layer in range(1, num_layers)}
+    counts = matches.tolist()
+    return {layer: counts[layer] / positions for layer in range(1, num_layers)}
 
 
 def _layer_passes_per_token(stats: dict[str, Any], pass_overhead: float, position_cost: float = 0.0) -> float:
@@ -75,6 +78,36 @@ def _layer_passes_per_token(stats: dict[str, Any], pass_overhead: float, positio
         depth, extra_positions = r["layers"][1] - r["layers"][0], r["positions"] - r["passes"]
         spent += depth * (r["passes"] + position_cost * extra_positions) + pass_overhead * r["passes"]
     return spent / max(stats["new_tokens"], 1)
+
+
+def layer_passes_per_token(
+    model: Any,
+    prompts: Sequence[torch.Tensor],
+    strategy: str,
+    *,
+    max_new_tokens: int = 32,
+    pass_overhead: float = 1.0,
+    position_cost: float = 0.0,
+    **settings: Any,
+) -> float:
+    """The cost model behind the suggestion: greedy-decode each prompt (token ids, 1 x length) with
+    ``strategy`` ("hispec", "self_spec" or "greedy") at ``settings`` and count the layer passes it
+    spends per generated token, averaged over the prompts (see ``suggest_exit_layers``)."""
+    if not prompts:
+        raise ValueError("Give at least one prompt to measure the cost on.")
+    generate = load_strategy(model, strategy)
+    total = 0.0
+    for prompt in prompts:
+        output = generate(
+            model=model,
+            input_ids=prompt,
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            return_dict_in_generate=True,
+            **settings,
+        )
+        total += _layer_passes_per_token(output.speculation_stats, pass_overhead, position_cost)
+    return total / len(prompts)
 
 
 def suggest_exit_layers(
@@ -116,19 +149,15 @@ def suggest_exit_layers(
     encoded = _encode(tokenizer, prompts, model.device)
 
     def cost(name: str, **kwargs: Any) -> float:
-        generate = load_strategy(model, name)
-        total = 0.0
-        for prompt in encoded:
-            output = generate(
-                model=model,
-                input_ids=prompt,
-                do_sample=False,
-                max_new_tokens=max_new_tokens,
-                return_dict_in_generate=True,
-                **kwargs,
-            )
-            total += _layer_passes_per_token(output.speculation_stats, pass_overhead, position_cost)
-        return total / len(encoded)
+        return layer_passes_per_token(
+            model,
+            encoded,
+            name,
+            max_new_tokens=max_new_tokens,
+            pass_overhead=pass_overhead,
+            position_cost=position_cost,
+            **kwargs,
+        )
 
     hispec_cost = {
         (low, high): cost(

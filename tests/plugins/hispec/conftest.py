@@ -1,6 +1,10 @@
 """Tiny deep models for the HiSpec tests: one whose early exits disagree with the full model
 (random weights, ~0 acceptance) and one whose deeper layers barely move the residual stream,
-so every exit agrees (~100% acceptance)."""
+so every exit agrees (~100% acceptance).
+
+Every test that computes runs once per device in ``DEVICES``: the CPU always, and CUDA where a
+GPU is present (on a CPU-only machine nothing is skipped: the CUDA cases simply do not exist).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ import hfplug
 from hfplug.testing import make_tiny_model, make_tiny_tokenizer
 
 NUM_LAYERS = 8
+DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 
 
-def deep_model(*, agreeing: bool, dtype: torch.dtype = torch.float64, **overrides: Any) -> Any:
+def deep_model(
+    *, agreeing: bool, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu", **overrides: Any
+) -> Any:
     """An 8-layer random Llama; ``agreeing`` shrinks what layers >= 1 add, so all exits predict alike."""
     model = make_tiny_model(make_tiny_tokenizer(), num_hidden_layers=NUM_LAYERS, seed=3, **overrides)
     if agreeing:
@@ -24,7 +31,24 @@ def deep_model(*, agreeing: bool, dtype: torch.dtype = torch.float64, **override
             for layer in model.model.layers[1:]:
                 layer.self_attn.o_proj.weight.mul_(1e-3)
                 layer.mlp.down_proj.weight.mul_(1e-3)
-    return model.to(dtype).eval()
+    return model.to(device, dtype).eval()
+
+
+@pytest.fixture(scope="module", params=DEVICES)
+def device(request: pytest.FixtureRequest) -> torch.device:
+    """The device a test's models and tensors live on."""
+    return torch.device(request.param)
+
+
+def _returned_cache(output: Any) -> Any:
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values
+
+
+@pytest.fixture(scope="session")
+def cache_of() -> Callable[[Any], Any]:
+    """The KV cache of a generate or forward output: ``cache`` from transformers 5.24 on, ``past_key_values`` before."""
+    return _returned_cache
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -48,18 +72,18 @@ def tokenizer() -> Any:
 
 
 @pytest.fixture(scope="module")
-def disagreeing_model() -> Any:
-    return deep_model(agreeing=False)
+def disagreeing_model(device: torch.device) -> Any:
+    return deep_model(agreeing=False, device=device)
 
 
 @pytest.fixture(scope="module")
-def agreeing_model() -> Any:
-    return deep_model(agreeing=True)
+def agreeing_model(device: torch.device) -> Any:
+    return deep_model(agreeing=True, device=device)
 
 
 @pytest.fixture(scope="module")
-def prompt(tokenizer: Any) -> torch.Tensor:
-    return tokenizer("Once upon a time", return_tensors="pt").input_ids
+def prompt(tokenizer: Any, device: torch.device) -> torch.Tensor:
+    return tokenizer("Once upon a time", return_tensors="pt").input_ids.to(device)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from hfplug.testing import make_tiny_model
 from hfplug.testing.models import TINY_CORPUS
 
 
-def _config(tmp_path, **overrides):
+def _config(tmp_path, device, **overrides):
     config_class = hfplug.load_config("trainer", "early_exit")
     settings = dict(
         output_dir=str(tmp_path),
@@ -22,7 +22,7 @@ def _config(tmp_path, **overrides):
         logging_steps=1,
         report_to=[],
         save_strategy="no",
-        use_cpu=True,
+        use_cpu=device.type == "cpu",
         max_length=48,
         seed=0,
     )
@@ -30,17 +30,21 @@ def _config(tmp_path, **overrides):
     return config_class(**settings)
 
 
-def _trainer(tmp_path, tokenizer, model=None, trainer_name="early_exit", **overrides):
+def _trainer(tmp_path, tokenizer, device, model=None, trainer_name="early_exit", **overrides):
     model = model or make_tiny_model(tokenizer, num_hidden_layers=4)
     dataset = Dataset.from_dict({"text": list(TINY_CORPUS) * 2})
     trainer_class = hfplug.load("trainer", trainer_name)
     if trainer_name == "early_exit":
-        args = _config(tmp_path, **overrides)
+        args = _config(tmp_path, device, **overrides)
     else:
         from trl import SFTConfig
 
         args = SFTConfig(
-            **{k: v for k, v in vars(_config(tmp_path, **overrides)).items() if k in SFTConfig.__dataclass_fields__}
+            **{
+                k: v
+                for k, v in vars(_config(tmp_path, device, **overrides)).items()
+                if k in SFTConfig.__dataclass_fields__
+            }
         )
     return trainer_class(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
 
@@ -59,10 +63,11 @@ def _batch(trainer):
 
 
 @pytest.mark.parametrize("distillation", [0.0, 0.25])
-def test_loss_is_final_plus_weighted_exit_losses(distillation, tmp_path, tiny_tokenizer):
+def test_loss_is_final_plus_weighted_exit_losses(distillation, tmp_path, tiny_tokenizer, device):
     trainer = _trainer(
         tmp_path,
         tiny_tokenizer,
+        device,
         early_exit_layers=[1, 3],
         early_exit_layer_weights=[1.0, 3.0],
         early_exit_loss_scale=0.5,
@@ -85,8 +90,15 @@ def test_loss_is_final_plus_weighted_exit_losses(distillation, tmp_path, tiny_to
     torch.testing.assert_close(loss, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_layer_dropout_skips_layers_and_restores_the_model(tmp_path, tiny_tokenizer):
-    trainer = _trainer(tmp_path, tiny_tokenizer, layer_dropout_max=0.9)
+def test_the_config_chooses_the_layer_dropout_schedule(tmp_path, tiny_tokenizer, device):
+    assert _config(tmp_path, device).layer_dropout_schedule == "exponential"  # LayerSkip's
+    trainer = _trainer(tmp_path, tiny_tokenizer, device, layer_dropout_max=0.2, layer_dropout_schedule="linear")
+    assert trainer.objective.layer_dropout_schedule == "linear"
+    assert trainer.objective.layer_dropout_max == 0.2
+
+
+def test_layer_dropout_skips_layers_and_restores_the_model(tmp_path, tiny_tokenizer, device):
+    trainer = _trainer(tmp_path, tiny_tokenizer, device, layer_dropout_max=0.9)
     model = trainer.model.train()
     layers = model.model.layers
     calls = []
@@ -101,13 +113,13 @@ def test_layer_dropout_skips_layers_and_restores_the_model(tmp_path, tiny_tokeni
     assert calls.count(3) < 6, "the last layer (rate 0.9) is dropped in some steps"
 
 
-def test_training_makes_the_early_exit_a_better_predictor(tmp_path, tiny_tokenizer):
+def test_training_makes_the_early_exit_a_better_predictor(tmp_path, tiny_tokenizer, device):
     exit_losses = {}
     for name in ("early_exit", "sft"):
         overrides = {"max_steps": 40, "learning_rate": 2e-2}
         if name == "early_exit":
             overrides["early_exit_layers"] = [1]
-        trainer = _trainer(tmp_path / name, tiny_tokenizer, trainer_name=name, **overrides)
+        trainer = _trainer(tmp_path / name, tiny_tokenizer, device, trainer_name=name, **overrides)
         batch = _batch(trainer)
         trainer.train()
         exit_losses[name] = float(_exit_loss(trainer.model.eval(), batch, 1))
@@ -122,8 +134,9 @@ def test_training_makes_the_early_exit_a_better_predictor(tmp_path, tiny_tokeniz
         ({"layer_dropout_max": 1.0}, r"layer_dropout_max must be in \[0, 1\)"),
         ({"early_exit_loss_scale": -1.0}, "early_exit_loss_scale must be >= 0"),
         ({"early_exit_distillation": 1.5}, r"early_exit_distillation must be in \[0, 1\]"),
+        ({"layer_dropout_schedule": "step"}, "layer_dropout_schedule must be one of exponential, linear; got 'step'"),
     ],
 )
-def test_bad_settings_are_named(overrides, message, tmp_path, tiny_tokenizer):
+def test_bad_settings_are_named(overrides, message, tmp_path, tiny_tokenizer, device):
     with pytest.raises(ValueError, match=message):
-        _trainer(tmp_path, tiny_tokenizer, **overrides)
+        _trainer(tmp_path, tiny_tokenizer, device, **overrides)

@@ -53,9 +53,10 @@ def test_padding_other_than_left_is_named(pad_columns, message, disagreeing_mode
         strategy("hispec")(model=disagreeing_model, input_ids=prompt.repeat(2, 1), attention_mask=mask)
 
 
-def test_a_mask_of_another_shape_is_named(disagreeing_model, strategy, prompt):
+def test_a_mask_of_another_shape_is_named(disagreeing_model, strategy, prompt, device):
+    mask = torch.ones(1, 12, device=device)
     with pytest.raises(ValueError, match=r"attention_mask has shape \(1, 12\), input_ids \(1, 13\)"):
-        strategy("hispec")(model=disagreeing_model, input_ids=prompt, attention_mask=torch.ones(1, 12))
+        strategy("hispec")(model=disagreeing_model, input_ids=prompt, attention_mask=mask)
 
 
 def test_an_empty_batch_is_named(disagreeing_model, strategy, prompt):
@@ -63,15 +64,15 @@ def test_an_empty_batch_is_named(disagreeing_model, strategy, prompt):
         strategy("hispec")(model=disagreeing_model, input_ids=prompt[:0])
 
 
-def test_a_model_with_too_few_layers_for_the_defaults_is_refused(tiny_model, strategy, prompt):
+def test_a_model_with_too_few_layers_for_the_defaults_is_refused(tiny_model, strategy, prompt, device):
     # 2 layers leave no room for a draft exit below a verify exit below the full model.
     with pytest.raises(ValueError, match="must be < the model's number of layers"):
-        strategy("hispec")(model=tiny_model, input_ids=prompt, max_new_tokens=4)
+        strategy("hispec")(model=tiny_model.to(device), input_ids=prompt, max_new_tokens=4)
 
 
-def test_unsupported_architecture_is_named(strategy, prompt):
+def test_unsupported_architecture_is_named(strategy, prompt, device):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=400, n_embd=16, n_layer=4, n_head=2)).eval()
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=400, n_embd=16, n_layer=4, n_head=2)).to(device).eval()
     with pytest.raises(ValueError, match=r"supports the architectures llama, qwen2.*got model_type='gpt2'"):
         strategy("hispec")(model=model, input_ids=prompt, max_new_tokens=4, draft_layer=1, verify_layer=2)

@@ -12,10 +12,10 @@ SETTINGS = [(1, 2, 1, 1), (1, 7, 2, 4), (3, 5, 5, 9), (6, 7, 2, 2)]
 
 
 @pytest.fixture(scope="module")
-def batch(tokenizer):
+def batch(tokenizer, device):
     tokenizer.padding_side = "left"
     try:
-        return tokenizer(TEXTS, return_tensors="pt", padding=True)
+        return tokenizer(TEXTS, return_tensors="pt", padding=True).to(device)
     finally:
         tokenizer.padding_side = "right"
 
@@ -70,19 +70,20 @@ def test_rows_that_end_early_are_padded_like_transformers(disagreeing_model, his
 
 
 @pytest.mark.parametrize("model_name", ["disagreeing_model", "agreeing_model"])
-def test_cache_equals_a_fresh_forward_on_every_real_column(model_name, request, hispec_at, batch):
+def test_cache_equals_a_fresh_forward_on_every_real_column(model_name, request, hispec_at, batch, cache_of):
     model = request.getfixturevalue(model_name)
     output = hispec_at(
         model, batch.input_ids, (2, 5, 2, 4), attention_mask=batch.attention_mask, max_new_tokens=15, eos_token_id=None
     )
     sequences = output.sequences
-    mask = torch.cat([batch.attention_mask, torch.ones(3, sequences.shape[1] - batch.input_ids.shape[1])], dim=1)
+    extension = torch.ones(3, sequences.shape[1] - batch.input_ids.shape[1], device=sequences.device)
+    mask = torch.cat([batch.attention_mask, extension], dim=1)
     mask = mask[:, :-1].long()
     # A plain forward numbers positions by column; generation numbers them from each row's first token.
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-    fresh = model(sequences[:, :-1], attention_mask=mask, position_ids=positions, use_cache=True).cache
+    fresh = cache_of(model(sequences[:, :-1], attention_mask=mask, position_ids=positions, use_cache=True))
     real = mask.bool()
-    for index, (ours, reference) in enumerate(zip(output.cache.layers, fresh.layers, strict=True)):
+    for index, (ours, reference) in enumerate(zip(cache_of(output).layers, fresh.layers, strict=True)):
         assert ours.keys.shape == reference.keys.shape
         # Pad columns are never attended to, so only the real ones must agree.
         for row in range(3):

@@ -11,6 +11,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import transformers
+from packaging.version import Version
+
 from hfplug.testing.models import TINY_CORPUS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -53,36 +56,81 @@ def _run_bare(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_benchmark_trains_and_times_without_trl(tmp_path):
+METHODS = {
+    "greedy (transformers)",
+    "assistant_early_exit",
+    "greedy (hfplug loop)",
+    "self_spec (hfplug)",
+    "hispec (hfplug)",
+}
+SMALL_TIMING = ("--max-new-tokens", "8", "--tuning-repeats", "1", "--repeats", "1", "--candidates", "2")
+
+
+def test_benchmark_trains_selects_on_tuning_prompts_and_reports_on_others(tmp_path, device):
     plays = [" ".join(TINY_CORPUS) * 20, " ".join(reversed(TINY_CORPUS)) * 3]
     text_file = tmp_path / "plays.txt"
     text_file.write_text(_play_separator().join(plays), encoding="utf-8")
     results = tmp_path / "results.json"
+    if Version(transformers.__version__) < Version("5.3.0"):
+        # Its transformers baseline (assistant_early_exit) is broken there: refused before any training.
+        refused = _run_bare(tmp_path, "--text-file", str(text_file))
+        assert refused.returncode != 0 and "needs transformers >= 5.3.0" in refused.stderr
+        return
     run = _run_bare(
         tmp_path,
-        *("--text-file", str(text_file), "--layers", "4", "--hidden-size", "32", "--head-dim", "16"),
-        *("--vocab-size", "300", "--max-steps", "20", "--batch-size", "4", "--max-length", "32"),
-        *("--prompts", "1", "--max-new-tokens", "8", "--repeats", "1", "--candidates", "1"),
+        *("--device", device.type, "--dtype", "float32", "--text-file", str(text_file)),
+        *("--layers", "4", "--hidden-size", "32", "--head-dim", "16", "--vocab-size", "300"),
+        *("--max-steps", "20", "--batch-size", "4", "--max-length", "32"),
+        *("--tuning-prompts", "2", "--prompts", "2", *SMALL_TIMING),
         *("--batch-rows", "2", "--output-dir", str(tmp_path / "out"), "--json", str(results)),
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "plain loop: 20 steps" in run.stdout
-    assert "greedy outputs identical to transformers' greedy: all" in run.stdout
-    assert "greedy outputs identical to our plain loop: all" in run.stdout
+    assert "identical to plain greedy on every report prompt: all" in run.stdout
     document = json.loads(results.read_text())
-    methods = {row["method"] for row in document["rows"]}
-    assert methods == {
-        "greedy (transformers)",
-        "assistant_early_exit",
-        "greedy (hfplug loop)",
-        "self_spec (hfplug)",
-        "hispec (hfplug)",
+    rows = {row["method"]: row for row in document["rows"]}
+    assert set(rows) == METHODS  # float32: no float32_logits rows (the mode changes nothing there)
+    for row in rows.values():
+        assert row["tokens_per_s"] > 0
+        assert row["vs_greedy"] == row["vs_loop"] == {"identical": 2, "sequences": 2, "first_divergence": []}
+    # Every method: at most --candidates settings timed on the tuning prompts, one of them picked,
+    # and the pick is what the report row ran.
+    for method in METHODS:
+        tried = [entry for entry in document["tuning"] if entry["method"] == method]
+        assert 1 <= len(tried) <= 2
+        (picked,) = [entry for entry in tried if entry["picked"]]
+        assert picked["tokens_per_s"] == max(entry["tokens_per_s"] for entry in tried)
+        assert rows[method]["setting"] == picked["setting"]
+    assert {e["setting"] for e in document["tuning"] if e["method"] == "greedy (transformers)"} == {
+        "dynamic cache",
+        "static cache",
     }
-    assert all(row["tokens_per_s"] > 0 for row in document["rows"])
     batched = {row["method"]: row for row in document["batched"]}
-    assert set(batched) == methods - {"assistant_early_exit"}  # transformers' takes one prompt at a time
+    assert set(batched) == METHODS - {"assistant_early_exit"}  # transformers' takes one prompt at a time
     assert all(row["batched_identical"] and row["one_by_one_identical"] for row in batched.values())
     assert (tmp_path / "out" / "model" / "config.json").is_file()
+
+    # The saved model in bfloat16: agreement is counted, and the float32-logits rows are added.
+    bf16 = tmp_path / "bf16.json"
+    again = _run_bare(
+        tmp_path,
+        *("--device", device.type, "--dtype", "bfloat16", "--text-file", str(text_file)),
+        *("--load", str(tmp_path / "out" / "model"), "--tuning-prompts", "1", "--prompts", "2", *SMALL_TIMING),
+        *("--json", str(bf16)),
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    document = json.loads(bf16.read_text())
+    assert document["dtype"] == "bfloat16"
+    rows = {row["method"]: row for row in document["rows"]}
+    suffix = " + float32_logits"
+    assert set(rows) == METHODS | {f"{method}{suffix}" for method in METHODS if "hfplug" in method}
+    for row in rows.values():
+        for counts in (row["vs_greedy"], row["vs_loop"]):
+            assert counts["sequences"] == 2
+            assert counts["identical"] + len(counts["first_divergence"]) == 2
+    # Each loop is its own reference.
+    assert rows["greedy (hfplug loop)"]["vs_loop"]["identical"] == 2
+    assert rows[f"greedy (hfplug loop){suffix}"]["vs_loop"]["identical"] == 2
 
 
 def test_a_text_file_not_written_by_the_benchmark_is_named(tmp_path):

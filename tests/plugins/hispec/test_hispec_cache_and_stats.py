@@ -9,13 +9,13 @@ import torch
 
 @pytest.mark.parametrize("model_name", ["disagreeing_model", "agreeing_model"])
 @pytest.mark.parametrize("settings", [(1, 4, 2, 4), (2, 3, 3, 5)])
-def test_cache_after_generation_equals_a_fresh_forward(model_name, settings, request, hispec_at, prompt):
+def test_cache_after_generation_equals_a_fresh_forward(model_name, settings, request, hispec_at, prompt, cache_of):
     model = request.getfixturevalue(model_name)
     output = hispec_at(model, prompt, settings, max_new_tokens=21)
     sequence = output.sequences
-    fresh = model(sequence[:, :-1], use_cache=True).cache
-    assert len(output.cache.layers) == len(fresh.layers) == model.config.num_hidden_layers
-    for index, (ours, reference) in enumerate(zip(output.cache.layers, fresh.layers, strict=True)):
+    fresh = cache_of(model(sequence[:, :-1], use_cache=True))
+    assert len(cache_of(output).layers) == len(fresh.layers) == model.config.num_hidden_layers
+    for index, (ours, reference) in enumerate(zip(cache_of(output).layers, fresh.layers, strict=True)):
         assert ours.keys.shape == reference.keys.shape, f"layer {index}: cached length differs"
         torch.testing.assert_close(ours.keys, reference.keys, msg=f"layer {index} keys")
         torch.testing.assert_close(ours.values, reference.values, msg=f"layer {index} values")

@@ -9,12 +9,13 @@ from click.testing import CliRunner
 from hfplug_hispec import plugin
 
 
-def test_command_suggests_layers_for_a_saved_model(tmp_path, agreeing_model, tokenizer):
+def test_command_suggests_layers_for_a_saved_model(tmp_path, agreeing_model, tokenizer, device):
     agreeing_model.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
     cli = click.Group("hfplug")
     plugin.hfplug_commands(cli)
-    arguments = ["hispec-layers", str(tmp_path), "--prompt", "Once upon a time", "--max-new-tokens", "8", "--json"]
+    arguments = ["hispec-layers", str(tmp_path), "--prompt", "Once upon a time", "--max-new-tokens", "8"]
+    arguments += ["--device", device.type, "--json"]
     result = CliRunner().invoke(cli, arguments)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)  # stderr carries the weight-loading progress bar

@@ -62,8 +62,8 @@ def test_runs_through_model_generate_with_trust_remote_code(disagreeing_model, p
     assert torch.equal(output, expected)
 
 
-def test_float32_model_matches_too(make_deep_model, strategy, prompt):
-    model = make_deep_model(agreeing=False, dtype=torch.float32)
+def test_float32_model_matches_too(make_deep_model, strategy, prompt, device):
+    model = make_deep_model(agreeing=False, dtype=torch.float32, device=device)
     expected = model.generate(prompt, do_sample=False, max_new_tokens=16)
     output = strategy("hispec")(model=model, input_ids=prompt, do_sample=False, max_new_tokens=16)
     assert torch.equal(output, expected)

@@ -53,9 +53,9 @@ def test_a_position_cost_raises_every_pairs_cost(agreeing_model, tokenizer):
     assert all(dear.hispec_cost[pair] > free.hispec_cost[pair] for pair in free.hispec_cost)
 
 
-def test_bad_requests_are_named(disagreeing_model, tiny_model, tokenizer):
+def test_bad_requests_are_named(disagreeing_model, tiny_model, tokenizer, device):
     with pytest.raises(ValueError, match="at least 3 layers"):
-        suggest_exit_layers(tiny_model, tokenizer, PROMPTS)
+        suggest_exit_layers(tiny_model.to(device), tokenizer, PROMPTS)
     with pytest.raises(ValueError, match=r"Candidate exits must lie in 1..7; got \[8\]"):
         suggest_exit_layers(disagreeing_model, tokenizer, PROMPTS, candidates=[1, 8])
     with pytest.raises(ValueError, match="position_cost must be >= 0"):

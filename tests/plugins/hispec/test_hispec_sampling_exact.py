@@ -15,7 +15,7 @@ NEW_TOKENS = 3
 
 
 @pytest.fixture(scope="module")
-def small_vocab_model():
+def small_vocab_model(device):
     # The shared tiny-model helper sizes the vocabulary from a real tokenizer; this test needs 6 tokens.
     config = LlamaConfig(
         vocab_size=VOCAB,
@@ -31,7 +31,7 @@ def small_vocab_model():
         pad_token_id=None,
     )
     torch.manual_seed(7)
-    return LlamaForCausalLM(config).to(torch.float64).eval()
+    return LlamaForCausalLM(config).to(device, torch.float64).eval()
 
 
 def _exact_joint(model, prompt: list[int], exit_layer: int | None) -> torch.Tensor:
@@ -42,12 +42,12 @@ def _exact_joint(model, prompt: list[int], exit_layer: int | None) -> torch.Tens
     next_token = {}
     with torch.no_grad():
         for sequence in sequences:
-            output = model(torch.tensor([sequence]), output_hidden_states=exit_layer is not None)
+            output = model(torch.tensor([sequence], device=model.device), output_hidden_states=exit_layer is not None)
             if exit_layer is None:
                 logits = output.logits[0, -1]
             else:
                 logits = model.lm_head(model.model.norm(output.hidden_states[exit_layer][0, -1]))
-            next_token[tuple(sequence[len(prompt) :])] = torch.softmax(logits, dim=-1)
+            next_token[tuple(sequence[len(prompt) :])] = torch.softmax(logits, dim=-1).cpu()
     joint = torch.zeros((VOCAB,) * NEW_TOKENS, dtype=torch.float64)
     for tokens in itertools.product(range(VOCAB), repeat=NEW_TOKENS):
         joint[tokens] = (
@@ -85,7 +85,7 @@ def _sample(generate, model, input_ids, draft_length, **extra):
     )
 
 
-def test_sampled_sequences_follow_the_full_model(small_vocab_model, strategy):
+def test_sampled_sequences_follow_the_full_model(small_vocab_model, strategy, device):
     prompt = [1, 4, 2]
     full_joint = _exact_joint(small_vocab_model, prompt, None)
     draft_joint = _exact_joint(small_vocab_model, prompt, 1)
@@ -97,7 +97,7 @@ def test_sampled_sequences_follow_the_full_model(small_vocab_model, strategy):
     rejections = [0, 0]
     torch.manual_seed(0)
     for _ in range(SAMPLES):
-        output = _sample(generate, small_vocab_model, torch.tensor([prompt]), draft_length=2)
+        output = _sample(generate, small_vocab_model, torch.tensor([prompt], device=device), draft_length=2)
         counts[tuple(output.sequences[0, len(prompt) :].tolist())] += 1
         for index, level in enumerate(output.speculation_stats["acceptance"]):
             rejections[index] += level["proposed"] - level["accepted"]
@@ -106,12 +106,12 @@ def test_sampled_sequences_follow_the_full_model(small_vocab_model, strategy):
     assert _chi_square_p_value(counts, draft_joint) < 1e-6
 
 
-def test_each_row_of_a_padded_batch_follows_the_full_model(small_vocab_model, strategy):
+def test_each_row_of_a_padded_batch_follows_the_full_model(small_vocab_model, strategy, device):
     model = small_vocab_model
     prompts = [[1, 4, 2], [3, 0, 5, 1, 2]]
     # Row 0 is left-padded by two columns (their token is arbitrary: they are masked out).
-    input_ids = torch.tensor([[0, 0, *prompts[0]], prompts[1]])
-    attention_mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
+    input_ids = torch.tensor([[0, 0, *prompts[0]], prompts[1]], device=device)
+    attention_mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]], device=device)
     joints = [_exact_joint(model, prompt, None) for prompt in prompts]
     counts = [torch.zeros((VOCAB,) * NEW_TOKENS) for _ in prompts]
     generate = strategy("hispec")

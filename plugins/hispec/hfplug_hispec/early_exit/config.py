@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from trl import SFTConfig
 
-from .objective import check_settings
+from .objective import LAYER_DROPOUT_SCHEDULES, check_settings
 
 
 @dataclass
@@ -49,9 +49,18 @@ class EarlyExitConfig(SFTConfig):
     layer_dropout_max: float = field(
         default=0.0,
         metadata={
-            "help": "LayerSkip layer dropout: layer l (0-based) of L is skipped during training with probability "
-            "layer_dropout_max * l / (L - 1), rising linearly with depth; 0 turns it off. The paper uses 0.1-0.2 "
-            "for continual pre-training. [paper]"
+            "help": "LayerSkip layer dropout: the skip probability of the last layer, the others following "
+            "layer_dropout_schedule; 0 turns it off. LayerSkip uses 0.1-0.2 for continual pre-training "
+            "[LayerSkip paper]; off by default [ours]."
+        },
+    )
+    layer_dropout_schedule: str = field(
+        default="exponential",
+        metadata={
+            "help": "How the skip probability of layer l (0-based) of L rises with depth: 'exponential' is "
+            "layer_dropout_max * (2^(l/(L-1)) - 1) [LayerSkip paper, D(l); LayerSkip code: torchtune ScaleType.EXP], "
+            "'linear' is layer_dropout_max * l/(L-1).",
+            "choices": list(LAYER_DROPOUT_SCHEDULES),
         },
     )
 
@@ -63,4 +72,5 @@ class EarlyExitConfig(SFTConfig):
             self.early_exit_loss_scale,
             self.early_exit_distillation,
             self.layer_dropout_max,
+            self.layer_dropout_schedule,
         )

@@ -1,5 +1,5 @@
 """The LayerSkip early-exit objective in plain PyTorch: exit losses through the shared final norm
-and LM head, and layer dropout rising with depth.
+and LM head, and layer dropout rising with depth (exponentially by default, as LayerSkip does).
 
 The ``early_exit`` trainer adds this to trl's SFT loss; with no trl installed (a bare GPU host),
 a plain training loop can use it the same way::
@@ -13,6 +13,7 @@ a plain training loop can use it the same way::
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,14 +47,37 @@ def exit_cross_entropy(
     return (1 - distillation) * hard + distillation * soft
 
 
+# How layer dropout rises with depth. LayerSkip (arXiv:2404.16710, eq. for D(l)) and its authors'
+# implementation (torchtune's layer dropout, ScaleType.EXP) use 2^(l/(L-1)) - 1: 0 at the first
+# layer, 1 at the last, below the straight line in between.
+LAYER_DROPOUT_SCHEDULES = ("exponential", "linear")
+
+
+def layer_dropout_rates(num_layers: int, p_max: float, schedule: str = "exponential") -> list[float]:
+    """The probability that each layer (0-based) is skipped in a training step: ``p_max`` times
+    ``2^(l/(L-1)) - 1`` (exponential, LayerSkip's) or ``l/(L-1)`` (linear)."""
+    if schedule not in LAYER_DROPOUT_SCHEDULES:
+        raise ValueError(
+            f"layer_dropout_schedule must be one of {', '.join(LAYER_DROPOUT_SCHEDULES)}; got {schedule!r}."
+        )
+    if num_layers < 2:
+        return [0.0] * num_layers
+    depths = [layer / (num_layers - 1) for layer in range(num_layers)]
+    if schedule == "exponential":
+        return [p_max * (math.pow(2.0, depth) - 1.0) for depth in depths]
+    return [p_max * depth for depth in depths]
+
+
 def check_settings(
     layers: Sequence[int] | None,
     weights: Sequence[float] | None,
     loss_scale: float,
     distillation: float,
     layer_dropout_max: float,
+    layer_dropout_schedule: str = "exponential",
 ) -> None:
     """Raise a ValueError naming the first bad setting (the depth is checked where the model is known)."""
+    layer_dropout_rates(0, 0.0, layer_dropout_schedule)  # names an unknown schedule
     if loss_scale < 0:
         raise ValueError(f"early_exit_loss_scale must be >= 0, got {loss_scale}.")
     if not 0 <= distillation <= 1:
@@ -75,6 +99,7 @@ class EarlyExitObjective:
     loss_scale: float = 1.0
     distillation: float = 0.0
     layer_dropout_max: float = 0.0
+    layer_dropout_schedule: str = "exponential"
 
     @classmethod
     def for_model(
@@ -86,10 +111,11 @@ class EarlyExitObjective:
         loss_scale: float = 1.0,
         distillation: float = 0.0,
         layer_dropout_max: float = 0.0,
+        layer_dropout_schedule: str = "exponential",
     ) -> EarlyExitObjective:
         """Check the exits against the model's depth. Defaults: every layer below the last, weighted
         by depth (deeper exits weigh more)."""
-        check_settings(layers, weights, loss_scale, distillation, layer_dropout_max)
+        check_settings(layers, weights, loss_scale, distillation, layer_dropout_max, layer_dropout_schedule)
         decoder, _ = decoder_parts(model)
         num_layers = len(decoder.layers)
         layers = list(layers) if layers else list(range(1, num_layers))
@@ -103,6 +129,7 @@ class EarlyExitObjective:
             loss_scale=loss_scale,
             distillation=distillation,
             layer_dropout_max=layer_dropout_max,
+            layer_dropout_schedule=layer_dropout_schedule,
         )
 
     @contextlib.contextmanager
@@ -134,15 +161,15 @@ class EarlyExitObjective:
 
     @contextlib.contextmanager
     def _layer_dropout(self, decoder: nn.Module, training: bool) -> Iterator[list[int]]:
-        """Skip layers for this step (training only): layer l is dropped with p_max * l / (L - 1)."""
+        """Skip layers for this step (training only), each with its rate from ``layer_dropout_rates``."""
         layers = decoder.layers
         num_layers = len(layers)
         p_max = self.layer_dropout_max
         if not (training and p_max > 0 and num_layers > 1):
             yield list(range(num_layers))
             return
-        rates = torch.arange(num_layers, dtype=torch.float32) * (p_max / (num_layers - 1))
-        kept = [index for index in range(num_layers) if torch.rand(()) >= rates[index]]
+        rates = layer_dropout_rates(num_layers, p_max, self.layer_dropout_schedule)
+        kept = [index for index in range(num_layers) if float(torch.rand(())) >= rates[index]]
         # Running a shorter ModuleList really saves the compute of the dropped layers.
         decoder.layers = nn.ModuleList([layers[index] for index in kept])
         try:

@@ -28,6 +28,7 @@ class EarlyExitTrainer(SFTTrainer):
             loss_scale=config.early_exit_loss_scale,
             distillation=config.early_exit_distillation,
             layer_dropout_max=config.layer_dropout_max,
+            layer_dropout_schedule=config.layer_dropout_schedule,
         )
 
     def compute_loss(

@@ -66,6 +66,10 @@ class UntrainedExitsWarning(UserWarning):
     """The model's early exits rarely agree with deeper layers, so speculative decoding is slower than plain."""
 
 
+# transformers 5.24 renamed the output's ``past_key_values`` to ``cache``; fill whichever this version has.
+CACHE_FIELD = "cache" if "cache" in GenerateDecoderOnlyOutput.__dataclass_fields__ else "past_key_values"
+
+
 @dataclass
 class EarlyExitGenerateOutput(GenerateDecoderOnlyOutput):
     """transformers' decoder-only output plus the speculation counters (``speculation_stats``)."""
@@ -167,8 +171,13 @@ def run_early_exit_generation(
 
     ``arguments`` are the keyword arguments ``model.generate`` received (transformers forwards them
     all to a ``custom_generate`` function); ``windows[k]`` is how many candidates level k collects.
+    ``float32_logits=True`` among them computes every exit's logits in float32 (see ``exit_head``):
+    in bfloat16 the tokens are then chosen, and drafts verified, by float32 comparisons.
     """
     check_supported(model)
+    float32_logits = arguments.pop("float32_logits", False)
+    if not isinstance(float32_logits, bool):
+        raise ValueError(f"float32_logits must be True or False, got {float32_logits!r}.")
     for name in HUB_LOADING_ARGUMENTS:
         arguments.pop(name, None)
     # Named parameters of generate() stay here; everything else is a generation-config field or a model input.
@@ -188,7 +197,9 @@ def run_early_exit_generation(
     # Rows that end early are filled with the pad token, or (as transformers does) the first EOS.
     pad = generation_config.pad_token_id
     pad = int(pad) if pad is not None else (eos_list[0] if eos_list else None)
-    decoder = HierarchicalDecoder(model, exits, windows, _chooser(generation_config), set(eos_list), pad)
+    decoder = HierarchicalDecoder(
+        model, exits, windows, _chooser(generation_config), set(eos_list), pad, float32_logits=float32_logits
+    )
     # inference_mode, not no_grad: it halves the per-operation cost that dominates small-batch decoding.
     with torch.inference_mode():
         rows, stats = decoder.decode(prompt.tolist(), max_new_tokens, padding)
@@ -197,5 +208,7 @@ def run_early_exit_generation(
     logger.info("%s decoding: %s", strategy, summary)
     _warn_if_exits_untrained(summary, strategy)
     if generation_config.return_dict_in_generate:
-        return EarlyExitGenerateOutput(sequences=sequences, cache=decoder.stack.cache(), speculation_stats=summary)
+        return EarlyExitGenerateOutput(
+            sequences=sequences, speculation_stats=summary, **{CACHE_FIELD: decoder.stack.cache()}
+        )
     return sequences

@@ -12,6 +12,7 @@ import torch
 from transformers import DynamicCache
 
 from .decoder_layers import DecoderLayers
+from .exit_head import ExitHead
 
 SUPPORTED_MODEL_TYPES = ("llama", "qwen2")
 
@@ -33,12 +34,18 @@ class LayerStack:
     """The model's decoder layers split at ``exits`` (the last exit is the number of layers)."""
 
     def __init__(
-        self, model: torch.nn.Module, exits: list[int], capacity: int, padding: list[int] | None = None
+        self,
+        model: torch.nn.Module,
+        exits: list[int],
+        capacity: int,
+        padding: list[int] | None = None,
+        float32_logits: bool = False,
     ) -> None:
         self.model = model
         self.exits = list(exits)
         self.ranges = [(0 if k == 0 else exits[k - 1], exits[k]) for k in range(len(exits))]
         self.layers = DecoderLayers(model, capacity, padding)
+        self.head = ExitHead(model, float32=float32_logits)
         self.lengths = [0] * len(exits)
         # pending[k]: outputs of range k at positions [lengths[k + 1], lengths[k]), waiting for range k + 1.
         self.pending: list[torch.Tensor | None] = [None] * len(exits)
@@ -51,7 +58,7 @@ class LayerStack:
 
     def head_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Next-token logits from any layer's hidden states: shared final norm + LM head (LayerSkip)."""
-        return self.model.lm_head(self.model.model.norm(hidden)).float()
+        return self.head.logits(hidden)
 
     def advance(self, level: int, tokens: list[list[int]]) -> torch.Tensor:
         """Run ranges 0..level until each has every column of ``tokens`` (rows of equal length) in the cache.

@@ -92,6 +92,7 @@ class HierarchicalDecoder:
         chooser: Any,
         eos_token_ids: set[int],
         pad_token_id: int | None = None,
+        float32_logits: bool = False,
     ) -> None:
         if len(windows) != len(exits):
             raise ValueError(f"internal: {len(exits)} exits need {len(exits)} windows (the first is unused)")
@@ -101,6 +102,7 @@ class HierarchicalDecoder:
         self.chooser = chooser
         self.eos_token_ids = eos_token_ids
         self.pad_token_id = pad_token_id
+        self.float32_logits = float32_logits
         self.levels = [LevelCounts() for _ in exits]
         self.stack: LayerStack | None = None
         self.rows: list[list[int]] = []
@@ -127,7 +129,9 @@ class HierarchicalDecoder:
         self.max_length = self.prompt_length + max_new_tokens
         # Speculation can run a window past max_length before the stop point is cut.
         capacity = self.max_length + sum(self.windows) + 1
-        self.stack = LayerStack(self.model, self.exits, capacity=capacity, padding=padding)
+        self.stack = LayerStack(
+            self.model, self.exits, capacity=capacity, padding=padding, float32_logits=self.float32_logits
+        )
         commits = 0
         if max_new_tokens > 0:
             self._prefill()

@@ -1,0 +1,1 @@
+../../hispec/custom_generate/exit_head.py
