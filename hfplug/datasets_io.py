@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ def load_split(spec: str, *, config: str | None = None, split: str = "train") ->
             if builder is None:
                 raise DatasetError(f"dataset: don't know how to read {path.suffix!r} files ({path}).")
             loaded = datasets.load_dataset(builder, data_files={"train": str(path)})
+            if builder == "json":
+                loaded = _without_guessed_dates(loaded, path)
             return _pick_split(loaded, "train" if split == "train" else split, spec)
         if path.is_dir() and (path / "dataset_info.json").is_file():
             return datasets.load_from_disk(str(path))
@@ -45,3 +48,40 @@ def _pick_split(loaded: Any, split: str, spec: str) -> Any:
     if split not in loaded:
         raise DatasetError(f"dataset {spec!r} has no split {split!r}; it has: {', '.join(loaded)}.")
     return loaded[split]
+
+
+def _without_guessed_dates(loaded: Any, path: Path) -> Any:
+    """The JSON file's rows with every string as written.
+
+    pyarrow's JSON reader turns strings that look like dates ("1999-07-02") into timestamps, and a chat
+    template then renders them as something else entirely. JSON has no date type, so any date or time
+    column was such a guess: the rows are read again as text, those fields typed as strings.
+    """
+    import datasets
+    import pyarrow as pa
+
+    table = loaded["train"]
+    schema = pa.schema([field.with_type(_dates_as_strings(field.type)) for field in table.features.arrow_schema])
+    if schema.equals(table.features.arrow_schema):
+        return loaded
+    text = path.read_text(encoding="utf-8")
+    rows = (
+        json.loads(text)
+        if text.lstrip().startswith("[")
+        else [json.loads(line) for line in text.splitlines() if line.strip()]
+    )
+    features = datasets.Features.from_arrow_schema(schema)
+    return datasets.DatasetDict({"train": datasets.Dataset.from_list(rows, features=features)})
+
+
+def _dates_as_strings(kind: Any) -> Any:
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind):
+        return pa.string()
+    if pa.types.is_struct(kind):
+        return pa.struct([field.with_type(_dates_as_strings(field.type)) for field in kind])
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        inner = _dates_as_strings(kind.value_type)
+        return pa.large_list(inner) if pa.types.is_large_list(kind) else pa.list_(inner)
+    return kind
