@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hfplug_gm_matching import geometric_median, herd, select
+from hfplug_gm_matching import geometric_median, herd, kernels, select
 from hfplug_gm_matching.bounded import Int8Herding
 
 from .conftest import corrupted_cloud, plain_herding
@@ -127,6 +127,23 @@ def test_int8_bounds_hold_when_the_rows_are_exactly_representable_in_int8():
 def test_int8_bounds_hold_for_embedding_like_rows(anisotropic, seed):
     theta = (np.random.default_rng(seed).standard_normal(48) * 20 + anisotropic.mean(axis=0)).astype(np.float32)
     assert _bounds_hold(anisotropic, anisotropic.mean(axis=0), theta)
+
+
+@pytest.mark.parametrize("dim", [7, 384, 1031])
+def test_int8_dots_are_exact_at_the_extremes_of_the_codes(dim):
+    """The bound assumes the int8 pass makes no error: products reach +-127 * 127 (beyond int8) and sums
+    +-d * 127 * 127 (beyond int16 for any d > 2), with any length (vector tails)."""
+    rng = np.random.default_rng(dim)
+    codes = rng.choice(np.array([-127, 127, -1, 0], dtype=np.int8), size=(50, dim))
+    codes[0] = 127
+    codes[1] = -127
+    theta_codes = np.full(dim, 127, dtype=np.int8)
+    theta_codes[::3] = -127
+    dots = np.empty(50, dtype=np.int32)
+    kernels.int8_dots(codes, theta_codes, dots)
+    expected = codes.astype(np.int64) @ theta_codes.astype(np.int64)
+    np.testing.assert_array_equal(dots, expected)
+    assert np.abs(expected).max() > 2**15 * (dim > 2)
 
 
 def test_torch_engine_the_gpu_path_matches_the_plain_loop_on_cpu(anisotropic):
