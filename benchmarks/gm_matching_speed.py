@@ -51,14 +51,14 @@ def timed_loops(points: np.ndarray, target: np.ndarray, picks: int, threads: int
         previous = numba.get_num_threads()
         numba.set_num_threads(threads)
         try:
-            return _timed_loops(points, target, picks, block) | {"threads": threads}
+            return _timed_loops(points, target, picks, threads, block) | {"threads": threads}
         finally:
             numba.set_num_threads(previous)
 
 
-def _timed_loops(points: np.ndarray, target: np.ndarray, picks: int, block: int) -> dict:
+def _timed_loops(points: np.ndarray, target: np.ndarray, picks: int, threads: int, block: int) -> dict:
     started = time.perf_counter()
-    engine = Int8Herding(points, target)
+    engine = Int8Herding(points, target, threads=threads)
     build = time.perf_counter() - started
     states = {name: (target.copy(), np.zeros(len(points), dtype=bool), []) for name in ("plain", "int8")}
     spent = {"plain": 0.0, "int8": 0.0}
@@ -74,6 +74,7 @@ def _timed_loops(points: np.ndarray, target: np.ndarray, picks: int, block: int)
                 order.append(index)
                 theta += target - points[index]
             spent[name] += time.perf_counter() - started
+    engine.close()
     plain, fast = states["plain"][2], states["int8"][2]
     same = next((i for i, (a, b) in enumerate(zip(plain, fast, strict=True)) if a != b), len(plain))
     return {

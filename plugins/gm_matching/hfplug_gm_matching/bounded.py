@@ -19,9 +19,11 @@ product; else from the full product), so the picks are identical to it in every 
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from hfplug_gm_matching import kernels
+from hfplug_gm_matching.row_split import RowSplitter
 
 # Rows per window of the float32 product in a near tie: BLAS computes each row of an aligned window exactly as
 # in the full product (checked at the first tie; if not, every tie recomputes the full product).
@@ -44,8 +46,10 @@ class Int8Herding:
     quantisation slack grows with the part of theta off that direction only.
     """
 
-    def __init__(self, points: np.ndarray, direction: np.ndarray | None = None) -> None:
+    def __init__(self, points: np.ndarray, direction: np.ndarray | None = None, threads: int | None = None) -> None:
+        """``threads``: for the int8 pass (default: numba's thread count, ``NUMBA_NUM_THREADS``)."""
         self.points = points
+        self.splitter = RowSplitter(numba.get_num_threads() if threads is None else threads)
         n, d = points.shape
         if direction is None or not np.any(direction):
             direction = np.zeros(d)
@@ -73,6 +77,10 @@ class Int8Herding:
         self.fallbacks = 0
         self.rescored = 0
         self.windows_match: bool | None = None  # unknown until the first near tie
+
+    def close(self) -> None:
+        """Stop the int8 pass's worker threads."""
+        self.splitter.close()
 
     @property
     def nbytes(self) -> int:
@@ -126,7 +134,7 @@ class Int8Herding:
         off_codes = np.clip(np.rint(off / off_scale), -127, 127)
         off_error = float(np.abs(off - off_scale * off_codes).max())
         weights = np.array([np.abs(off).sum(), off_error, np.abs(theta64).sum()])
-        kernels.int8_dots(self.codes, off_codes.astype(np.int8), self.dots)
+        self.splitter.run(kernels.int8_dots, len(self.codes), self.codes, off_codes.astype(np.int8), self.dots)
         return kernels.bounds_from_dots(
             self.dots,
             self.scales,

@@ -11,18 +11,17 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(parallel=True, cache=True)
-def int8_dots(codes: np.ndarray, theta_codes: np.ndarray, dots: np.ndarray) -> None:
-    """``dots[j] = <codes[j], theta_codes>``, exact: every product fits in int16 (|p| <= 127 * 127 < 2**15), the
-    sum in int32 for d < 133 000.
+@njit(nogil=True, cache=True)
+def int8_dots(codes: np.ndarray, theta_codes: np.ndarray, dots: np.ndarray, start: int, stop: int) -> None:
+    """``dots[j] = <codes[j], theta_codes>`` for rows ``start <= j < stop``, exact: every product fits in int16
+    (|p| <= 127 * 127 < 2**15), the sum in int32 for d < 133 000.
 
     The products are written as int16 times int16 on purpose: the compiler then uses the CPU's widening
     multiply-add of 16-bit pairs, which made this pass 2.6x faster than int32 products here (the pass is the
-    whole cost of a pick). This is the only parallel region of a pick: a second one would wait again for the
-    slowest thread, which on a shared CPU costs more than the work.
+    whole cost of a pick). Threads split the rows through :class:`~hfplug_gm_matching.row_split.RowSplitter`.
     """
-    n, d = codes.shape
-    for j in prange(n):
+    d = codes.shape[1]
+    for j in range(start, stop):
         row = codes[j]
         acc = np.int32(0)
         for k in range(d):

@@ -36,15 +36,15 @@ def test_cosine_herding_equals_the_plain_loop_on_normalised_rows(anisotropic):
     assert picks.tolist() == plain_herding(unit, center / np.linalg.norm(center), 200)
 
 
-@pytest.mark.parametrize(("seed", "windows"), [(0, None), (1, None), (0, False)])
-def test_int8_engine_picks_exactly_what_the_dense_loop_picks(seed, windows):
+@pytest.mark.parametrize(("seed", "windows", "threads"), [(0, None, 2), (1, None, 1), (0, False, 3)])
+def test_int8_engine_picks_exactly_what_the_dense_loop_picks(seed, windows, threads):
     rng = np.random.default_rng(seed)
     points = (rng.standard_normal((6000, 64)) * np.linspace(3, 0.05, 64) + 1.5).astype(np.float32)
     target = geometric_median(points).astype(np.float32)
     first = np.argmax(points @ target)
     points[100:120] = points[5980:6000] = points[first]  # duplicates of the first pick: exact ties, in two windows
     dense = herd(points, target, 250, engine="dense")
-    engine = Int8Herding(points, target)
+    engine = Int8Herding(points, target, threads=threads)
     engine.windows_match = windows  # None: check windows at the first tie; False: full products only
     taken = np.zeros(len(points), dtype=bool)
     theta = target.copy()
@@ -55,6 +55,7 @@ def test_int8_engine_picks_exactly_what_the_dense_loop_picks(seed, windows):
         theta += target - points[index]
     assert engine.rescored < 0.05 * 250 * len(points)  # the bound did rule out most rows
     assert engine.fallbacks > 0  # and the duplicate ties were settled by the float32 loop's own scores
+    engine.close()
 
 
 def test_far_corruption_gm_matching_avoids_it_while_herding_takes_it():
@@ -140,7 +141,7 @@ def test_int8_dots_are_exact_at_the_extremes_of_the_codes(dim):
     theta_codes = np.full(dim, 127, dtype=np.int8)
     theta_codes[::3] = -127
     dots = np.empty(50, dtype=np.int32)
-    kernels.int8_dots(codes, theta_codes, dots)
+    kernels.int8_dots(codes, theta_codes, dots, 0, 50)
     expected = codes.astype(np.int64) @ theta_codes.astype(np.int64)
     np.testing.assert_array_equal(dots, expected)
     assert np.abs(expected).max() > 2**15 * (dim > 2)
