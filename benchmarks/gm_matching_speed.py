@@ -4,8 +4,10 @@ Both loops herd the same embedding-like matrix (unit rows sharing a direction, l
 towards its geometric median (cosine GM Matching). They run in alternating blocks of picks, so load
 changes on a shared machine hit both alike; the picks are compared one by one. Then the batched variant
 (B partitions) with its speed-up and its matching error, and the peak memory of a 1M x 384 selection
-(in a child process, so its high-water mark is its own). The GPU goal (>= 50x) needs a GPU; on a CPU-only
-machine it is reported as not measured.
+(in a child process, so its high-water mark is its own). Both loops get the same number of threads: the
+plain loop's BLAS (threadpoolctl) and the int8 engine's numba kernels are limited to each count of
+``--threads`` in turn (default 1 and 2: on a CPU shared with other jobs, a second thread mostly waits).
+The GPU goal (>= 50x) needs a GPU; on a CPU-only machine it is reported as not measured.
 
     python benchmarks/gm_matching_speed.py                    # N = 100k, d = 384, 2000 picks + 1M x 384 memory
     python benchmarks/gm_matching_speed.py --picks 10000      # the issue's k = 10k
@@ -20,10 +22,12 @@ import subprocess
 import sys
 import time
 
+import numba
 import numpy as np
 from hfplug_gm_matching import geometric_median, select
 from hfplug_gm_matching.bounded import Int8Herding, dense_pick
 from hfplug_gm_matching.selectors import normalized_rows
+from threadpoolctl import threadpool_limits
 
 
 def embedding_like(n: int, d: int, seed: int = 0) -> np.ndarray:
@@ -40,10 +44,21 @@ def embedding_like(n: int, d: int, seed: int = 0) -> np.ndarray:
     return normalized_rows(out)
 
 
-def timed_loops(points: np.ndarray, target: np.ndarray, picks: int, block: int = 50) -> dict:
-    """Run the plain loop and the int8 engine in alternating blocks; return times and agreement."""
+def timed_loops(points: np.ndarray, target: np.ndarray, picks: int, threads: int, block: int = 50) -> dict:
+    """Run the plain loop and the int8 engine in alternating blocks, both on ``threads`` threads; return times and
+    agreement."""
+    with threadpool_limits(limits=threads):
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            return _timed_loops(points, target, picks, threads, block) | {"threads": threads}
+        finally:
+            numba.set_num_threads(previous)
+
+
+def _timed_loops(points: np.ndarray, target: np.ndarray, picks: int, threads: int, block: int) -> dict:
     started = time.perf_counter()
-    engine = Int8Herding(points, target)
+    engine = Int8Herding(points, target, threads=threads)
     build = time.perf_counter() - started
     states = {name: (target.copy(), np.zeros(len(points), dtype=bool), []) for name in ("plain", "int8")}
     spent = {"plain": 0.0, "int8": 0.0}
@@ -59,6 +74,7 @@ def timed_loops(points: np.ndarray, target: np.ndarray, picks: int, block: int =
                 order.append(index)
                 theta += target - points[index]
             spent[name] += time.perf_counter() - started
+    engine.close()
     plain, fast = states["plain"][2], states["int8"][2]
     same = next((i for i, (a, b) in enumerate(zip(plain, fast, strict=True)) if a != b), len(plain))
     return {
@@ -137,6 +153,7 @@ def main() -> None:
     parser.add_argument("--picks", type=int, default=2000)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--memory-rows", type=int, default=1_000_000)
+    parser.add_argument("--threads", default="1,2", help="Comma-separated thread counts, the same for both loops.")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--parts", default="exact,batched,memory", help="Comma-separated parts to run.")
     args = parser.parse_args()
@@ -150,7 +167,8 @@ def main() -> None:
     target = (target / np.linalg.norm(target)).astype(np.float32)
     report = {"rows": args.rows, "dim": args.dim, "geometric_median_s": gm_seconds}
     if "exact" in parts:
-        report["exact_pick"] = timed_loops(points, target, args.picks)
+        counts = [int(t) for t in args.threads.split(",")]
+        report["exact_pick"] = [timed_loops(points, target, args.picks, threads) for threads in counts]
         print(json.dumps(report, indent=1), flush=True)
     if "batched" in parts:
         report["batched"] = batched(points, max(args.picks // 2, args.batches), args.batches)

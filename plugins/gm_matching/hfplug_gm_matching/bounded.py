@@ -19,9 +19,11 @@ product; else from the full product), so the picks are identical to it in every 
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from hfplug_gm_matching import kernels
+from hfplug_gm_matching.row_split import RowSplitter
 
 # Rows per window of the float32 product in a near tie: BLAS computes each row of an aligned window exactly as
 # in the full product (checked at the first tie; if not, every tie recomputes the full product).
@@ -44,8 +46,10 @@ class Int8Herding:
     quantisation slack grows with the part of theta off that direction only.
     """
 
-    def __init__(self, points: np.ndarray, direction: np.ndarray | None = None) -> None:
+    def __init__(self, points: np.ndarray, direction: np.ndarray | None = None, threads: int | None = None) -> None:
+        """``threads``: for the int8 pass (default: numba's thread count, ``NUMBA_NUM_THREADS``)."""
         self.points = points
+        self.splitter = RowSplitter(numba.get_num_threads() if threads is None else threads)
         n, d = points.shape
         if direction is None or not np.any(direction):
             direction = np.zeros(d)
@@ -69,21 +73,25 @@ class Int8Herding:
         self.slack_terms = np.stack([errors, self.scales * l1_codes, self.exact_margin * largest])
         self.upper = np.empty(n, dtype=np.float64)
         self.lower = np.empty(n, dtype=np.float64)
-        self.block_best = np.empty((n + kernels.BLOCK - 1) // kernels.BLOCK, dtype=np.float64)
+        self.dots = np.empty(n, dtype=np.int32)
         self.fallbacks = 0
         self.rescored = 0
         self.windows_match: bool | None = None  # unknown until the first near tie
 
+    def close(self) -> None:
+        """Stop the int8 pass's worker threads."""
+        self.splitter.close()
+
     @property
     def nbytes(self) -> int:
         """Memory held besides the float32 matrix itself."""
-        return self.codes.nbytes + self.slack_terms.nbytes + 5 * self.scales.nbytes
+        return self.codes.nbytes + self.slack_terms.nbytes + 5 * self.scales.nbytes + self.dots.nbytes
 
     def pick(self, theta: np.ndarray, taken: np.ndarray) -> int:
         """The row the plain float32 loop picks: argmax of ``points @ theta`` over rows not ``taken``
         (the first index among equal scores)."""
-        self.bound(theta, taken)
-        candidates = kernels.rows_at_least(self.upper, float(self.block_best.max()))
+        best_lower = self.bound(theta, taken)
+        candidates = kernels.rows_at_least(self.upper, best_lower)
         self.rescored += len(candidates)
         scores = np.empty(len(candidates), dtype=np.float64)
         mass = np.empty(len(candidates), dtype=np.float64)
@@ -115,8 +123,9 @@ class Int8Herding:
         values = np.array([windows[int(row) // WINDOW][int(row) % WINDOW] for row in tied])
         return int(tied[int(np.argmax(values))])  # tied is ascending: the first maximum is the lowest index
 
-    def bound(self, theta: np.ndarray, taken: np.ndarray) -> None:
-        """Fill ``lower`` and ``upper`` with bounds on every row's float32 score ``points[j] @ theta``."""
+    def bound(self, theta: np.ndarray, taken: np.ndarray) -> float:
+        """Fill ``lower`` and ``upper`` with bounds on every row's float32 score ``points[j] @ theta``; return the
+        largest lower bound (``-inf`` when every row is taken)."""
         theta64 = theta.astype(np.float64)
         beta = float(theta64 @ self.direction)
         off = theta64 - beta * self.direction
@@ -125,19 +134,18 @@ class Int8Herding:
         off_codes = np.clip(np.rint(off / off_scale), -127, 127)
         off_error = float(np.abs(off - off_scale * off_codes).max())
         weights = np.array([np.abs(off).sum(), off_error, np.abs(theta64).sum()])
-        kernels.bound_scores(
-            self.codes,
+        self.splitter.run(kernels.int8_dots, len(self.codes), self.codes, off_codes.astype(np.int8), self.dots)
+        return kernels.bounds_from_dots(
+            self.dots,
             self.scales,
             self.along,
             self.slack_terms,
-            off_codes.astype(np.int8),
             off_scale,
             beta,
             weights,
             taken,
             self.upper,
             self.lower,
-            self.block_best,
         )
 
 

@@ -64,19 +64,24 @@ def herd(
         order = _herd_torch(points, target, theta, k, device, bar, on_step)
         bar.close()
         return order
+    int8 = Int8Herding(points, target) if engine == "int8" else None
     pick: Callable[[np.ndarray, np.ndarray], int]
-    pick = Int8Herding(points, target).pick if engine == "int8" else (lambda th, tk: dense_pick(points, th, tk))
+    pick = int8.pick if int8 is not None else (lambda th, tk: dense_pick(points, th, tk))
     taken = np.zeros(n, dtype=np.bool_)
     order = np.empty(k, dtype=np.int64)
-    for step in range(k):
-        index = pick(theta, taken)
-        taken[index] = True
-        order[step] = index
-        theta += target - points[index]
-        if on_step is not None:
-            on_step(step, index, theta.copy())
-        bar.update(1)
-    bar.close()
+    try:
+        for step in range(k):
+            index = pick(theta, taken)
+            taken[index] = True
+            order[step] = index
+            theta += target - points[index]
+            if on_step is not None:
+                on_step(step, index, theta.copy())
+            bar.update(1)
+    finally:
+        bar.close()
+        if int8 is not None:
+            int8.close()
     return order
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hfplug_gm_matching import geometric_median, herd, select
+from hfplug_gm_matching import geometric_median, herd, kernels, select
 from hfplug_gm_matching.bounded import Int8Herding
 
 from .conftest import corrupted_cloud, plain_herding
@@ -36,15 +36,15 @@ def test_cosine_herding_equals_the_plain_loop_on_normalised_rows(anisotropic):
     assert picks.tolist() == plain_herding(unit, center / np.linalg.norm(center), 200)
 
 
-@pytest.mark.parametrize(("seed", "windows"), [(0, None), (1, None), (0, False)])
-def test_int8_engine_picks_exactly_what_the_dense_loop_picks(seed, windows):
+@pytest.mark.parametrize(("seed", "windows", "threads"), [(0, None, 2), (1, None, 1), (0, False, 3)])
+def test_int8_engine_picks_exactly_what_the_dense_loop_picks(seed, windows, threads):
     rng = np.random.default_rng(seed)
     points = (rng.standard_normal((6000, 64)) * np.linspace(3, 0.05, 64) + 1.5).astype(np.float32)
     target = geometric_median(points).astype(np.float32)
     first = np.argmax(points @ target)
     points[100:120] = points[5980:6000] = points[first]  # duplicates of the first pick: exact ties, in two windows
     dense = herd(points, target, 250, engine="dense")
-    engine = Int8Herding(points, target)
+    engine = Int8Herding(points, target, threads=threads)
     engine.windows_match = windows  # None: check windows at the first tie; False: full products only
     taken = np.zeros(len(points), dtype=bool)
     theta = target.copy()
@@ -55,6 +55,7 @@ def test_int8_engine_picks_exactly_what_the_dense_loop_picks(seed, windows):
         theta += target - points[index]
     assert engine.rescored < 0.05 * 250 * len(points)  # the bound did rule out most rows
     assert engine.fallbacks > 0  # and the duplicate ties were settled by the float32 loop's own scores
+    engine.close()
 
 
 def test_far_corruption_gm_matching_avoids_it_while_herding_takes_it():
@@ -127,6 +128,23 @@ def test_int8_bounds_hold_when_the_rows_are_exactly_representable_in_int8():
 def test_int8_bounds_hold_for_embedding_like_rows(anisotropic, seed):
     theta = (np.random.default_rng(seed).standard_normal(48) * 20 + anisotropic.mean(axis=0)).astype(np.float32)
     assert _bounds_hold(anisotropic, anisotropic.mean(axis=0), theta)
+
+
+@pytest.mark.parametrize("dim", [7, 384, 1031])
+def test_int8_dots_are_exact_at_the_extremes_of_the_codes(dim):
+    """The bound assumes the int8 pass makes no error: products reach +-127 * 127 (beyond int8) and sums
+    +-d * 127 * 127 (beyond int16 for any d > 2), with any length (vector tails)."""
+    rng = np.random.default_rng(dim)
+    codes = rng.choice(np.array([-127, 127, -1, 0], dtype=np.int8), size=(50, dim))
+    codes[0] = 127
+    codes[1] = -127
+    theta_codes = np.full(dim, 127, dtype=np.int8)
+    theta_codes[::3] = -127
+    dots = np.empty(50, dtype=np.int32)
+    kernels.int8_dots(codes, theta_codes, dots, 0, 50)
+    expected = codes.astype(np.int64) @ theta_codes.astype(np.int64)
+    np.testing.assert_array_equal(dots, expected)
+    assert np.abs(expected).max() > 2**15 * (dim > 2)
 
 
 def test_torch_engine_the_gpu_path_matches_the_plain_loop_on_cpu(anisotropic):
