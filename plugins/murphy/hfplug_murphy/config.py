@@ -99,6 +99,15 @@ class MurphyConfig(GRPOConfig):
             "when the pool has not started yet). None: the reward's default (2 x CPUs)."
         },
     )
+    max_rows_per_forward: int | None = field(
+        default=None,
+        metadata={
+            "help": "Tree rows per forward and backward pass in training. A step trains on one row per kept node, "
+            "up to max_turns times GRPO's rows; they are processed in chunks of this size with their gradients "
+            "accumulated, which gives the update of one pass over all rows. None: per_device_train_batch_size "
+            "(memory like GRPO's); 0: all rows in one pass."
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -167,6 +176,11 @@ def check_murphy_fields(config: MurphyConfig) -> None:
         raise ConfigError(
             f"MurphyConfig.intra_prune_keep must be at least 2 (a highest and a lowest member; or None), "
             f"got {config.intra_prune_keep}."
+        )
+    if config.max_rows_per_forward is not None and config.max_rows_per_forward < 0:
+        raise ConfigError(
+            f"MurphyConfig.max_rows_per_forward must be 0 (all rows at once), a positive row count or None, "
+            f"got {config.max_rows_per_forward}."
         )
     if config.executor_workers is not None and config.executor_workers < 1:
         raise ConfigError(f"MurphyConfig.executor_workers must be at least 1 (or None), got {config.executor_workers}.")

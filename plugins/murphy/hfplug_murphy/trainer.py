@@ -21,6 +21,7 @@ from trl.trainer.utils import shuffle_sequence_dict
 from hfplug.errors import ConfigError, DatasetError
 from hfplug_murphy.accounting import PREFIX, ComputeAccount, rollout_cost
 from hfplug_murphy.batch import pad_nodes
+from hfplug_murphy.chunks import chunk_rows, chunk_weights, weighted_chunk_losses
 from hfplug_murphy.config import MurphyConfig
 from hfplug_murphy.credit import assign_advantages, propagate_credit
 from hfplug_murphy.grading import NodeGrader, find_grader
@@ -253,6 +254,23 @@ class MurphyTrainer(GRPOTrainer):
                 self.model, input_ids, attention_mask, logits_to_keep, batch_size=batch_size
             )
         return logps
+
+    def _compute_loss(self, model: Any, inputs: dict[str, Any]) -> torch.Tensor:
+        # trl's loss over all of a step's rows in one pass would hold up to max_turns times GRPO's activations:
+        # in training, chunks of max_rows_per_forward rows, each backpropagated before the next (chunks.py).
+        limit = self.args.max_rows_per_forward
+        if limit is None:
+            limit = self.args.per_device_train_batch_size
+        rows = inputs["completion_ids"].size(0)
+        if not limit or rows <= limit or not torch.is_grad_enabled():
+            return super()._compute_loss(model, inputs)
+        chunks = chunk_rows(inputs, limit)
+        return weighted_chunk_losses(
+            chunks,
+            chunk_weights(self.loss_type, chunks),
+            loss_of=lambda chunk: super(MurphyTrainer, self)._compute_loss(model, chunk),
+            backward=self.accelerator.backward,
+        )
 
     def _prepare_inputs(self, generation_batch: Any) -> dict[str, Any]:
         # As GRPOTrainer, but a tree's row count varies: split it into steps_per_generation parts
