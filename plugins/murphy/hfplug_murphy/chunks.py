@@ -1,4 +1,4 @@
-"""Training on a tree's rows in chunks: GRPO memory for a batch that is up to ``max_turns`` times larger.
+"""Training on a tree's rows in chunks, so that memory follows the chunk size, not the size of the tree.
 
 trl's loss runs one forward pass over the whole step's rows. A Murphy step has one row per kept
 tree node, so with every program of turn 1 failing it has G children per failure on top: a

@@ -104,8 +104,10 @@ class MurphyConfig(GRPOConfig):
         metadata={
             "help": "Tree rows per forward and backward pass in training. A step trains on one row per kept node, "
             "up to max_turns times GRPO's rows; they are processed in chunks of this size with their gradients "
-            "accumulated, which gives the update of one pass over all rows. None: per_device_train_batch_size "
-            "(memory like GRPO's); 0: all rows in one pass."
+            "accumulated, which gives the update of one pass over all rows. None: per_device_train_batch_size; "
+            "0: all rows in one pass. Refinement rows are longer than GRPO's (task, attempt and feedback), so a "
+            "pass of N rows holds more tokens than GRPO's: lower this, or turn on activation_checkpointing, when "
+            "memory is short."
         },
     )
 
