@@ -185,7 +185,7 @@ def test_secrets_in_the_run_record_are_not_published(local_hub, tmp_path):
 
 
 TRL_README = """---
-base_model: /home/someone/.cache/hfplug/assets/smollm2-135m-instruct
+base_model: {local_path}
 library_name: transformers
 tags:
 - trl
@@ -210,10 +210,11 @@ generator = pipeline("text-generation", model="None", device_map="auto")
 )
 def test_a_local_base_model_written_by_trl_or_peft_is_replaced(tmp_path, base_model, named):
     folder = _model_folder(tmp_path, run={**RUN, "base_model": base_model})
-    (folder / "README.md").write_text(TRL_README)
+    local_path = tmp_path / "cache" / "hfplug" / "assets" / "smollm2-135m-instruct"  # what trl writes locally
+    (folder / "README.md").write_text(TRL_README.format(local_path=local_path))
     metadata, body = split_card(render_model_card(folder, repo_id="me/sft"))
     assert metadata.get("base_model") == (base_model if "/" in base_model and ":" not in base_model else None)
-    assert "/home/someone" not in yaml.safe_dump(metadata.get("base_model"))
+    assert str(local_path) not in yaml.safe_dump(metadata.get("base_model"))
     assert f"fine-tuned version of {named}" in body and "[None]" not in body
     assert 'model="me/sft"' in body
     assert {"trl", "sft", "hfplug"} <= set(metadata["tags"])  # the library's own tags stay
