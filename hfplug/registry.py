@@ -69,21 +69,14 @@ class Component:
         Raises :class:`~hfplug.errors.ComponentImportError` naming this component, its plugin, the
         reference and the cause when the reference cannot be imported.
         """
-        try:
-            return resolve_folder(self.ref) if self.kind in FOLDER_KINDS else resolve_object(self.ref)
-        except ComponentImportError as exc:
-            raise ComponentImportError(f"{self.kind} {self.name!r} ({self.origin()}) cannot be loaded: {exc}") from exc
+        resolve = resolve_folder if self.kind in FOLDER_KINDS else resolve_object
+        return self._resolve(resolve, self.ref, f"{self.kind} {self.name!r}")
 
     def load_config(self) -> type | None:
         """Import and return the config dataclass, or ``None`` if the component has none."""
         if not self.config:
             return None
-        try:
-            return resolve_object(self.config)
-        except ComponentImportError as exc:
-            raise ComponentImportError(
-                f"the config of {self.kind} {self.name!r} ({self.origin()}) cannot be loaded: {exc}"
-            ) from exc
+        return self._resolve(resolve_object, self.config, f"the config of {self.kind} {self.name!r}")
 
     def load_model_loader(self) -> Any:
         """A trainer's own ``model_loader`` (an extra, ``"pkg.mod:function"``), imported, or ``None``.
@@ -93,12 +86,14 @@ class Component:
         ref = self.extras.get("model_loader")
         if not ref:
             return None
+        return self._resolve(resolve_object, ref, f"the model_loader of {self.kind} {self.name!r}")
+
+    def _resolve(self, resolve: Any, ref: str, what: str) -> Any:
+        """``resolve(ref)``, with an import failure re-raised naming ``what`` and who registered it."""
         try:
-            return resolve_object(ref)
+            return resolve(ref)
         except ComponentImportError as exc:
-            raise ComponentImportError(
-                f"the model_loader of {self.kind} {self.name!r} ({self.origin()}) cannot be loaded: {exc}"
-            ) from exc
+            raise ComponentImportError(f"{what} ({self.origin()}) cannot be loaded: {exc}") from exc
 
     def origin(self) -> str:
         """Who registered it, for messages: ``"plugin rho, hfplug-rho 0.1.0"`` or ``"hfplug (built in)"``."""

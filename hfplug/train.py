@@ -95,32 +95,29 @@ def load_model_and_tokenizer(model_path: str | None, setup: TrainSetup) -> tuple
 
 
 def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, evaluation: Any) -> Any:
-    """Instantiate the registered trainer class with the keyword arguments it accepts."""
-    from hfplug.manager import get_manager
-    from hfplug.trainer_arguments import init_keywords, require_keyword
+    """Instantiate the registered trainer class with the keyword arguments it accepts.
 
-    trainer_class = setup.trainer_class or setup.trainer_component.load()
-    accepted = init_keywords(trainer_class)
-    name = setup.trainer_component.name
+    The class, the reward functions and the keywords the config asks for (``peft_config``,
+    ``reward_funcs``) were resolved and checked by ``parse_train_config`` before any model loaded.
+    """
+    from hfplug.trainer_arguments import init_keywords
+
+    trainer_class = setup.trainer_class
     kwargs: dict[str, Any] = {"model": model, "args": setup.trainer_config, "train_dataset": train}
     if tokenizer is not None:  # models from a trainer's own model_loader may have none
         kwargs["processing_class"] = tokenizer
     if evaluation is not None:
         kwargs["eval_dataset"] = evaluation
     if setup.model_config.use_peft:
-        require_keyword(trainer_class, "peft_config", f"use_peft: trainer {name!r} does not take a peft_config")
         from trl import get_peft_config
 
         kwargs["peft_config"] = get_peft_config(setup.model_config)
     if setup.run.reward_funcs:
-        require_keyword(trainer_class, "reward_funcs", f"reward_funcs: trainer {name!r} takes no reward functions")
-        registry = get_manager().registry
-        kwargs["reward_funcs"] = setup.reward_functions or [
-            registry.get("reward", reward).load() for reward in setup.run.reward_funcs
-        ]
+        kwargs["reward_funcs"] = setup.reward_functions
+    accepted = init_keywords(trainer_class)
     unexpected = [k for k in kwargs if not accepted.accepts(k)]
     if unexpected:
-        raise HfplugError(f"trainer {name!r} does not accept: {', '.join(unexpected)}.")
+        raise HfplugError(f"trainer {setup.trainer_component.name!r} does not accept: {', '.join(unexpected)}.")
     trainer = trainer_class(**kwargs)
     trainer.add_callback(_non_finite_loss_guard())
     return trainer
