@@ -29,48 +29,66 @@ def curve_draws(scores: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
 
 
 def interpolate(gains: np.ndarray, losses: np.ndarray, at: float) -> float:
-    """General loss at target gain ``at`` on the piecewise-linear curve through the points (sorted by gain);
-    NaN when ``at`` is outside the gains the method reached."""
-    order = np.argsort(gains)
-    gains, losses = gains[order], losses[order]
-    if len(gains) < 2 or not gains[0] <= at <= gains[-1]:
-        return float("nan")
-    return float(np.interp(at, gains, losses))
+    """General loss at target gain ``at`` on a method's curve: the piecewise-linear path through its points in
+    learning-rate order (``gains``, ``losses`` given in that order). Where the path reaches ``at`` more than once
+    (a higher rate that gains no more but forgets more turns the curve back), the least loss is the method's:
+    the best it does at that gain. NaN when the path never reaches ``at``."""
+    found = [loss for gain, loss in zip(gains, losses, strict=True) if gain == at]
+    for i in range(len(gains) - 1):
+        (g0, g1), (l0, l1) = gains[i : i + 2], losses[i : i + 2]
+        if g0 != g1 and min(g0, g1) <= at <= max(g0, g1):
+            found.append(l0 + (at - g0) / (g1 - g0) * (l1 - l0))
+    return float(min(found)) if found else float("nan")
+
+
+def _in_rate_order(curve: list[tuple[float, dict[str, Any]]]) -> dict[str, np.ndarray]:
+    """A method's points sorted by learning rate: point values (K) and bootstrap draws (resamples x K)."""
+    ordered = [point for _, point in sorted(curve, key=lambda rate_and_point: rate_and_point[0])]
+    return {
+        "gains": np.array([c["gain"] for c in ordered]),
+        "losses": np.array([c["loss"] for c in ordered]),
+        "gain_draws": np.stack([c["gain_draws"] for c in ordered], axis=1),
+        "loss_draws": np.stack([c["loss_draws"] for c in ordered], axis=1),
+    }
+
+
+def _loss_at(curve: dict[str, np.ndarray], at: float, at_draws: np.ndarray) -> tuple[float, np.ndarray]:
+    """A curve's general loss at a gain, on the point values and on every resample (the gain resampled too)."""
+    draws = [
+        interpolate(gains, losses, gain)
+        for gains, losses, gain in zip(curve["gain_draws"], curve["loss_draws"], at_draws, strict=True)
+    ]
+    return interpolate(curve["gains"], curve["losses"], at), np.array(draws)
 
 
 def matched_comparison(points: dict[str, list[tuple[float, dict[str, Any]]]]) -> list[dict[str, Any]]:
-    """For every method but SFT and every SFT point: the method's general loss at SFT's target gain, minus SFT's
-    general loss there (nats/token; < 0 = forgets less), with a 95% interval and the share of resamples in which
-    the method's curve reached that gain.
+    """For every method but SFT and every SFT point's target gain: the method's general loss at that gain minus
+    SFT's (nats/token; < 0 = forgets less), both read off their curves in learning-rate order the same way (see
+    :func:`interpolate`: where SFT's own curve reaches its point's gain at a lower loss, between two other rates,
+    that lower loss is SFT's), with a 95% interval and the share of resamples in which the method reached it.
 
     ``points`` maps a method to ``(learning_rate, curve_draws(...))`` pairs.
     """
+    if REFERENCE not in points:
+        return []
+    reference_curve = _in_rate_order(points[REFERENCE])
     rows = []
-    for reference_lr, reference in sorted(points.get(REFERENCE, [])):
+    for reference_lr, reference in sorted(points[REFERENCE], key=lambda rate_and_point: rate_and_point[0]):
+        at, at_draws = reference["gain"], reference["gain_draws"]
+        reference_loss, reference_draws = _loss_at(reference_curve, at, at_draws)
         for method, curve in points.items():
             if method == REFERENCE or len(curve) < 2:
                 continue
-            gains = np.array([c["gain"] for _, c in curve])
-            losses = np.array([c["loss"] for _, c in curve])
-            point = interpolate(gains, losses, reference["gain"]) - reference["loss"]
-            gain_draws = np.stack([c["gain_draws"] for _, c in curve], axis=1)
-            loss_draws = np.stack([c["loss_draws"] for _, c in curve], axis=1)
-            draws = np.array(
-                [
-                    interpolate(gain, loss, at) - ref
-                    for gain, loss, at, ref in zip(
-                        gain_draws, loss_draws, reference["gain_draws"], reference["loss_draws"], strict=True
-                    )
-                ]
-            )
+            loss, draws = _loss_at(_in_rate_order(curve), at, at_draws)
+            differences = draws - reference_draws
             rows.append(
                 {
                     "method": method,
                     "sft_learning_rate": reference_lr,
-                    "target_gain": reference["gain"],
-                    "sft_general_loss": reference["loss"],
-                    "general_loss_difference": percentile_interval(point, draws),
-                    "reached_share": float(np.isfinite(draws).mean()),
+                    "target_gain": at,
+                    "sft_general_loss": reference_loss,
+                    "general_loss_difference": percentile_interval(loss - reference_loss, differences),
+                    "reached_share": float(np.isfinite(differences).mean()),
                 }
             )
     return rows

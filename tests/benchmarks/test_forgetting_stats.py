@@ -41,6 +41,14 @@ def test_interpolate_inside_and_outside_the_curve():
     assert np.isnan(interpolate(gains, losses, 0.35))
 
 
+def test_interpolate_follows_the_rates_and_takes_the_best_crossing():
+    # In rate order the gain rises, then falls back while the loss jumps (the highest rate only forgets).
+    gains, losses = np.array([0.3, 0.5, 0.47]), np.array([0.0, -0.01, 0.2])
+    assert interpolate(gains, losses, 0.474) == pytest.approx(-0.01 * 0.174 / 0.2)  # not 0.172, the turn-back
+    assert interpolate(gains, losses, 0.49) == pytest.approx(-0.01 * 0.19 / 0.2)
+    assert np.isnan(interpolate(gains, losses, 0.51))
+
+
 def point(gain: float, loss: float) -> dict:
     return {"gain": gain, "loss": loss, "gain_draws": np.full(RESAMPLES, gain), "loss_draws": np.full(RESAMPLES, loss)}
 
@@ -57,3 +65,25 @@ def test_matched_comparison_reads_each_method_at_sfts_gain():
     assert rows[("flow", 1e-5)]["general_loss_difference"]["value"] == pytest.approx(0.005 - 0.02)
     assert rows[("flow", 1e-4)]["reached_share"] == 0.0
     assert np.isnan(rows[("flow", 1e-4)]["general_loss_difference"]["value"])
+
+
+def test_matched_comparison_walks_each_curve_in_rate_order():
+    curves = {
+        "sft": [(4e-4, point(0.474, 0.05))],
+        # listed out of rate order; by rate: 5e-4 (0.3, 0.0), 1.5e-3 (0.5, -0.01), 4e-3 (0.47, 0.2)
+        "lora": [(5e-4, point(0.3, 0.0)), (4e-3, point(0.47, 0.2)), (1.5e-3, point(0.5, -0.01))],
+    }
+    (row,) = matched_comparison(curves)
+    assert row["general_loss_difference"]["value"] == pytest.approx(-0.01 * 0.174 / 0.2 - 0.05)
+
+
+def test_sft_is_read_off_its_own_curve_like_the_others():
+    # SFT's highest rate gains no more than its middle one and forgets more: at that point's gain SFT itself
+    # does better between its two lower rates, and that is what the other methods are compared with.
+    curves = {
+        "sft": [(5e-5, point(0.4, -0.01)), (1.5e-4, point(0.5, -0.02)), (4e-4, point(0.45, 0.2))],
+        "flow": [(5e-5, point(0.3, 0.0)), (1.5e-4, point(0.6, 0.0))],
+    }
+    row = next(r for r in matched_comparison(curves) if r["sft_learning_rate"] == 4e-4)
+    assert row["sft_general_loss"] == pytest.approx(-0.015)  # between 5e-5 and 1.5e-4, not the point's 0.2
+    assert row["general_loss_difference"]["value"] == pytest.approx(0.015)
