@@ -27,8 +27,14 @@ METHODS: dict[str, Method] = {
         Method("flow", "flow.yaml", note="FLOW sequence weights from the frozen base (same max_length as training)"),
         Method("context_free", "context_free.yaml", note="SFT + 25% context-free samples of the base model"),
         Method("lora", "lora.yaml", lr_scale=10.0, note="LoRA r 16 on every linear layer, 10x learning rate"),
+        Method("flow_lora", "flow_lora.yaml", lr_scale=10.0, note="FLOW weights + LoRA (official FLOW scripts)"),
     )
 }
+
+
+def rate_label(learning_rate: float) -> str:
+    """A learning rate as a short, unambiguous label: 4e-04, 1.5e-04 (a one-digit format printed 1.5e-4 as 1e-04)."""
+    return f"{learning_rate:.1e}".replace(".0e", "e")
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class Run:
 
     @property
     def run_id(self) -> str:
-        return f"{self.method}@{self.learning_rate:.0e}"
+        return f"{self.method}@{rate_label(self.learning_rate)}"
 
 
 def plan_runs(methods: list[str], learning_rates: tuple[float, ...], *, paper_lrs: bool = True) -> list[Run]:

@@ -4,10 +4,12 @@ trade_off.png (target gain against general loss, one curve per method)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from benchmarks.forgetting.evaluation import absolute_scores, compare_with_base, count_items
+from benchmarks.forgetting.grid import rate_label
 from benchmarks.forgetting.matched import curve_draws, matched_comparison
 from benchmarks.forgetting.sizes import Sizes
 
@@ -30,6 +32,12 @@ def load_runs(out: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def cell(estimate: dict[str, float], digits: int) -> str:
     return f"{estimate['value']:+.{digits}f} [{estimate['low']:+.{digits}f}, {estimate['high']:+.{digits}f}]"
+
+
+def matched_cell(estimate: dict[str, float]) -> str:
+    """A matched-gain difference; "not reached" when the method's own curve does not reach SFT's gain (an interval
+    over the few resamples that did would look like a result)."""
+    return cell(estimate, 4) if math.isfinite(estimate["value"]) else "not reached"
 
 
 def write_report(out: Path, sizes: Sizes) -> dict[str, Any]:
@@ -76,22 +84,23 @@ def markdown(summary: dict[str, Any]) -> str:
     for point in summary["points"]:
         cells = [cell(point[key], digits) if key in point else "-" for key, _, digits in COLUMNS]
         lines.append(
-            f"| {point['method']} | {point['learning_rate']:.0e} | "
+            f"| {point['method']} | {rate_label(point['learning_rate'])} | "
             + " | ".join(cells)
             + f" | {point['train_seconds']:.0f} | {point['eval_seconds']:.0f} |"
         )
     if summary["matched_target_gain"]:
         lines += [
             "",
-            "At matched target gain (each method's curve interpolated at SFT's gain; < 0 = forgets less than SFT):",
+            "At matched target gain (every curve, SFT's too, walked in rate order and read at each SFT point's gain,"
+            " the least general loss where it passes that gain twice; < 0 = forgets less than SFT):",
             "",
-            "| method | at SFT lr | target gain | SFT general NLL increase | method minus SFT | curve reached |",
+            "| method | gain of SFT at lr | target gain | SFT general NLL rise there | method minus SFT | reached |",
             "|---|---|---|---|---|---|",
         ]
         for row in summary["matched_target_gain"]:
             lines.append(
-                f"| {row['method']} | {row['sft_learning_rate']:.0e} | {row['target_gain']:+.3f} | "
-                f"{row['sft_general_loss']:+.4f} | {cell(row['general_loss_difference'], 4)} | "
+                f"| {row['method']} | {rate_label(row['sft_learning_rate'])} | {row['target_gain']:+.3f} | "
+                f"{row['sft_general_loss']:+.4f} | {matched_cell(row['general_loss_difference'])} | "
                 f"{100 * row['reached_share']:.0f}% |"
             )
     return "\n".join(lines) + "\n"
@@ -119,7 +128,7 @@ def plot(points: list[dict[str, Any]], path: Path) -> None:
         line = axes.errorbar(x, y, xerr=xerr, yerr=yerr, marker="o", capsize=2, label=method)
         for xi, yi, p in zip(x, y, mine, strict=True):
             axes.annotate(
-                f"{p['learning_rate']:.0e}",
+                rate_label(p["learning_rate"]),
                 (xi, yi),
                 textcoords="offset points",
                 xytext=(4, 4),

@@ -27,7 +27,7 @@ from benchmarks.forgetting.evaluation import count_items, load_eval_sets
 from benchmarks.forgetting.grid import EXAMPLES, METHODS, Run, plan_runs
 from benchmarks.forgetting.report import write_report
 from benchmarks.forgetting.scoring import score_model
-from benchmarks.forgetting.sizes import FULL, PROBE, QUICK, Sizes
+from benchmarks.forgetting.sizes import FULL, MEDIUM, PROBE, QUICK, Sizes
 
 BASE_MODEL = "asset:smollm2-135m-instruct"
 SEED = 42
@@ -45,6 +45,8 @@ def effective_config(run: Run, sizes: Sizes, model: str, dataset: Path, out: Pat
         per_device_train_batch_size=sizes.batch_size,
         max_length=sizes.max_length,
         seed=SEED,
+        lr_scheduler_type=sizes.lr_scheduler_type,
+        warmup_steps=sizes.warmup_steps,
         # Recomputing activations saves memory a 135M model does not need, at a third more compute.
         gradient_checkpointing=False,
     )
@@ -122,7 +124,8 @@ def claim(runs_dir: Path, run: Run) -> bool:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="CI-size grid: a pipeline check, not a result")
-    parser.add_argument("--probe", action="store_true", help="the reduced grid that fits a shared 2-core CPU")
+    parser.add_argument("--probe", action="store_true", help="the first reduced grid (16 steps of 2 rows, one rate)")
+    parser.add_argument("--medium", action="store_true", help="the grid that fits 2 idle CPU cores in about 2 h")
     parser.add_argument("--out", type=Path, help="output folder (default outputs/forgetting[-quick])")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {', '.join(METHODS)}")
     parser.add_argument("--lrs", help="comma-separated full fine-tuning rates (default: the sizes' grid)")
@@ -143,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     from hfplug.assets import resolve_model_path
 
     args = parse_args(argv)
-    preset = "quick" if args.quick else "probe" if args.probe else "full"
-    sizes = {"quick": QUICK, "probe": PROBE, "full": FULL}[preset]
+    preset = next((name for name in ("quick", "probe", "medium") if getattr(args, name)), "full")
+    sizes = {"quick": QUICK, "probe": PROBE, "medium": MEDIUM, "full": FULL}[preset]
     out = args.out or Path("outputs") / ("forgetting" if preset == "full" else f"forgetting-{preset}")
     rates = tuple(float(x) for x in args.lrs.split(",")) if args.lrs else sizes.learning_rates
     runs = plan_runs(args.methods.split(","), rates, paper_lrs=not args.no_paper_lrs)

@@ -64,3 +64,22 @@ def test_resuming_with_other_sizes_is_refused(tmp_path):
     (out / "settings.json").write_text(json.dumps({"sizes": {}, "model": "other", "seed": 0}))
     with pytest.raises(SystemExit, match="other settings"):
         benchmark.main(["--quick", "--out", str(out)])
+
+
+def test_a_run_config_carries_the_sizes_schedule_and_rate(tmp_path):
+    from benchmarks.forgetting.grid import Run
+    from benchmarks.forgetting.sizes import MEDIUM
+
+    path = benchmark.effective_config(Run("lora", 1.5e-3), MEDIUM, "some-model", tmp_path / "train.jsonl", tmp_path)
+    config = yaml.safe_load(path.read_text())
+    assert config["learning_rate"] == 1.5e-3
+    assert (config["lr_scheduler_type"], config["warmup_steps"]) == ("cosine", MEDIUM.warmup_steps)
+    assert (config["max_steps"], config["per_device_train_batch_size"]) == (MEDIUM.max_steps, MEDIUM.batch_size)
+    assert MEDIUM.train_rows == MEDIUM.max_steps * MEDIUM.batch_size  # one pass over the data, no repeats
+
+
+def test_run_ids_tell_close_rates_apart():
+    from benchmarks.forgetting.grid import plan_runs
+
+    runs = plan_runs(["sft"], (1e-4, 1.5e-4, 2e-4), paper_lrs=False)
+    assert [run.run_id for run in runs] == ["sft@1e-04", "sft@1.5e-04", "sft@2e-04"]
