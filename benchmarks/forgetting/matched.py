@@ -72,14 +72,14 @@ def matched_comparison(points: dict[str, list[tuple[float, dict[str, Any]]]]) ->
     if REFERENCE not in points:
         return []
     reference_curve = _in_rate_order(points[REFERENCE])
+    # Each method's curve is put in rate order once, not again for every SFT point it is read at.
+    curves = {m: _in_rate_order(curve) for m, curve in points.items() if m != REFERENCE and len(curve) >= 2}
     rows = []
     for reference_lr, reference in sorted(points[REFERENCE], key=lambda rate_and_point: rate_and_point[0]):
         at, at_draws = reference["gain"], reference["gain_draws"]
         reference_loss, reference_draws = _loss_at(reference_curve, at, at_draws)
-        for method, curve in points.items():
-            if method == REFERENCE or len(curve) < 2:
-                continue
-            loss, draws = _loss_at(_in_rate_order(curve), at, at_draws)
+        for method, curve in curves.items():
+            loss, draws = _loss_at(curve, at, at_draws)
             differences = draws - reference_draws
             rows.append(
                 {
