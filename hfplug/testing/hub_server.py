@@ -211,6 +211,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         return json.loads(body) if body else {}
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Logged before the answer goes out: a test that reads ``requests`` as soon as its call returns must find
+        # the request there. Logging after the send raced with the client on a loaded machine.
+        self.state.requests.append((self.command, urlsplit(self.path).path, code))
+        super().send_response(code, message)
+
     def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None):
         body = raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
         self.send_response(status)
@@ -261,28 +267,26 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             if "prefix" in params or endpoint in ("lfs_batch", "resolve"):
                 params["t"] = {"datasets/": "dataset", "spaces/": "space"}.get(params.pop("prefix", ""), "model")
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            status = 500
             try:
                 fault = self.state.take_fault(endpoint)
                 if fault is not None and fault.status is None:
                     self.close_connection = True  # drop the connection without an answer
-                    status = 0
+                    self.state.requests.append((self.command, url.path, 0))
                     return
                 if fault is not None:
                     raise HubHTTPError(fault.status or 500, f"Injected failure on {endpoint}")
-                status = getattr(self, f"_do_{endpoint}")(query=query, **params) or 200
+                getattr(self, f"_do_{endpoint}")(query=query, **params)
             except HubHTTPError as error:
-                status = error.status
                 headers = {"X-Error-Message": error.message}
                 if error.error_code:
                     headers["X-Error-Code"] = error.error_code
                 if error.commit:
                     headers["X-Repo-Commit"] = error.commit
                 self._send(error.status, {"error": error.message, **error.extra}, headers)
-            finally:
-                self.state.requests.append((self.command, url.path, status))
+            except Exception:
+                self.state.requests.append((self.command, url.path, 500))  # a bug in the double: no answer sent
+                raise
             return
-        self.state.requests.append((self.command, url.path, 404))
         self._send(404, {"error": f"Not implemented by the local Hub test double: {self.command} {url.path}"})
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _dispatch

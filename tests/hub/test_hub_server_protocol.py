@@ -134,3 +134,22 @@ def test_installed_huggingface_hub_is_the_pinned_version_the_double_follows():
     pins = [r for r in metadata.requires("hfplug") or [] if r.replace("_", "-").startswith("huggingface-hub")]
     assert pins == [f"huggingface-hub=={TESTED_HUGGINGFACE_HUB}"]
     assert huggingface_hub.__version__ == TESTED_HUGGINGFACE_HUB
+
+
+def test_a_request_is_logged_before_its_answer_goes_out(local_hub, monkeypatch):
+    """A test reads ``requests`` as soon as its call returns, so the log must not lag the answer (it did, and a
+    loaded CI machine read an empty log)."""
+    from hfplug.testing.hub_server import HubRequestHandler
+
+    logged_when_answered = []
+    original_end_headers = HubRequestHandler.end_headers
+
+    def end_headers(handler):
+        logged_when_answered.append(list(handler.state.requests))
+        original_end_headers(handler)
+
+    monkeypatch.setattr(HubRequestHandler, "end_headers", end_headers)
+    missing = local_hub.repo_id("never-created")
+    status, _, _ = _request(f"{local_hub.url}/api/models/{missing}")
+    assert status in (401, 404)
+    assert ("GET", f"/api/models/{missing}", status) in logged_when_answered[-1]
