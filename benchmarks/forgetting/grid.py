@@ -17,6 +17,9 @@ class Method:
     lr_scale: float = 1.0  # LoRA is usually run at ~10x the full fine-tuning rate
     extra_lrs: tuple[float, ...] = ()  # rates beyond the shared grid (TALR: the paper's own)
     note: str = ""
+    # What the method adds to: a combination is also compared, at matched gain, with the method it is added to
+    # (FLOW + LoRA with LoRA), since that is the comparison its paper makes.
+    baseline: str = "sft"
 
 
 METHODS: dict[str, Method] = {
@@ -27,7 +30,13 @@ METHODS: dict[str, Method] = {
         Method("flow", "flow.yaml", note="FLOW sequence weights from the frozen base (same max_length as training)"),
         Method("context_free", "context_free.yaml", note="SFT + 25% context-free samples of the base model"),
         Method("lora", "lora.yaml", lr_scale=10.0, note="LoRA r 16 on every linear layer, 10x learning rate"),
-        Method("flow_lora", "flow_lora.yaml", lr_scale=10.0, note="FLOW weights + LoRA (official FLOW scripts)"),
+        Method(
+            "flow_lora",
+            "flow_lora.yaml",
+            lr_scale=10.0,
+            note="FLOW weights + LoRA (official FLOW scripts)",
+            baseline="lora",
+        ),
     )
 }
 

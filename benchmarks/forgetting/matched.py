@@ -1,6 +1,7 @@
 """The papers' comparison: at the same gain on the target task, how much more (or less) does a method forget
-than plain SFT? Each method's curve (general loss against target gain, one point per learning rate) is
-interpolated at SFT's gains, on every bootstrap resample, so the difference gets an interval too."""
+than plain SFT (or than the method a combination adds to)? Each method's curve (general loss against target
+gain, one point per learning rate) is interpolated at the reference's gains, on every bootstrap resample, so the
+difference gets an interval too."""
 
 from __future__ import annotations
 
@@ -61,22 +62,25 @@ def _loss_at(curve: dict[str, np.ndarray], at: float, at_draws: np.ndarray) -> t
     return interpolate(curve["gains"], curve["losses"], at), np.array(draws)
 
 
-def matched_comparison(points: dict[str, list[tuple[float, dict[str, Any]]]]) -> list[dict[str, Any]]:
-    """For every method but SFT and every SFT point's target gain: the method's general loss at that gain minus
-    SFT's (nats/token; < 0 = forgets less), both read off their curves in learning-rate order the same way (see
-    :func:`interpolate`: where SFT's own curve reaches its point's gain at a lower loss, between two other rates,
-    that lower loss is SFT's), with a 95% interval and the share of resamples in which the method reached it.
+def matched_comparison(
+    points: dict[str, list[tuple[float, dict[str, Any]]]], reference: str = REFERENCE
+) -> list[dict[str, Any]]:
+    """For every method but ``reference`` and every reference point's target gain: the method's general loss at
+    that gain minus the reference's (nats/token; < 0 = forgets less), both read off their curves in learning-rate
+    order the same way (see :func:`interpolate`: where the reference's own curve reaches its point's gain at a
+    lower loss, between two other rates, that lower loss is the reference's), with a 95% interval and the share
+    of resamples in which the method reached it.
 
     ``points`` maps a method to ``(learning_rate, curve_draws(...))`` pairs.
     """
-    if REFERENCE not in points:
+    if reference not in points:
         return []
-    reference_curve = _in_rate_order(points[REFERENCE])
-    # Each method's curve is put in rate order once, not again for every SFT point it is read at.
-    curves = {m: _in_rate_order(curve) for m, curve in points.items() if m != REFERENCE and len(curve) >= 2}
+    reference_curve = _in_rate_order(points[reference])
+    # Each method's curve is put in rate order once, not again for every reference point it is read at.
+    curves = {m: _in_rate_order(curve) for m, curve in points.items() if m != reference and len(curve) >= 2}
     rows = []
-    for reference_lr, reference in sorted(points[REFERENCE], key=lambda rate_and_point: rate_and_point[0]):
-        at, at_draws = reference["gain"], reference["gain_draws"]
+    for reference_lr, reference_point in sorted(points[reference], key=lambda rate_and_point: rate_and_point[0]):
+        at, at_draws = reference_point["gain"], reference_point["gain_draws"]
         reference_loss, reference_draws = _loss_at(reference_curve, at, at_draws)
         for method, curve in curves.items():
             loss, draws = _loss_at(curve, at, at_draws)
@@ -84,9 +88,10 @@ def matched_comparison(points: dict[str, list[tuple[float, dict[str, Any]]]]) ->
             rows.append(
                 {
                     "method": method,
-                    "sft_learning_rate": reference_lr,
+                    "reference": reference,
+                    "reference_learning_rate": reference_lr,
                     "target_gain": at,
-                    "sft_general_loss": reference_loss,
+                    "reference_general_loss": reference_loss,
                     "general_loss_difference": percentile_interval(loss - reference_loss, differences),
                     "reached_share": float(np.isfinite(differences).mean()),
                 }

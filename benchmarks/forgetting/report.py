@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.forgetting.evaluation import absolute_scores, compare_with_base, count_items
-from benchmarks.forgetting.grid import rate_label
-from benchmarks.forgetting.matched import curve_draws, matched_comparison
+from benchmarks.forgetting.grid import METHODS, rate_label
+from benchmarks.forgetting.matched import REFERENCE, curve_draws, matched_comparison
 from benchmarks.forgetting.sizes import Sizes
 
 # (key in compare_with_base, column title, digits)
@@ -35,8 +35,8 @@ def cell(estimate: dict[str, float], digits: int) -> str:
 
 
 def matched_cell(estimate: dict[str, float]) -> str:
-    """A matched-gain difference; "not reached" when the method's own curve does not reach SFT's gain (an interval
-    over the few resamples that did would look like a result)."""
+    """A matched-gain difference; "not reached" when the method's own curve does not reach the reference's gain
+    (an interval over the few resamples that did would look like a result)."""
     return cell(estimate, 4) if math.isfinite(estimate["value"]) else "not reached"
 
 
@@ -63,12 +63,43 @@ def write_report(out: Path, sizes: Sizes) -> dict[str, Any]:
         "base_seconds": {k: v for k, v in base.items() if k.endswith("seconds")},
         "points": points,
         "matched_target_gain": matched,
+        "matched_target_gain_against_baseline": against_own_baselines(curves),
     }
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     (out / "results.md").write_text(markdown(summary))
     if points:
         plot(points, out / "trade_off.png")
     return summary
+
+
+def against_own_baselines(curves: dict[str, list[tuple[float, dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """Each combination (FLOW + LoRA) at matched gain against the method it adds to (LoRA), not only SFT."""
+    rows = []
+    for baseline in dict.fromkeys(METHODS[m].baseline for m in curves if m in METHODS):
+        if baseline == REFERENCE or baseline not in curves:
+            continue
+        added = {m: curve for m, curve in curves.items() if m in METHODS and METHODS[m].baseline == baseline}
+        rows += matched_comparison({baseline: curves[baseline], **added}, reference=baseline)
+    return rows
+
+
+def matched_table(rows: list[dict[str, Any]], intro: str) -> list[str]:
+    """Markdown lines of a matched-gain table: ``intro``, then one row per (method, reference point)."""
+    lines = [
+        "",
+        intro,
+        "",
+        "| method | reference | reference's lr | target gain | reference's general NLL rise there | "
+        "method minus reference | reached |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['method']} | {row['reference']} | {rate_label(row['reference_learning_rate'])} | "
+            f"{row['target_gain']:+.3f} | {row['reference_general_loss']:+.4f} | "
+            f"{matched_cell(row['general_loss_difference'])} | {100 * row['reached_share']:.0f}% |"
+        )
+    return lines
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -89,20 +120,16 @@ def markdown(summary: dict[str, Any]) -> str:
             + f" | {point['train_seconds']:.0f} | {point['eval_seconds']:.0f} |"
         )
     if summary["matched_target_gain"]:
-        lines += [
-            "",
+        lines += matched_table(
+            summary["matched_target_gain"],
             "At matched target gain (every curve, SFT's too, walked in rate order and read at each SFT point's gain,"
             " the least general loss where it passes that gain twice; < 0 = forgets less than SFT):",
-            "",
-            "| method | gain of SFT at lr | target gain | SFT general NLL rise there | method minus SFT | reached |",
-            "|---|---|---|---|---|---|",
-        ]
-        for row in summary["matched_target_gain"]:
-            lines.append(
-                f"| {row['method']} | {rate_label(row['sft_learning_rate'])} | {row['target_gain']:+.3f} | "
-                f"{row['sft_general_loss']:+.4f} | {matched_cell(row['general_loss_difference'])} | "
-                f"{100 * row['reached_share']:.0f}% |"
-            )
+        )
+    if summary.get("matched_target_gain_against_baseline"):
+        lines += matched_table(
+            summary["matched_target_gain_against_baseline"],
+            "A combination against the method it adds to, read the same way (< 0 = the addition forgets less):",
+        )
     return "\n".join(lines) + "\n"
 
 

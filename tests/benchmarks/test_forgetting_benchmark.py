@@ -45,6 +45,8 @@ def test_quick_grid_reports_every_point_and_resumes(tmp_path, tiny_model_dir, mo
         for key in ("target_gain", "general_ppl_increase_pct", "choice_accuracy_change"):
             assert point[key]["low"] <= point[key]["value"] <= point[key]["high"]
     assert {row["method"] for row in summary["matched_target_gain"]} <= set(METHODS) - {"sft"}
+    against_lora = summary["matched_target_gain_against_baseline"]
+    assert against_lora and {(row["method"], row["reference"]) for row in against_lora} == {("flow_lora", "lora")}
     assert (out / "trade_off.png").stat().st_size > 0
     assert not (out / "models").exists() or not any((out / "models").iterdir())  # trained models were deleted
 

@@ -59,7 +59,7 @@ def test_matched_comparison_reads_each_method_at_sfts_gain():
         "talr": [(1e-5, point(0.05, 0.0)), (1e-4, point(0.35, 0.03))],  # at gain 0.1: 0.005; at 0.3: 0.025
         "flow": [(1e-5, point(0.0, 0.0)), (1e-4, point(0.2, 0.01))],  # never reaches 0.3
     }
-    rows = {(r["method"], r["sft_learning_rate"]): r for r in matched_comparison(curves)}
+    rows = {(r["method"], r["reference_learning_rate"]): r for r in matched_comparison(curves)}
     assert rows[("talr", 1e-5)]["general_loss_difference"]["value"] == pytest.approx(0.005 - 0.02)
     assert rows[("talr", 1e-4)]["general_loss_difference"]["value"] == pytest.approx(0.025 - 0.10)
     assert rows[("flow", 1e-5)]["general_loss_difference"]["value"] == pytest.approx(0.005 - 0.02)
@@ -84,6 +84,22 @@ def test_sft_is_read_off_its_own_curve_like_the_others():
         "sft": [(5e-5, point(0.4, -0.01)), (1.5e-4, point(0.5, -0.02)), (4e-4, point(0.45, 0.2))],
         "flow": [(5e-5, point(0.3, 0.0)), (1.5e-4, point(0.6, 0.0))],
     }
-    row = next(r for r in matched_comparison(curves) if r["sft_learning_rate"] == 4e-4)
-    assert row["sft_general_loss"] == pytest.approx(-0.015)  # between 5e-5 and 1.5e-4, not the point's 0.2
+    row = next(r for r in matched_comparison(curves) if r["reference_learning_rate"] == 4e-4)
+    assert row["reference_general_loss"] == pytest.approx(-0.015)  # between 5e-5 and 1.5e-4, not the point's 0.2
     assert row["general_loss_difference"]["value"] == pytest.approx(0.015)
+
+
+def test_a_combination_is_also_read_against_the_method_it_adds_to():
+    from benchmarks.forgetting.report import against_own_baselines
+
+    curves = {
+        "sft": [(5e-5, point(0.4, -0.02)), (1.5e-4, point(0.5, 0.0))],
+        "lora": [(5e-4, point(0.3, -0.05)), (1.5e-3, point(0.5, 0.05))],  # at gain 0.4: 0.0
+        "flow_lora": [(5e-4, point(0.2, -0.05)), (1.5e-3, point(0.6, 0.03))],  # at gain 0.4: -0.01; at 0.3: -0.03
+        "flow": [(5e-5, point(0.4, -0.03)), (1.5e-4, point(0.5, 0.0))],  # added to SFT: in the main table only
+    }
+    rows = {(r["method"], r["reference_learning_rate"]): r for r in against_own_baselines(curves)}
+    assert set(rows) == {("flow_lora", 5e-4), ("flow_lora", 1.5e-3)}
+    assert rows[("flow_lora", 5e-4)]["reference"] == "lora"
+    assert rows[("flow_lora", 5e-4)]["general_loss_difference"]["value"] == pytest.approx(-0.03 - (-0.05))
+    assert rows[("flow_lora", 1.5e-3)]["general_loss_difference"]["value"] == pytest.approx(0.01 - 0.05)
