@@ -310,12 +310,11 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         return f"{self.base_url}/{URL_PREFIXES[repo_type]}{repo_id}"
 
     # -- endpoints ------------------------------------------------------------------------------
-    def _do_whoami(self, query: dict[str, str]) -> int:
+    def _do_whoami(self, query: dict[str, str]) -> None:
         self._require_token()
         self._send(200, {"type": "user", "name": USER_NAME, "orgs": [], "auth": {"accessToken": {"role": "write"}}})
-        return 200
 
-    def _do_validate_yaml(self, query: dict[str, str]) -> int:
+    def _do_validate_yaml(self, query: dict[str, str]) -> None:
         content = self._json_body().get("content", "")
         try:
             metadata = _front_matter(content)
@@ -323,11 +322,10 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 raise ValueError("README front matter must be a YAML mapping")
         except Exception as error:  # any YAML error is the user's metadata being invalid
             self._send(400, {"errors": [{"message": str(error)}], "warnings": []})
-            return 400
+            return
         self._send(200, {"errors": [], "warnings": []})
-        return 200
 
-    def _do_create(self, query: dict[str, str]) -> int:
+    def _do_create(self, query: dict[str, str]) -> None:
         self._require_token()
         payload = self._json_body()
         repo_type = payload.get("type") or "model"
@@ -345,9 +343,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             private = payload.get("private") or payload.get("visibility") == "private"
             store.save({"private": bool(private), "refs": {"main": store.write_commit(first)}, "next_pr": 1})
         self._send(200, {"url": self._repo_url(repo_type, repo_id), "name": repo_id})
-        return 200
 
-    def _do_delete(self, query: dict[str, str]) -> int:
+    def _do_delete(self, query: dict[str, str]) -> None:
         self._require_token()
         payload = self._json_body()
         repo_type = payload.get("type") or "model"
@@ -358,9 +355,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             graveyard.parent.mkdir(exist_ok=True)
             os.replace(store.path, graveyard)  # one rename: the repo is there or gone
         self._send(200, {})
-        return 200
 
-    def _do_info(self, query: dict[str, str], t: str, repo: str, rev: str = "main") -> int:
+    def _do_info(self, query: dict[str, str], t: str, repo: str, rev: str = "main") -> None:
         store = self._readable_repo(t, repo)
         sha = self._resolve_revision(store, rev)
         commit = store.commit(sha)
@@ -384,16 +380,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             "likes": 0,
         }
         self._send(200, info)
-        return 200
 
-    def _do_refs(self, query: dict[str, str], t: str, repo: str) -> int:
+    def _do_refs(self, query: dict[str, str], t: str, repo: str) -> None:
         refs = self._readable_repo(t, repo).load()["refs"]
         branches = [{"name": n, "ref": f"refs/heads/{n}", "targetCommit": s} for n, s in refs.items() if "/" not in n]
         pulls = [{"name": n, "ref": n, "targetCommit": s} for n, s in refs.items() if n.startswith("refs/pr/")]
         self._send(200, {"branches": branches, "tags": [], "converts": [], "pullRequests": pulls})
-        return 200
 
-    def _do_commits(self, query: dict[str, str], t: str, repo: str, rev: str) -> int:
+    def _do_commits(self, query: dict[str, str], t: str, repo: str, rev: str) -> None:
         store = self._readable_repo(t, repo)
         sha: str | None = self._resolve_revision(store, rev)
         history = []
@@ -405,9 +399,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             )
             sha = commit["parent"]
         self._send(200, history)
-        return 200
 
-    def _do_branch(self, query: dict[str, str], t: str, repo: str, rev: str) -> int:
+    def _do_branch(self, query: dict[str, str], t: str, repo: str, rev: str) -> None:
         self._require_token()
         payload = self._json_body()
         with self.state.lock:
@@ -418,13 +411,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             meta["refs"][rev] = self._resolve_revision(store, payload.get("startingPoint") or "main")
             store.save(meta)
         self._send(200, {})
-        return 200
 
     def _listing(self, store: RepoStore, rev: str) -> tuple[str, dict[str, Any]]:
         sha = self._resolve_revision(store, rev)
         return sha, store.commit(sha)["tree"]
 
-    def _do_tree(self, query: dict[str, str], t: str, repo: str, rev: str, path: str = "") -> int:
+    def _do_tree(self, query: dict[str, str], t: str, repo: str, rev: str, path: str = "") -> None:
         store = self._readable_repo(t, repo)
         sha, tree = self._listing(store, rev)
         path = path.strip("/")
@@ -442,9 +434,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             if recursive or "/" not in file_path[len(prefix) :]:
                 entries.append(_tree_entry(file_path, tree[file_path]))
         self._send(200, entries)
-        return 200
 
-    def _do_paths_info(self, query: dict[str, str], t: str, repo: str, rev: str) -> int:
+    def _do_paths_info(self, query: dict[str, str], t: str, repo: str, rev: str) -> None:
         store = self._readable_repo(t, repo)
         body = self._read_body().decode()
         if self.headers.get("Content-Type", "").startswith("application/json"):
@@ -461,9 +452,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             elif path in folders:
                 entries.append(_folder_entry(path, tree))
         self._send(200, entries)
-        return 200
 
-    def _do_preupload(self, query: dict[str, str], t: str, repo: str, rev: str) -> int:
+    def _do_preupload(self, query: dict[str, str], t: str, repo: str, rev: str) -> None:
         self._require_token()
         store = self.state.repo(t, repo)
         files = self._json_body().get("files", [])
@@ -484,9 +474,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             mode = "lfs" if lfs else "regular"
             answer.append({"path": file["path"], "uploadMode": mode, "shouldIgnore": False, "oid": remote_oid})
         self._send(200, {"files": answer, "commitOid": None})
-        return 200
 
-    def _do_lfs_batch(self, query: dict[str, str], t: str, repo: str) -> int:
+    def _do_lfs_batch(self, query: dict[str, str], t: str, repo: str) -> None:
         self._require_token()
         store = self.state.repo(t, repo)
         payload = self._json_body()
@@ -498,9 +487,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 answer["actions"] = {"upload": {"href": href, "header": {}}}
             objects.append(answer)
         self._send(200, {"transfer": "basic", "objects": objects, "hash_algo": "sha256"})
-        return 200
 
-    def _do_lfs_upload(self, query: dict[str, str], t: str, repo: str, oid: str) -> int:
+    def _do_lfs_upload(self, query: dict[str, str], t: str, repo: str, oid: str) -> None:
         store = self.state.repo(t, repo)
         content = self._read_body()
         if hashlib.sha256(content).hexdigest() != oid:
@@ -510,7 +498,6 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         (store.path / "lfs").mkdir(exist_ok=True)
         (store.path / "lfs" / oid).touch()
         self._send(200, {})
-        return 200
 
     def _regular_item(self, content: bytes) -> dict[str, Any]:
         sha256 = self.state.store_object(content)
@@ -539,7 +526,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 raise HubHTTPError(400, f"Unknown commit operation {key!r}")
         return tree
 
-    def _do_commit(self, query: dict[str, str], t: str, repo: str, rev: str) -> int:
+    def _do_commit(self, query: dict[str, str], t: str, repo: str, rev: str) -> None:
         self._require_token()
         store = self.state.repo(t, repo)
         lines = [json.loads(line) for line in self._read_body().splitlines() if line.strip()]
@@ -578,9 +565,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if pr_url is not None:
             answer["pullRequestUrl"] = pr_url
         self._send(200, answer)
-        return 200
 
-    def _do_resolve(self, query: dict[str, str], t: str, repo: str, rev: str, path: str) -> int:
+    def _do_resolve(self, query: dict[str, str], t: str, repo: str, rev: str, path: str) -> None:
         store = self._readable_repo(t, repo)
         sha, tree = self._listing(store, rev)
         item = tree.get(path)
@@ -598,7 +584,6 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
             content, status = content[start : end + 1], 206
         self._send(status, headers=headers, raw=content)
-        return status
 
 
 class HubHTTPServer(ThreadingHTTPServer):
