@@ -125,7 +125,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="CI-size grid: a pipeline check, not a result")
     parser.add_argument("--probe", action="store_true", help="the first reduced grid (16 steps of 2 rows, one rate)")
-    parser.add_argument("--medium", action="store_true", help="the grid that fits 2 idle CPU cores in about 2 h")
+    parser.add_argument("--medium", action="store_true", help="the grid that fits 2 idle CPU cores in about 2.6 h")
     parser.add_argument("--out", type=Path, help="output folder (default outputs/forgetting[-quick])")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {', '.join(METHODS)}")
     parser.add_argument("--lrs", help="comma-separated full fine-tuning rates (default: the sizes' grid)")
