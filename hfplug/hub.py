@@ -49,6 +49,9 @@ HUB_PREFIX = "hub:"
 # Trainer output that is local state, not the result: checkpoints and TensorBoard logs.
 TRAINER_STATE_PATTERNS = ("checkpoint-*", "runs")
 _DATA_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".arrow", ".txt")
+# Files a push writes itself: each push replaces them, or deletes them when it has none (the card is always
+# written), so a repo never keeps an earlier run's provenance next to new weights.
+OWNED_FILES = (CARD_FILE, RUN_INFO_FILE)
 
 
 def detect_kind(folder: str | Path) -> str:
@@ -187,7 +190,9 @@ def push(
     ``folder`` is a transformers model, PEFT adapter, PyTorchModelHubMixin model, ``datasets`` folder or
     ``custom_generate`` folder (see :func:`detect_kind`); a trainer output folder is fine: ``checkpoint-*``
     and ``runs/`` are left out unless ``include_checkpoints``. Datasets go to a dataset repo. Files
-    already in the repo stay unless ``delete_existing`` (then the commit removes what the folder lacks).
+    already in the repo stay unless ``delete_existing`` (then the commit removes what the folder lacks),
+    except the provenance files a push owns (``README.md``, ``hfplug_run.json``): each push replaces them,
+    or removes an earlier ``hfplug_run.json`` when this folder has no run record.
     ``revision`` is a branch, created from ``main`` when missing.
 
     ``repo_id`` is ``namespace/name``, or a bare ``name`` for the token owner's namespace.
@@ -230,7 +235,7 @@ def push(
                 revision=revision,
                 commit_message=message,
                 create_pr=create_pr,
-                delete_patterns="*" if delete_existing else None,
+                delete_patterns="*" if delete_existing else list(OWNED_FILES),
             )
     except HubError:
         raise
