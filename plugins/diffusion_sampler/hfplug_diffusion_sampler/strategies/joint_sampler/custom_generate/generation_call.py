@@ -50,6 +50,10 @@ REQUIRED_SETTINGS = {
     "output_logits": (None, False),
 }
 IGNORED_ARGUMENTS = ("use_cache", "pad_token_id", "eos_token_id", "bos_token_id", "use_model_defaults")
+# What transformers used to fetch this strategy from the Hub (model.generate(custom_generate=REPO,
+# revision=SHA, ...)); it forwards them to generate() too, where they mean nothing. A folder loaded from
+# the Hub cannot import hfplug, so the list lives here; hfplug.testing.strategies checks it.
+HUB_LOADING_ARGUMENTS = ("revision", "token", "cache_dir", "force_download", "proxies", "local_files_only", "repo_type")
 
 
 @dataclass
@@ -141,7 +145,9 @@ def run_diffusion_generation(
     ``arguments`` are the keyword arguments ``model.generate`` received, including the loop's own
     ``block_length``, ``position_choice``, ``shift_logits`` and ``mask_token_id`` (see ``joint_sampler``).
     """
-    arguments = {key: value for key, value in arguments.items() if value is not None}
+    arguments = {
+        key: value for key, value in arguments.items() if value is not None and key not in HUB_LOADING_ARGUMENTS
+    }
     block_length = arguments.pop("block_length", None)
     position_choice = arguments.pop("position_choice", "confidence")
     shift_logits = arguments.pop("shift_logits", None)

@@ -55,8 +55,9 @@ REQUIRED_SETTINGS = {
 # "tokenizer" only serves stop_strings, which are refused above.
 MODEL_ARGUMENTS_ALLOWED = ("attention_mask", "use_cache", "tokenizer")
 # What transformers used to fetch this strategy from the Hub (model.generate(custom_generate=REPO,
-# revision=SHA, ...)); it forwards them to generate() too, where they mean nothing.
-HUB_LOADING_ARGUMENTS = ("revision", "token", "cache_dir", "force_download", "proxies", "local_files_only")
+# revision=SHA, ...)); it forwards them to generate() too, where they mean nothing. A folder loaded from
+# the Hub cannot import hfplug, so the list lives here; hfplug.testing.strategies checks it.
+HUB_LOADING_ARGUMENTS = ("revision", "token", "cache_dir", "force_download", "proxies", "local_files_only", "repo_type")
 # Below this draft acceptance (over enough drafts) the exits are not trained: speculation is slower.
 UNTRAINED_ACCEPTANCE = 0.3
 MIN_DRAFTS_TO_JUDGE = 8
