@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PLUGINS := $(sort $(wildcard plugins/*))
 STAMP := $(VENV)/.hfplug-installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean mutate
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ demo: install
 test: install
 	HFPLUG_STRICT=1 $(BIN)/hfplug plugins --check
 	$(BIN)/pytest
+
+# Mutation testing of one plugin's core modules (slow, outside CI; docs/testing.md): make mutate PLUGIN=infopo
+mutate:
+	@test -n "$(PLUGIN)" || { echo "usage: make mutate PLUGIN=<name> (a plugin with a mutate.toml)"; exit 2; }
+	nice -n 10 $(BIN)/python scripts/mutate.py $(PLUGIN)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

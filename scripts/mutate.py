@@ -1,0 +1,253 @@
+"""Mutation testing of one plugin's core modules with mutmut: ``make mutate PLUGIN=<name>`` (see docs/testing.md).
+
+What is mutated and which tests run come from ``plugins/<name>/mutate.toml``::
+
+    core = ["hfplug_x/losses.py", "hfplug_x/bounds.py"]   # the math, relative to plugins/<name>/
+    tests = ["tests/plugins/x"]                             # relative to the repository root
+
+    [equivalent]                                            # mutants no test can kill, one line of why each
+    "hfplug_x.losses.x_loss__mutmut_7" = "clamp(min=1) vs clamp(min=0): the count is never 0 here"
+
+The run never touches the working tree: the plugin's package, its tests and the suite's root conftest are
+copied into a work dir of their own (``$HFPLUG_MUTATE_DIR/<name>``, by default ``$TMPDIR/hfplug-mutate/<name>``),
+and mutmut runs there. mutmut puts its mutated copy first on ``sys.path`` (ahead of the editable install's
+finder), and ``PYTHONPATH`` carries it to the subprocesses tests start; the script checks both before it runs.
+Runs of different plugins can go on at once; two runs of the same plugin are refused (a lock file).
+
+Score = detected / (mutants - listed equivalents), detected = killed or timed out. Every mutant not detected is
+printed with its diff; so is each listed equivalent, beside its reason, so a reader can check the claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_NAME = "mutate.toml"
+# mutmut's statuses: a mutant a test noticed, and one it did not.
+DETECTED = {"killed", "timeout", "segfault"}
+RESULT_LINE = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
+
+
+def plugins_with_config() -> list[str]:
+    return sorted(p.parent.name for p in (ROOT / "plugins").glob(f"*/{CONFIG_NAME}"))
+
+
+def load_plugin_config(plugin: str) -> dict:
+    """The plugin's mutate.toml, checked: core files exist, test paths exist, reasons are non-empty."""
+    path = ROOT / "plugins" / plugin / CONFIG_NAME
+    if not path.is_file():
+        raise SystemExit(f"No {path.relative_to(ROOT)}; plugins with one: {', '.join(plugins_with_config()) or 'none'}")
+    config = tomllib.loads(path.read_text())
+    unknown = set(config) - {"core", "tests", "equivalent"}
+    if unknown or not config.get("core") or not config.get("tests"):
+        raise SystemExit(f"{path}: needs 'core' and 'tests' lists (and optionally [equivalent]); unknown: {unknown}")
+    for core in config["core"]:
+        if not (path.parent / core).is_file():
+            raise SystemExit(f"{path}: core module {core!r} does not exist under plugins/{plugin}/")
+    for tests in config["tests"]:
+        if not (ROOT / tests).exists():
+            raise SystemExit(f"{path}: test path {tests!r} does not exist")
+    for name, why in config.get("equivalent", {}).items():
+        if not str(why).strip():
+            raise SystemExit(f"{path}: equivalent mutant {name!r} needs a one-line reason")
+    return config
+
+
+def package_dir(plugin: str, config: dict) -> Path:
+    """The plugin's importable package: the first path component of its core modules."""
+    packages = {Path(core).parts[0] for core in config["core"]}
+    if len(packages) != 1:
+        raise SystemExit(f"core modules of {plugin} must lie in one package, got {sorted(packages)}")
+    return ROOT / "plugins" / plugin / packages.pop()
+
+
+def toml_list(values: list[str]) -> str:
+    return json.dumps(values)  # a JSON list of strings is a valid TOML array
+
+
+def write_project(workdir: Path, package: str, config: dict) -> None:
+    """The work dir's pyproject: mutmut's settings, and the suite's pytest settings without its testpaths."""
+    pytest_ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    (workdir / "pyproject.toml").write_text(
+        "\n".join(
+            [
+                "[tool.mutmut]",
+                f"source_paths = {toml_list([package])}",
+                f"only_mutate = {toml_list(config['core'])}",
+                f"pytest_add_cli_args_test_selection = {toml_list(config['tests'])}",
+                # The real-model tests take minutes each; mutation runs use the fast ones.
+                f"pytest_add_cli_args = {toml_list(['-m', 'not slow'])}",
+                "",
+                "[tool.pytest.ini_options]",
+                f"addopts = {json.dumps(pytest_ini.get('addopts', ''))}",
+                f"markers = {toml_list(pytest_ini.get('markers', []))}",
+                f"filterwarnings = {toml_list(pytest_ini.get('filterwarnings', []))}",
+                "",
+            ]
+        )
+    )
+
+
+def prepare(workdir: Path, plugin: str, config: dict) -> Path:
+    """A fresh copy of what the run needs in ``workdir``; returns the package's name."""
+    package = package_dir(plugin, config)
+    for entry in workdir.iterdir():
+        if entry.name != ".lock":
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(package, workdir / package.name, ignore=ignore)
+    for shared in ("tests/__init__.py", "tests/conftest.py"):
+        (workdir / shared).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / shared, workdir / shared)
+    for tests in config["tests"]:
+        source, target = ROOT / tests, workdir / tests
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree(source, target, ignore=ignore) if source.is_dir() else shutil.copy2(source, target))
+    write_project(workdir, package.name, config)
+    # Made before mutmut starts so that PYTHONPATH's entry is a directory when Python first looks at it
+    # (a missing one is cached as "no finder" and would stay skipped).
+    (workdir / "mutants").mkdir()
+    return package
+
+
+# Imported first by every Python subprocess a test starts (torchrun workers, scripts): while mutmut maps tests
+# to functions ("stats"), a child's hits could not reach the parent and mutmut's hit recorder would look for its
+# config in the child's cwd and crash, so children run the original code then; under a mutant they run the mutant.
+SUBPROCESS_SITE = """import os
+if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+    os.environ["MUTANT_UNDER_TEST"] = ""
+"""
+
+
+def run_environment(workdir: Path) -> dict[str, str]:
+    """mutmut's environment: children import the mutated copy first, and hypothesis tries more examples."""
+    site = workdir / "subprocess-site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(SUBPROCESS_SITE)
+    env = dict(os.environ)
+    paths = [str(workdir / "mutants"), str(site), env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+    env["HYPOTHESIS_PROFILE"] = "mutate"
+    return env
+
+
+def check_shadowing(workdir: Path, package: str, env: dict[str, str]) -> None:
+    """A subprocess started the way tests start them must import the copy, not the editable install."""
+    found = subprocess.run(
+        [sys.executable, "-c", f"import {package}; print({package}.__file__)"],
+        cwd=workdir / "mutants",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not Path(found).resolve().is_relative_to((workdir / "mutants").resolve()):
+        raise SystemExit(f"{package} imports from {found}, not from the work dir's copy: the run would be void")
+
+
+def mutmut(workdir: Path, env: dict[str, str], *args: str, capture: bool = False) -> str:
+    command = [str(Path(sys.executable).parent / "mutmut"), *args]
+    done = subprocess.run(command, cwd=workdir, env=env, capture_output=capture, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"`mutmut {' '.join(args)}` failed with exit status {done.returncode} (in {workdir})")
+    return done.stdout if capture else ""
+
+
+def results(workdir: Path, env: dict[str, str]) -> dict[str, str]:
+    """Every mutant's status, by name."""
+    statuses = {}
+    for line in mutmut(workdir, env, "results", "--all", "true", capture=True).splitlines():
+        match = RESULT_LINE.match(line)
+        if match:
+            statuses[match["name"]] = match["status"].strip()
+    return statuses
+
+
+def report(plugin: str, config: dict, statuses: dict[str, str], workdir: Path, env: dict, seconds: float) -> dict:
+    equivalents = config.get("equivalent", {})
+    listed = {name for name in equivalents if name in statuses and statuses[name] not in DETECTED}
+    stale = sorted(name for name in equivalents if name not in statuses)
+    killed_equivalents = sorted(name for name in equivalents if statuses.get(name) in DETECTED)
+    undetected = sorted(name for name, status in statuses.items() if status not in DETECTED and name not in listed)
+    detected = sum(status in DETECTED for status in statuses.values())
+    counted = len(statuses) - len(listed)
+    score = detected / counted if counted else float("nan")
+
+    for name in undetected:
+        print(f"\n--- NOT DETECTED ({statuses[name]}) {name}")
+        print(mutmut(workdir, env, "show", name, capture=True).rstrip())
+    for name in sorted(listed):
+        print(f"\n--- EQUIVALENT {name}: {equivalents[name]}")
+        print(mutmut(workdir, env, "show", name, capture=True).rstrip())
+    by_status: dict[str, int] = {}
+    for status in statuses.values():
+        by_status[status] = by_status.get(status, 0) + 1
+    print(f"\n== {plugin}: {len(statuses)} mutants of {', '.join(config['core'])}")
+    print(f"   by status: {json.dumps(by_status, sort_keys=True)}")
+    print(f"   equivalents listed in plugins/{plugin}/{CONFIG_NAME}: {len(listed)}")
+    for name in stale:
+        print(f"   WARNING: listed equivalent {name} does not exist any more (the code changed): re-check the list")
+    for name in killed_equivalents:
+        print(f"   WARNING: listed equivalent {name} was killed, so it is not equivalent: remove it from the list")
+    print(f"   mutation score: {detected}/{counted} = {score:.1%}  ({seconds / 60:.1f} min, work dir {workdir})")
+    return {
+        "plugin": plugin,
+        "mutants": len(statuses),
+        "detected": detected,
+        "equivalent": len(listed),
+        "score": score,
+        "by_status": by_status,
+        "undetected": undetected,
+        "seconds": round(seconds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("plugin", help=f"a plugin with a {CONFIG_NAME}: {', '.join(plugins_with_config())}")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1: a shared machine)")
+    parser.add_argument("--fail-under", type=float, default=0.0, help="exit 1 when the score is below this (0-1)")
+    args = parser.parse_args()
+    if not (Path(sys.executable).parent / "mutmut").exists():
+        raise SystemExit("mutmut is not installed in this environment: pip install -e '.[dev]'")
+    config = load_plugin_config(args.plugin)
+
+    base = Path(os.environ.get("HFPLUG_MUTATE_DIR") or Path(tempfile.gettempdir()) / "hfplug-mutate")
+    workdir = (base / args.plugin).resolve()
+    if workdir.is_relative_to(ROOT):
+        raise SystemExit(f"the work dir {workdir} lies in the repository (shared by others); use one outside it")
+    workdir.mkdir(parents=True, exist_ok=True)
+    with open(workdir / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"another mutation run of {args.plugin} is using {workdir}") from None
+        start = time.monotonic()
+        package = prepare(workdir, args.plugin, config)
+        env = run_environment(workdir)
+        # The copy must be importable from mutants/ too: mutmut copies it there before it runs the tests.
+        shutil.copytree(workdir / package.name, workdir / "mutants" / package.name)
+        check_shadowing(workdir, package.name, env)
+        shutil.rmtree(workdir / "mutants" / package.name)
+        print(f"== mutating {args.plugin} in {workdir} (tests: {' '.join(config['tests'])})", flush=True)
+        mutmut(workdir, env, "run", "--max-children", str(args.jobs))
+        summary = report(args.plugin, config, results(workdir, env), workdir, env, time.monotonic() - start)
+        (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if summary["score"] < args.fail_under:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
