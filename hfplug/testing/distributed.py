@@ -3,10 +3,19 @@
 Replicas agreeing is what DDP guarantees whatever the loss is; equality with a single process is what shows
 the loss is normalised right across ranks. One plain SGD step without clipping keeps the loss's scale in the
 parameters (Adam's first step divides it away, clipping caps it).
+
+``assert_two_processes_match_one`` does the whole check for any trainer: the test supplies Python source that
+defines ``make_trainer(output_dir, **sizes)`` (an untrained trainer on a fixed dataset and seed), the sizes of
+the distributed run (per process) and of the single run (the global batch), and the logged values that must
+agree; the same source runs under a two-process gloo launch and in the test's own process.
 """
 
 from __future__ import annotations
 
+import json
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 # Trainer fields for one exact, comparable step (any TrainingArguments subclass).
@@ -25,6 +34,36 @@ EXACT_SGD_STEP: dict[str, Any] = {
     "seed": 0,
 }
 
+# Launched with the test's source in front of it: train once, then leave what the test compares on disk.
+_TRAIN_AND_RECORD = """
+
+import json as _json
+import sys as _sys
+
+import torch as _torch
+
+_torch.set_num_threads(1)
+_out, _sizes = _sys.argv[1], _json.loads(_sys.argv[2])
+_trainer = make_trainer(_out, **_sizes)
+_trainer.train()
+_rank = _trainer.args.process_index
+_model = _trainer.accelerator.unwrap_model(_trainer.model)
+_torch.save({name: value.detach().clone() for name, value in _model.state_dict().items()}, f"{_out}/rank{_rank}.pt")
+with open(f"{_out}/rank{_rank}.json", "w") as _handle:
+    _json.dump({"world_size": _trainer.args.world_size, "log": _trainer.state.log_history[0]}, _handle)
+"""
+
+
+def exact_sgd_config(config_class: type, output_dir: str | Path, **overrides: Any) -> Any:
+    """``config_class`` (any TrainingArguments subclass) set up for :data:`EXACT_SGD_STEP`; ``overrides`` win.
+    Fields the class lacks (``activation_checkpointing`` on plain ``TrainingArguments``) are left out."""
+    import dataclasses
+
+    known = {field.name for field in dataclasses.fields(config_class)}
+    fields = {name: value for name, value in EXACT_SGD_STEP.items() if name in known}
+    fields.update(output_dir=str(output_dir), **overrides)
+    return config_class(**fields)
+
 
 def assert_same_step(distributed: dict[str, Any], single: dict[str, Any], start: dict[str, Any]) -> None:
     """The state dicts after the distributed and the single-process step agree, and the step moved them."""
@@ -33,3 +72,55 @@ def assert_same_step(distributed: dict[str, Any], single: dict[str, Any], start:
     assert sum(float((single[name] - start[name]).abs().sum()) for name in start) > 0, "the step changed nothing"
     for name, value in single.items():
         torch.testing.assert_close(distributed[name], value, rtol=1e-4, atol=1e-7, msg=name)
+
+
+def assert_two_processes_match_one(
+    source: str,
+    workdir: str | Path,
+    *,
+    per_process: dict[str, Any],
+    single: dict[str, Any],
+    logged: Sequence[str],
+    nproc: int = 2,
+) -> list[dict[str, Any]]:
+    """One training step of ``make_trainer`` (defined by ``source``) on ``nproc`` gloo processes equals one step
+    in this process on the global batch.
+
+    ``per_process`` and ``single`` are the keyword arguments ``make_trainer`` gets in each run (batch sizes,
+    gradient accumulation). Checked: every process saw ``nproc`` processes, the replicas hold identical
+    parameters, each name in ``logged`` has the same first logged value (``loss``: the mean over processes;
+    a metric logged from one process's share only fails here), and the parameters equal the single run's.
+    Returns each process's record (``world_size`` and the first ``log_history`` entry) for further checks.
+    """
+    import pytest
+    import torch
+
+    from hfplug.testing.files import run_data_parallel
+
+    workdir = Path(workdir)
+    source = textwrap.dedent(source)
+    run_data_parallel(source + _TRAIN_AND_RECORD, workdir, str(workdir), json.dumps(per_process), nproc=nproc)
+    ranks = [json.loads((workdir / f"rank{rank}.json").read_text()) for rank in range(nproc)]
+    params = [torch.load(workdir / f"rank{rank}.pt") for rank in range(nproc)]
+    assert all(record["world_size"] == nproc for record in ranks), [record["world_size"] for record in ranks]
+    for other in params[1:]:
+        for name, value in params[0].items():
+            assert torch.equal(other[name], value), f"the replicas differ after the step: {name}"
+
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<single-process run>", "exec"), namespace)
+    trainer = namespace["make_trainer"](str(workdir / "single"), **single)
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    start = {name: value.detach().clone() for name, value in model.state_dict().items()}
+    trainer.train()
+    expected = trainer.state.log_history[0]
+    for name in logged:
+        assert name in expected, f"the single-process run logged no {name!r}: {sorted(expected)}"
+        for rank, record in enumerate(ranks):
+            got = record["log"].get(name)
+            assert got == pytest.approx(expected[name], rel=1e-4, abs=1e-9), (
+                f"{name!r} logged by process {rank} of {nproc}: {got}; one process on the global batch: "
+                f"{expected[name]}"
+            )
+    assert_same_step(params[0], model.state_dict(), start)
+    return ranks

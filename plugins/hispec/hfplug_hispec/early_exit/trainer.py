@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 from trl import SFTTrainer
 
@@ -41,8 +42,21 @@ class EarlyExitTrainer(SFTTrainer):
                 model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
             )
         loss, outputs = result if return_outputs else (result, None)
-        early_exit_loss = self.objective.exit_loss(unwrapped, states, inputs["labels"][:, 1:])
+        labels = inputs["labels"][:, 1:]
+        early_exit_loss = self.objective.exit_loss(unwrapped, states, labels)
         mode = "train" if model.training else "eval"
-        self._metrics[mode]["early_exit_loss"].append(float(early_exit_loss.detach()))
+        if num_items_in_batch is not None:
+            # Normalised like trl's final-layer loss: summed over this micro-batch's scored tokens and divided by
+            # the step's tokens on every process (times the processes, since DDP averages the gradients). A
+            # per-micro-batch mean would count it once per accumulation step and weigh short rows up.
+            early_exit_sum = early_exit_loss * (labels != -100).sum()
+            early_exit_loss = early_exit_sum / torch.as_tensor(num_items_in_batch).clamp(min=1)
+            if self.args.average_tokens_across_devices:
+                early_exit_loss = early_exit_loss * self.accelerator.num_processes
+        steps = self.current_gradient_accumulation_steps if mode == "train" and num_items_in_batch is not None else 1
+        # Gathered: the log shows the whole batch's exit loss, not the main process's share. Normalised by the
+        # step's tokens, each micro-batch holds a share of the step's value; the log averages them, hence `steps`.
+        gathered = self.accelerator.gather(early_exit_loss.detach().reshape(1)).mean()
+        self._metrics[mode]["early_exit_loss"].append(float(gathered) * steps)
         loss = loss + self.objective.loss_scale * early_exit_loss
         return (loss, outputs) if return_outputs else loss
