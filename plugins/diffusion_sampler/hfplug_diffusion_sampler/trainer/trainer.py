@@ -107,8 +107,11 @@ class JointSamplerTrainer(Trainer):
             raise ConfigError("No rollout step unmasked two or more tokens: raise max_new_tokens or block_length.")
         loss, marginal = distillation_loss(model, self.base, batch)
         mode = "train" if model.training else "eval"
-        self._diagnostics[mode]["kl"].append(float(loss.detach()))
-        self._diagnostics[mode]["kl_marginal"].append(float(marginal))
+        # Averaged over every process (each holds as many examples per row), so the log describes the whole
+        # batch rather than the main process's share of it.
+        kl, kl_marginal = self.accelerator.gather(torch.stack([loss.detach(), marginal.float()])[None]).mean(dim=0)
+        self._diagnostics[mode]["kl"].append(float(kl))
+        self._diagnostics[mode]["kl_marginal"].append(float(kl_marginal))
         return (loss, {"kl": loss.detach()}) if return_outputs else loss
 
     def prediction_step(
