@@ -5,6 +5,8 @@ What is mutated and which tests run come from ``plugins/<name>/mutate.toml``::
     core = ["hfplug_x/losses.py", "hfplug_x/bounds.py"]   # the math, relative to plugins/<name>/
     tests = ["tests/plugins/x"]                             # relative to the repository root
 
+    skip_lines = ["^\\s*raise "]                           # optional: statements not mutated (regexes)
+
     [equivalent]                                            # mutants no test can kill, one line of why each
     "hfplug_x.losses.x_loss__mutmut_7" = "clamp(min=1) vs clamp(min=0): the count is never 0 here"
 
@@ -38,6 +40,9 @@ CONFIG_NAME = "mutate.toml"
 # mutmut's statuses: a mutant a test noticed, and one it did not.
 DETECTED = {"killed", "timeout", "segfault"}
 RESULT_LINE = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
+# Statements starting on a line that matches are not mutated: an error's message is not the math (the condition
+# that raises it still is, and bad-input tests check the errors). A mutate.toml's skip_lines replaces this list.
+SKIP_LINES = [r"^\s*raise "]
 
 
 def plugins_with_config() -> list[str]:
@@ -50,7 +55,7 @@ def load_plugin_config(plugin: str) -> dict:
     if not path.is_file():
         raise SystemExit(f"No {path.relative_to(ROOT)}; plugins with one: {', '.join(plugins_with_config()) or 'none'}")
     config = tomllib.loads(path.read_text())
-    unknown = set(config) - {"core", "tests", "equivalent"}
+    unknown = set(config) - {"core", "tests", "skip_lines", "equivalent"}
     if unknown or not config.get("core") or not config.get("tests"):
         raise SystemExit(f"{path}: needs 'core' and 'tests' lists (and optionally [equivalent]); unknown: {unknown}")
     for core in config["core"]:
@@ -87,6 +92,7 @@ def write_project(workdir: Path, package: str, config: dict) -> None:
                 f"source_paths = {toml_list([package])}",
                 f"only_mutate = {toml_list(config['core'])}",
                 f"pytest_add_cli_args_test_selection = {toml_list(config['tests'])}",
+                f"do_not_mutate_patterns = {toml_list(config.get('skip_lines', SKIP_LINES))}",
                 # The real-model tests take minutes each; mutation runs use the fast ones.
                 f"pytest_add_cli_args = {toml_list(['-m', 'not slow'])}",
                 "",
