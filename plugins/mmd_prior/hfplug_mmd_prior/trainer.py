@@ -16,6 +16,7 @@ import torch
 from transformers import Trainer
 from transformers.trainer import TRAINING_ARGS_NAME
 
+from hfplug.distributed import gather_with_grad
 from hfplug.errors import ConfigError, HfplugError
 from hfplug_mmd_prior.config import MMDAEConfig
 from hfplug_mmd_prior.inputs import InputCollator, default_rescale, first_example, infer_input_shape, pick_architecture
@@ -111,12 +112,17 @@ class MMDAETrainer(Trainer):
         if args.objective == "ae":
             return {"reconstruction_mse": mse}
         if args.objective == "mmd":
-            codes = outputs.latents
+            # MMD is not a sum over rows: every process compares the codes of all processes (gradients flow
+            # back to each row's own process) with one prior sample of the same size, drawn identically on
+            # every process from their shared seed, so a data-parallel step equals one process on the whole batch.
+            codes = gather_with_grad(outputs.latents)
             target = sample_prior(self.prior, len(codes), like=codes)
             divergence = mmd2(codes, target, args.mmd_estimator, scales=args.kernel_scales)
             return {"reconstruction_mse": mse, "mmd2": args.prior_weight * divergence}
         if args.objective == "kld":
-            return {"reconstruction_mse": mse, "kl": args.prior_weight * batch_gaussian_kl(outputs.latents)}
+            # Batch statistics, like MMD: taken over every process's codes.
+            kld = batch_gaussian_kl(gather_with_grad(outputs.latents))
+            return {"reconstruction_mse": mse, "kl": args.prior_weight * kld}
         elements = inputs[0].numel()
         return {
             "reconstruction_mse": mse / (2 * args.vae_decoder_variance),
@@ -137,14 +143,16 @@ class MMDAETrainer(Trainer):
                 "Lower the learning rate or check the inputs."
             )
         mode = "train" if model.training else "eval"
-        # Logged unweighted, so runs with different weights compare (the loss carries the weights).
-        self._metrics[mode]["reconstruction_mse"].append(
-            reconstruction_mse(pixel_values, outputs.reconstruction).item()
-        )
+        # Logged unweighted, so runs with different weights compare (the loss carries the weights), and averaged
+        # over processes (equal batches), so the log describes the whole batch, not the main process's share.
+        unweighted = {"reconstruction_mse": reconstruction_mse(pixel_values, outputs.reconstruction).detach()}
         for name in ("mmd2", "kl"):
             if name in terms:
                 weight = self._term_weight(name)
-                self._metrics[mode][name].append(terms[name].item() / weight if weight else 0.0)
+                unweighted[name] = terms[name].detach() / weight if weight else torch.zeros_like(terms[name])
+        gathered = self.accelerator.gather(torch.stack(list(unweighted.values()))[None]).mean(dim=0)
+        for name, value in zip(unweighted, gathered.tolist(), strict=True):
+            self._metrics[mode][name].append(value)
         return (loss, outputs) if return_outputs else loss
 
     def _term_weight(self, name: str) -> float:
