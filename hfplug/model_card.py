@@ -22,12 +22,12 @@ from typing import Any
 
 import yaml
 
+from hfplug.hub_origin import HubOrigin, base_model_origin, hub_origin, is_hub_id
+
 RUN_INFO_FILE = "hfplug_run.json"
 CARD_FILE = "README.md"
 SECTION_START = "<!-- hfplug:provenance:start -->"
 SECTION_END = "<!-- hfplug:provenance:end -->"
-# A Hub repo id ("namespace/name" or "name"); local paths and "asset:..." names are not.
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 # Config keys whose values must never reach a public card (transformers redacts *_token itself; a
 # plugin config or a hand-written run record might not).
 _SECRET_KEY = re.compile(r"^(.*_)?(secret|password|api_key|apikey)$|^((hub|hf|access|auth|api)_)?token$", re.I)
@@ -105,10 +105,6 @@ def split_card(text: str) -> tuple[dict[str, Any], str]:
     return metadata, text[match.end() :]
 
 
-def _hub_ids(values: list[str]) -> list[str]:
-    return [value for value in values if isinstance(value, str) and _HUB_ID.match(value) and not Path(value).exists()]
-
-
 def _drop_local_base_models(metadata: dict[str, Any]) -> None:
     """PEFT's and trl's own cards (written when the model is saved) put the local folder the model was
     loaded from in ``base_model``; the Hub wants repo ids there, and a local path leaks the machine's
@@ -116,7 +112,7 @@ def _drop_local_base_models(metadata: dict[str, Any]) -> None:
     value = metadata.get("base_model")
     if value is None:
         return
-    kept = _hub_ids(value if isinstance(value, list) else [value])
+    kept = [item for item in (value if isinstance(value, list) else [value]) if is_hub_id(item)]
     if not kept:
         del metadata["base_model"]
     else:
@@ -168,14 +164,33 @@ def _plugin_tags(run_info: dict[str, Any]) -> list[str]:
     return tags
 
 
-def _provenance_metadata(run_info: dict[str, Any], kind: str, facts: dict[str, Any]) -> dict[str, Any]:
+def _provenance_metadata(
+    run_info: dict[str, Any], kind: str, facts: dict[str, Any], origin: HubOrigin | None
+) -> dict[str, Any]:
     block: dict[str, Any] = {"version": run_info.get("hfplug_version") or _host_version(), "kind": kind}
     for key in ("trainer", "components", "base_model", "datasets", "metrics", "pip_install"):
         if run_info.get(key):
             block[key] = run_info[key]
     if "base_model" not in block and facts.get("base_model"):
         block["base_model"] = facts["base_model"]
+    if origin is not None:
+        block["base_model_hub"] = origin.as_dict()
     return block
+
+
+def _base_model_tags(tags: list[str], origin: HubOrigin | None) -> list[str]:
+    """PEFT tags an adapter ``base_model:adapter:<what it was loaded from>``; a local folder there becomes
+    the Hub repo it came from, or the tag goes when that is unknown."""
+    fixed: list[str] = []
+    for tag in tags:
+        parts = tag.split(":", 2) if isinstance(tag, str) else []
+        if len(parts) == 3 and parts[0] == "base_model" and not is_hub_id(parts[2]):
+            if origin is None:
+                continue
+            tag = f"base_model:{parts[1]}:{origin.repo_id}"
+        if tag not in fixed:
+            fixed.append(tag)
+    return fixed
 
 
 def _host_version() -> str:
@@ -205,7 +220,9 @@ def _made_by(lead: str, what: str, entry: dict[str, Any], summary: str | None) -
     return [*lines, ""]
 
 
-def _markdown_section(run_info: dict[str, Any], kind: str, facts: dict[str, Any], repo_hint: str) -> str:
+def _markdown_section(
+    run_info: dict[str, Any], kind: str, facts: dict[str, Any], origin: HubOrigin | None, repo_hint: str
+) -> str:
     trainer = run_info.get("trainer") or {}
     strategies = [c for c in run_info.get("components") or [] if c.get("kind") == "generation"]
     lines = [SECTION_START, "## Provenance (hfplug)", ""]
@@ -217,7 +234,8 @@ def _markdown_section(run_info: dict[str, Any], kind: str, facts: dict[str, Any]
         lines += [f"A {facts['method']} adapter.", ""]
     rows = [
         ("what", kind),
-        ("base model", run_info.get("base_model") or facts.get("base_model")),
+        ("base model", str(origin) if origin else run_info.get("base_model") or facts.get("base_model")),
+        ("base model (as configured)", run_info.get("base_model") if origin else None),
         ("base model (resolved)", run_info.get("base_model_resolved")),
         ("architecture", facts.get("architecture")),
         ("datasets", ", ".join(run_info.get("datasets") or []) or None),
@@ -296,17 +314,18 @@ def render_model_card(
     library = _LIBRARY_OF_KIND.get(kind)
     if library and "library_name" not in metadata:
         metadata["library_name"] = library
+    origin = base_model_origin(run_info, facts.get("base_model"))
+    metadata["tags"] = _base_model_tags(metadata["tags"], origin)
     _drop_local_base_models(metadata)
-    base_models = _hub_ids([run_info.get("base_model") or facts.get("base_model") or ""])
-    if base_models and "base_model" not in metadata:
-        metadata["base_model"] = base_models[0]
+    if origin is not None and "base_model" not in metadata:
+        metadata["base_model"] = origin.repo_id
     body = _fix_library_card_text(body, metadata.get("base_model"), run_info.get("base_model"), repo_id)
-    datasets = _hub_ids(list(run_info.get("datasets") or []))
+    datasets = [o.repo_id for o in map(hub_origin, run_info.get("datasets") or []) if o is not None]
     if datasets and kind != "dataset":
         metadata["datasets"] = sorted(set(metadata.get("datasets") or []) | set(datasets))
-    metadata["hfplug"] = _provenance_metadata(run_info, kind, facts)
+    metadata["hfplug"] = _provenance_metadata(run_info, kind, facts, origin)
 
-    section = _markdown_section(run_info, kind, facts, repo_id or "REPO_ID")
+    section = _markdown_section(run_info, kind, facts, origin, repo_id or "REPO_ID")
     if SECTION_START in body and SECTION_END in body:
         before, rest = body.split(SECTION_START, 1)
         body = before + section + rest.split(SECTION_END, 1)[1].lstrip("\n")

@@ -29,7 +29,22 @@ def load_causal_lm(name_or_path: str, **model_kwargs: Any) -> tuple[Any, Any]:
     tokenizer = AutoTokenizer.from_pretrained(local)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return AutoModelForCausalLM.from_pretrained(local, **model_kwargs), tokenizer
+    return AutoModelForCausalLM.from_pretrained(local, **{**_adapter_base_revision(local), **model_kwargs}), tokenizer
+
+
+def _adapter_base_revision(folder: str) -> dict[str, Any]:
+    """``{"revision": ...}`` when ``folder`` is a PEFT adapter that pins its base model's revision.
+
+    ``from_pretrained`` on an adapter folder loads the base model named in ``adapter_config.json`` but, unlike
+    peft's ``AutoPeftModel``, at the caller's revision, not the adapter's ``revision``; the folder is local,
+    so a revision given here applies to the base model only."""
+    import json
+
+    config_path = Path(folder) / "adapter_config.json"
+    if not config_path.is_file() or (Path(folder) / "config.json").is_file():
+        return {}
+    revision = json.loads(config_path.read_text()).get("revision")
+    return {"revision": revision} if revision else {}
 
 
 def locate_model(name_or_path: str, *, field: str = "model", revision: str | None = None) -> str:

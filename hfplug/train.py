@@ -158,6 +158,7 @@ def run_info(setup: TrainSetup, model_path: str, metrics: dict[str, Any]) -> dic
         "components": [_component_record(c) for c in used],
         "base_model": setup.model_config.model_name_or_path,
         "base_model_resolved": model_path,
+        "base_model_hub": _base_model_hub(setup.model_config, model_path),
         "datasets": [setup.run.dataset] if setup.run.dataset else [],
         "data": [{"name": s.name, **_jsonable(s.config)} for s in setup.data_steps],
         "config": _jsonable(setup.trainer_config),
@@ -165,6 +166,18 @@ def run_info(setup: TrainSetup, model_path: str, metrics: dict[str, Any]) -> dic
         "metrics": metrics,
         "pip_install": "pip install " + " ".join(f"{name}=={version}" for name, version in distributions.items()),
     }
+
+
+def _base_model_hub(model_config: Any, model_path: str | None) -> dict[str, Any] | None:
+    """The Hub repo (and revision) the run's model is, or is a copy of: what a pushed adapter names as its base."""
+    from hfplug.hub_origin import HubOrigin, base_model_origin
+
+    origin = base_model_origin({"base_model": model_config.model_name_or_path, "base_model_resolved": model_path})
+    if origin is None:
+        return None
+    if origin.revision is None and model_config.model_revision not in (None, "main"):
+        origin = HubOrigin(origin.repo_id, model_config.model_revision)
+    return origin.as_dict()
 
 
 def _component_record(component: Any) -> dict[str, Any]:

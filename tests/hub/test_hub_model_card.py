@@ -90,12 +90,20 @@ def test_card_without_run_record_uses_what_the_folder_shows(tmp_path):
     assert "LlamaForCausalLM" in body
 
 
-def test_asset_base_model_is_recorded_but_not_claimed_as_a_hub_id(tmp_path):
+def test_asset_base_model_is_named_by_the_hub_repo_it_copies(tmp_path):
     folder = _model_folder(tmp_path, run={**RUN, "base_model": "asset:smollm2-135m-instruct"})
     metadata, body = split_card(render_model_card(folder))
+    assert metadata["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"  # a repo id, as the Hub requires
+    assert metadata["hfplug"]["base_model"] == "asset:smollm2-135m-instruct"  # what the config said
+    assert metadata["hfplug"]["base_model_hub"] == {"repo_id": "HuggingFaceTB/SmolLM2-135M-Instruct", "revision": None}
+    assert "| base model (as configured) | asset:smollm2-135m-instruct |" in body
+
+
+def test_local_base_model_of_unknown_origin_is_not_claimed_as_a_hub_id(tmp_path):
+    folder = _model_folder(tmp_path, run={**RUN, "base_model": str(tmp_path / "my-own-model")})
+    metadata, body = split_card(render_model_card(folder))
     assert "base_model" not in metadata  # the Hub would reject a base_model that is not a repo id
-    assert metadata["hfplug"]["base_model"] == "asset:smollm2-135m-instruct"
-    assert "asset:smollm2-135m-instruct" in body
+    assert str(tmp_path / "my-own-model") in body
 
 
 def test_invalid_run_record_is_a_clear_error(tmp_path):
@@ -204,8 +212,9 @@ generator = pipeline("text-generation", model="None", device_map="auto")
 @pytest.mark.parametrize(
     ("base_model", "named"),
     [
-        ("asset:smollm2-135m-instruct", "`asset:smollm2-135m-instruct`"),
+        ("asset:smollm2-135m-instruct", "[HuggingFaceTB/SmolLM2-135M-Instruct](https://huggingface.co/"),
         ("HuggingFaceTB/SmolLM2-135M-Instruct", "[HuggingFaceTB/SmolLM2-135M-Instruct](https://huggingface.co/"),
+        ("/nowhere/my-model", "`/nowhere/my-model`"),
     ],
 )
 def test_a_local_base_model_written_by_trl_or_peft_is_replaced(tmp_path, base_model, named):
@@ -213,7 +222,8 @@ def test_a_local_base_model_written_by_trl_or_peft_is_replaced(tmp_path, base_mo
     local_path = tmp_path / "cache" / "hfplug" / "assets" / "smollm2-135m-instruct"  # what trl writes locally
     (folder / "README.md").write_text(TRL_README.format(local_path=local_path))
     metadata, body = split_card(render_model_card(folder, repo_id="me/sft"))
-    assert metadata.get("base_model") == (base_model if "/" in base_model and ":" not in base_model else None)
+    expected = None if base_model.startswith("/") else "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert metadata.get("base_model") == expected
     assert str(local_path) not in yaml.safe_dump(metadata.get("base_model"))
     assert f"fine-tuned version of {named}" in body and "[None]" not in body
     assert 'model="me/sft"' in body

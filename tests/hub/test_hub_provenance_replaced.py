@@ -48,6 +48,7 @@ def test_second_push_replaces_or_removes_the_first_runs_provenance(
         assert "trainer" not in card.data.hfplug
     else:
         pushed = json.loads(Path(hf_hub_download(repo, "hfplug_run.json")).read_text())
+        assert pushed.pop("base_model_hub") == {"repo_id": "me/base", "revision": None}  # added by the push
         assert pushed == json.loads((second / "hfplug_run.json").read_text())
         assert card.data.hfplug["trainer"]["name"] == "sft"
     assert {"model.safetensors", "config.json", "README.md"} <= files  # the weights themselves stay
