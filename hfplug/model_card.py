@@ -245,6 +245,13 @@ def _markdown_section(
         described = f"{entry.get('distribution') or 'hfplug'} {entry.get('version') or ''}".strip()
         rows.append((f"{entry.get('kind', 'component')} `{entry.get('name')}`", described))
     lines += ["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows if value]
+    configured = str(run_info.get("base_model") or "")
+    if origin is not None and configured.startswith("asset:"):
+        lines += [
+            "",
+            f"Trained on `{configured}`, hfplug's offline copy of {origin.repo_id}: a copy converted from a quantised"
+            " file (`hfplug assets list` says) has slightly different weights from the Hub's.",
+        ]
     metrics = run_info.get("metrics") or {}
     if metrics:
         lines += ["", "### Metrics", "", "| metric | value |", "|---|---|"]

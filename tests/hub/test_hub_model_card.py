@@ -97,6 +97,7 @@ def test_asset_base_model_is_named_by_the_hub_repo_it_copies(tmp_path):
     assert metadata["hfplug"]["base_model"] == "asset:smollm2-135m-instruct"  # what the config said
     assert metadata["hfplug"]["base_model_hub"] == {"repo_id": "HuggingFaceTB/SmolLM2-135M-Instruct", "revision": None}
     assert "| base model (as configured) | asset:smollm2-135m-instruct |" in body
+    assert "offline copy of HuggingFaceTB/SmolLM2-135M-Instruct" in body
 
 
 def test_local_base_model_of_unknown_origin_is_not_claimed_as_a_hub_id(tmp_path):
