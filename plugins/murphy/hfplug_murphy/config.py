@@ -186,8 +186,15 @@ def check_murphy_fields(config: MurphyConfig) -> None:
         )
     if config.executor_workers is not None and config.executor_workers < 1:
         raise ConfigError(f"MurphyConfig.executor_workers must be at least 1 (or None), got {config.executor_workers}.")
-    if config.multi_objective_aggregation != "sum_then_normalize":
+    if config.max_turns == 1:
+        if config.intra_prune_keep is not None:
+            raise ConfigError(
+                "MurphyConfig.intra_prune_keep needs max_turns >= 2: with one turn Murphy is trl's GRPO, which trains "
+                "on every sample; IntraP would drop rows of the only sibling group."
+            )
+    elif config.multi_objective_aggregation != "sum_then_normalize":
         raise ConfigError(
-            "MurphyConfig.multi_objective_aggregation must be 'sum_then_normalize': Murphy propagates one summed "
-            "reward per node through the tree before normalising within sibling groups."
+            f"MurphyConfig.multi_objective_aggregation={config.multi_objective_aggregation!r} needs max_turns=1: "
+            "with refinement turns Murphy propagates one summed reward per node through the tree before normalising "
+            "within sibling groups ('sum_then_normalize'); per-function normalisation has no tree equivalent."
         )

@@ -77,8 +77,9 @@ def grow_trees(
 ) -> None:
     """Sample turn 1 for every tree, then refine failed nodes turn by turn.
 
-    ``generate`` is called once per turn (also with no prompts, so that processes that generate
-    together keep in step), with each conditioning prompt repeated ``group_size`` times in a row.
+    ``generate`` and ``grade`` are called once per turn (also with no prompts or nodes, so that
+    processes that generate and score together keep in step), each conditioning prompt repeated
+    ``group_size`` times in a row.
     """
     parents: list[tuple[RolloutTree, Node | None]] = [(tree, None) for tree in trees]
     for depth in range(1, max_turns + 1):
@@ -102,8 +103,7 @@ def grow_trees(
                     sampling_logprobs=out.logprobs,
                 )
                 new.append((tree, node))
-        if new:
-            grade(new)
+        grade(new)  # also with no new nodes: processes that score together keep in step
         if depth == max_turns:
             break
         parents = [(tree, node) for tree in trees for node in expandable(tree, depth, budget, group_size)]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -24,7 +26,7 @@ from hfplug_murphy.batch import pad_nodes
 from hfplug_murphy.chunks import chunk_rows, chunk_weights, weighted_chunk_losses
 from hfplug_murphy.config import MurphyConfig
 from hfplug_murphy.credit import assign_advantages, propagate_credit
-from hfplug_murphy.grading import NodeGrader, find_grader
+from hfplug_murphy.grading import Items, NodeGrader, find_grader, require_grader
 from hfplug_murphy.importance import importance_sampling_ratio
 from hfplug_murphy.pruning import prune
 from hfplug_murphy.refinement import refinement_prompt
@@ -32,16 +34,27 @@ from hfplug_murphy.rollout import Generation, TreeBudget, grow_trees
 from hfplug_murphy.split import split_rows
 from hfplug_murphy.tasks import TaskProbe, trees_from_inputs, validate_dataset
 from hfplug_murphy.tree import Node, RolloutTree
+from hfplug_murphy.trl_logs import flush_extra_logs, flush_metrics, log_completions, log_reward_metrics
 
-UNSUPPORTED = ("tools", "rollout_func", "environment_factory")
+ONE_TURN_ONLY = {
+    "rollout_func": "a custom rollout replaces trl's generation, while every refinement turn is one more call of "
+    "trl's generation on refinement prompts built from graded programs",
+    "tools": "tool calls make each completion a conversation of its own, which a refinement prompt cannot "
+    "continue from the grader's feedback",
+    "environment_factory": "an environment keeps per-rollout state that refinement turns would have to fork",
+}
+"""trl features that work with ``max_turns=1`` (GRPO's own code runs) and cannot combine with rollout trees."""
 
 
 class MurphyTrainer(GRPOTrainer):
     """Multi-turn GRPO for code: failed programs are re-prompted with their execution feedback.
 
+    Takes everything ``GRPOTrainer`` takes. With ``max_turns=1`` it is GRPOTrainer (its own rollout,
+    rewards, advantages and logs) plus Murphy's compute accounting. With ``max_turns > 1``
     ``reward_funcs`` must contain exactly one grading reward (a reward function with a ``grade``
-    method, e.g. ``unit_tests`` from hfplug-code-exec; a registered name works too), and may
-    contain plain reward functions beside it (summed with ``reward_weights``, as in GRPO).
+    method, e.g. ``unit_tests`` from hfplug-code-exec), and may hold any other reward functions or
+    reward models beside it (summed with ``reward_weights``, as in GRPO). A string that names a
+    registered hfplug reward loads that reward; any other string is a reward model, as in trl.
     """
 
     _tag_names = ["trl", "grpo", "murphy", "hfplug", "hfplug-murphy"]
@@ -73,18 +86,25 @@ class MurphyTrainer(GRPOTrainer):
         peft_config: Any = None,
         **kwargs: Any,
     ) -> None:
+        reward_funcs = resolve_reward_funcs(reward_funcs)
         if args is None:
-            raise ConfigError("MurphyTrainer needs args=MurphyConfig(...) (max_turns, credit, budgets, ...).")
+            args = default_config(model, reward_funcs)
         if not isinstance(args, MurphyConfig):
             raise ConfigError(f"MurphyTrainer needs a MurphyConfig, got {type(args).__name__}.")
-        for name in UNSUPPORTED:
-            if kwargs.get(name) is not None:
-                raise ConfigError(f"{name}: MurphyTrainer builds its own multi-turn rollouts and does not take {name}.")
-        reward_funcs = resolve_reward_funcs(reward_funcs)
-        grader_index = find_grader(reward_funcs)
-        check_dataset(train_dataset, "train_dataset")
-        check_groups_fit_one_process(args)
-        self._tasks_validated = validate_dataset(reward_funcs[grader_index], train_dataset)
+        self._tasks_validated = True
+        if args.max_turns > 1:
+            for name, reason in ONE_TURN_ONLY.items():
+                if kwargs.get(name) is not None:
+                    raise ConfigError(
+                        f"{name} works with max_turns=1 only (then Murphy is trl's GRPO): {reason}. Got max_turns="
+                        f"{args.max_turns}."
+                    )
+            grader_index = require_grader(reward_funcs, args.max_turns)
+            check_dataset(train_dataset, "train_dataset")
+            check_groups_fit_one_process(args)
+            self._tasks_validated = validate_dataset(reward_funcs[grader_index], train_dataset)
+        else:
+            grader_index = find_grader(reward_funcs)
         if args.executor_workers is not None:
             os.environ.setdefault("HFPLUG_CODE_EXEC_WORKERS", str(args.executor_workers))
         super().__init__(
@@ -100,26 +120,34 @@ class MurphyTrainer(GRPOTrainer):
             peft_config=peft_config,
             **kwargs,
         )
-        self.node_grader = NodeGrader(self.reward_funcs, self.reward_weights, grader_index, self._reward_kwargs)
-        self.task_probe = TaskProbe(self.node_grader.grader)
+        self.grader_index = grader_index
+        grader = None if grader_index is None else self.reward_funcs[grader_index]
+        self.node_grader = None if grader is None else NodeGrader(grader, self._score_nodes, self.reward_weights)
+        self.task_probe = None if self._tasks_validated else TaskProbe(grader)
         self.budget = TreeBudget(args.max_tree_nodes, args.max_tree_tokens, args.max_completion_length)
         self.compute = {"train": ComputeAccount(), "eval": ComputeAccount()}
         self._filler_prompt: Any = None
+        self._filler_item: tuple[RolloutTree, Node] | None = None
+        self._generated_tokens = 0
         self.last_rollout: list[RolloutTree] = []
-        """The trees of the latest generation batch on this process (for inspection and tests)."""
+        """The trees of the latest generation batch on this process (for inspection and tests; empty with one turn)."""
 
     # -- rollout ---------------------------------------------------------------------------------
 
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        if self.args.max_turns == 1:
+            return self._one_turn(inputs)
         mode = "train" if self.model.training else "eval"
         args = self.args
         group_size = self.num_generations if mode == "train" else self.num_generations_eval
         started = time.monotonic()
         trees = trees_from_inputs(inputs, group_size)
-        executions = self.node_grader.executions + self.task_probe.executions
-        if not self._tasks_validated:
+        executions = self.node_grader.executions + self.task_probe_executions()
+        if self.task_probe is not None:
             self.task_probe(trees)
         self._filler_prompt = trees[0].task_prompt
+        self._filler_item = None
+        self.node_grader.reset()
         grow_trees(
             trees,
             generate=self._generate_nodes,
@@ -136,9 +164,37 @@ class MurphyTrainer(GRPOTrainer):
             prune(tree, groups=args.inter_prune_groups, per_group=args.intra_prune_keep)
         nodes = [node for tree in trees for node in tree.nodes if node.trainable]
         self.last_rollout = trees
-        executions = self.node_grader.executions + self.task_probe.executions - executions
-        self._log_rollout(trees, nodes, executions, time.monotonic() - started, mode)
+        executions = self.node_grader.executions + self.task_probe_executions() - executions
+        cost = rollout_cost(trees, executions, time.monotonic() - started)
+        self._log_cost(cost, mode)
+        self._log_trees(trees, mode)
         return self._rows(nodes, mode)
+
+    def task_probe_executions(self) -> int:
+        return 0 if self.task_probe is None else self.task_probe.executions
+
+    def _one_turn(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        """GRPOTrainer's own rollout, scoring and logging; plus what it cost."""
+        mode = "train" if self.model.training else "eval"
+        started = time.monotonic()
+        self._generated_tokens = 0
+        output = super()._generate_and_score_completions(inputs)
+        rows = len(inputs)
+        cost = {
+            "generated_tokens": self._generated_tokens,
+            "executions": rows if self.grader_index is not None else 0,
+            "tree_nodes": rows,
+            "trained_nodes": rows,
+            "refinement_groups": 0,
+            "rollout_seconds": time.monotonic() - started,
+        }
+        self._log_cost(cost, mode)
+        return output
+
+    def _generate(self, prompts: list[Any]) -> Any:
+        result = super()._generate(prompts)
+        self._generated_tokens += sum(len(ids) for ids in result[1])
+        return result
 
     def _generate_nodes(self, prompts: list[Any]) -> list[Generation]:
         """trl's generation (transformers or vLLM) on ``prompts``; processes pad to a common count."""
@@ -172,9 +228,52 @@ class MurphyTrainer(GRPOTrainer):
             max_feedback_tokens=self.args.max_feedback_tokens,
         )
 
-    def _reward_kwargs(self) -> dict[str, Any]:
-        """What trl adds to every reward function call besides the dataset columns."""
-        return {"trainer_state": self.state, "log_extra": self._log_completion_extra, "log_metric": self._log_metric}
+    def _score_nodes(self, items: Items, grader_values: list[float | None]) -> torch.Tensor:
+        """Rewards per function for ``items`` from trl's own reward computation (reward models, async
+        functions, ``completion_ids``, ``trainer_state``, ``log_extra``, ``log_metric``, extra columns, its
+        warning when every reward is None). The grading reward, already run by ``grade``, gives its values."""
+        if items and self._filler_item is None:
+            self._filler_item = items[0]
+        count = len(items)
+        wanted = count
+        if self.accelerator.num_processes > 1:
+            # trl gathers rewards over processes: each sends the same number of rows (fillers, dropped below).
+            counts = self.accelerator.gather(torch.tensor([count], device=self.accelerator.device))
+            wanted = int(counts.max().item())
+            items = list(items) + [self._filler_item] * (wanted - count)
+            grader_values = list(grader_values) + [0.0] * (wanted - count)
+        if wanted == 0:
+            return torch.zeros(0, len(self.reward_funcs))
+        rows = [{"prompt": tree.task_prompt, **tree.columns} for tree, _ in items]
+        prompts = [tree.task_prompt for tree, _ in items]
+        completions = [node.completion for _, node in items]
+        completion_ids = [list(node.completion_ids) for _, node in items]
+        with self._grader_gives(grader_values):
+            per_func = self._calculate_rewards(rows, prompts, completions, completion_ids)
+        start = self.accelerator.process_index * wanted
+        flush_extra_logs(self._pending_extra_logs, self._logs["extra"], count, self._gather_object)
+        return per_func[start : start + count]
+
+    @contextmanager
+    def _grader_gives(self, values: list[float | None]) -> Iterator[None]:
+        """While trl computes the rewards, the grading reward answers with the values its ``grade`` returned
+        (each program is executed once)."""
+        original = self.reward_funcs[self.grader_index]
+
+        def graded(prompts: list[Any], completions: list[Any], **_: Any) -> list[float | None]:
+            return list(values)
+
+        self.reward_funcs[self.grader_index] = graded
+        try:
+            yield
+        finally:
+            self.reward_funcs[self.grader_index] = original
+
+    @staticmethod
+    def _gather_object(values: Any) -> Any:
+        from accelerate.utils import gather_object
+
+        return gather_object(values)
 
     # -- rows for trl's loss -----------------------------------------------------------------------
 
@@ -275,6 +374,8 @@ class MurphyTrainer(GRPOTrainer):
     def _prepare_inputs(self, generation_batch: Any) -> dict[str, Any]:
         # As GRPOTrainer, but a tree's row count varies: split it into steps_per_generation parts
         # without dropping the remainder (trl's split assumes equal parts).
+        if self.args.max_turns == 1:
+            return super()._prepare_inputs(generation_batch)
         if not self.model.training:
             return self._generate_and_score_completions(generation_batch)
         generate_every = self.args.steps_per_generation * self.num_iterations
@@ -285,8 +386,8 @@ class MurphyTrainer(GRPOTrainer):
 
     # -- logging ---------------------------------------------------------------------------------
 
-    def _log_rollout(self, trees: list[RolloutTree], nodes: list[Node], executions: int, seconds: float, mode: str):
-        cost = rollout_cost(trees, executions, seconds)
+    def _log_cost(self, cost: dict[str, float], mode: str) -> None:
+        """Murphy's compute accounting (per batch and running totals) into trl's metrics."""
         if self.accelerator.num_processes > 1:
             keys = sorted(cost)
             summed = self.accelerator.reduce(
@@ -300,32 +401,48 @@ class MurphyTrainer(GRPOTrainer):
                 metrics[key] = [float(value)]  # running totals: the latest value, not an average
             else:
                 metrics[key].append(float(value))
+
+    def _log_trees(self, trees: list[RolloutTree], mode: str) -> None:
+        """trl's reward metrics and completions table for a tree batch, and Murphy's quality metrics."""
+        metrics = self._metrics[mode]
+        log_reward_metrics(metrics, self.reward_func_names, self.reward_weights, trees, self.scale_rewards)
+        device = self.accelerator.device
+        flush_metrics(
+            self._pending_metrics, metrics, self._gather_object, lambda t: self.accelerator.gather(t.to(device)).cpu()
+        )
         graded = [n for t in trees for n in t.nodes if n.reward is not None]
         first = [n for n in graded if n.depth == 1]
         if first:
-            metrics["reward"].append(sum(n.reward for n in first) / len(first))
             metrics[f"{PREFIX}solved_turn1"].append(sum(n.solved for n in first) / len(first))
         if graded:
             metrics[f"{PREFIX}reward_all_turns"].append(sum(n.reward for n in graded) / len(graded))
             metrics[f"{PREFIX}credit_mean"].append(sum(n.credit for n in graded) / len(graded))
         metrics[f"{PREFIX}tasks_solved"].append(sum(any(n.solved for n in t.nodes) for t in trees) / len(trees))
-        for node in nodes:
-            self._logs["prompt"].append(node.prompt)
-            self._logs["completion"].append(node.completion)
-            self._logs["rewards"]["reward"].append(node.reward)
-            self._logs["rewards"]["credit"].append(node.credit)
-            self._logs["advantages"].append(node.advantage)
-            self._logs["extra"]["turn"].append(node.depth)
+        log_completions(self._logs, self.reward_func_names, self.node_grader.order)
 
 
 def resolve_reward_funcs(reward_funcs: Any) -> list[Any]:
-    """Registered reward names -> the reward objects (trl would read a string as a reward model id)."""
+    """Registered hfplug reward names -> the reward objects; everything else as trl takes it (a string that is
+    no registered reward is a reward model's Hub id or path, which trl loads)."""
     if reward_funcs is None:
         return []
     funcs = reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]
+    if not any(isinstance(f, str) for f in funcs):
+        return list(funcs)
     import hfplug
 
-    return [hfplug.load("reward", f) if isinstance(f, str) else f for f in funcs]
+    registered = set(hfplug.names("reward"))
+    return [hfplug.load("reward", f) if isinstance(f, str) and f in registered else f for f in funcs]
+
+
+def default_config(model: Any, reward_funcs: list[Any]) -> MurphyConfig:
+    """``args=None``: named after the model as trl names its default; two turns when a grading reward is given,
+    otherwise one (GRPO), since refinement prompts need feedback."""
+    from trl.trainer.utils import get_config_model_id
+
+    name = model if isinstance(model, str) else get_config_model_id(model.config)
+    turns = 2 if find_grader(reward_funcs) is not None else 1
+    return MurphyConfig(f"{name.split('/')[-1]}-Murphy", max_turns=turns)
 
 
 def check_dataset(dataset: Any, what: str) -> None:

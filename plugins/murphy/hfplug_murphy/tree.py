@@ -32,6 +32,8 @@ class Node:
     """Per-token log-probabilities from the generation engine (vLLM), when it reports them."""
     reward: float | None = None
     """r(n): the hidden-test score (summed with any extra reward functions); None when grading failed."""
+    func_rewards: list[float] | None = None
+    """Each reward function's score (NaN where it returned None), as trl's ``rewards_per_func`` row."""
     solved: bool = False
     feedback: str = ""
     credit: float | None = None

@@ -120,21 +120,31 @@ def answer_for(prompt_text: str) -> str:
     return next(t["answer"] for t in TASKS if f"Write {t['name']}." in prompt_text)
 
 
+FAST_FIELDS = {
+    "num_generations": 4,
+    "per_device_train_batch_size": 8,
+    "max_completion_length": 16,
+    "learning_rate": 1e-2,
+    "shuffle_dataset": False,
+}
+"""G=4, both tasks in one step: the fields every trainer of these tests uses (GRPO's too, when compared)."""
+
+
+@pytest.fixture
+def grpo_args(tmp_path):
+    """``grpo_args(**overrides)`` -> trl's GRPOConfig with the fields ``murphy_args`` uses, under tmp_path."""
+    from trl import GRPOConfig
+
+    return lambda **overrides: fast_cpu_config(GRPOConfig, tmp_path / "grpo", **{**FAST_FIELDS, **overrides})
+
+
 @pytest.fixture
 def murphy_args(tmp_path):
     """``murphy_args(**overrides)`` -> a fast CPU MurphyConfig (G=4, 2 tasks per step) under tmp_path."""
     from hfplug_murphy.config import MurphyConfig
 
     def make(**overrides: Any) -> MurphyConfig:
-        fields = {
-            "num_generations": 4,
-            "per_device_train_batch_size": 8,
-            "max_completion_length": 16,
-            "learning_rate": 1e-2,
-            "shuffle_dataset": False,
-            **overrides,
-        }
-        return fast_cpu_config(MurphyConfig, tmp_path / "out", **fields)
+        return fast_cpu_config(MurphyConfig, tmp_path / "out", **{**FAST_FIELDS, **overrides})
 
     return make
 

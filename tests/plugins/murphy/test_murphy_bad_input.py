@@ -50,8 +50,8 @@ def test_rewards_without_feedback_are_refused(tiny_model, tiny_tokenizer, murphy
         return [0.0] * len(completions)
 
     for rewards, message in [
-        ([plain], r"needs a reward that also returns execution feedback.*plain"),
-        ([], r"needs a reward that also returns execution feedback"),
+        ([plain], r"with max_turns=2 .*needs a reward that also returns feedback.*plain"),
+        ([], r"with max_turns=2 .*needs a reward that also returns feedback"),
         ([scripted.Grader("a"), scripted.Grader("b")], r"one grading reward, got 2"),
     ]:
         with pytest.raises(ConfigError, match=message):
@@ -62,10 +62,12 @@ def test_wrong_config_class_and_unsupported_arguments_are_refused(tmp_path, tiny
     with pytest.raises(ConfigError, match="needs a MurphyConfig, got GRPOConfig"):
         grpo_args = fast_cpu_config(GRPOConfig, tmp_path / "g", num_generations=4, per_device_train_batch_size=8)
         MurphyTrainer(tiny_model, [scripted.Grader()], args=grpo_args, train_dataset=scripted.rows())
-    with pytest.raises(ConfigError, match="does not take rollout_func"):
+    with pytest.raises(ConfigError, match="rollout_func works with max_turns=1 only"):
         MurphyTrainer(
             tiny_model, [scripted.Grader()], args=murphy_args(), train_dataset=scripted.rows(), rollout_func=print
         )
+    with pytest.raises(ConfigError, match="intra_prune_keep needs max_turns >= 2"):
+        murphy_args(max_turns=1, intra_prune_keep=2)
 
 
 def test_a_dataset_without_prompts_is_refused(tiny_model, murphy_args, scripted):

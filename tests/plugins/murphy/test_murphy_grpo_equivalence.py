@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from trl import GRPOConfig, GRPOTrainer
-
-from hfplug.testing import fast_cpu_config
+from trl import GRPOTrainer
 
 
 def one_of_each(scripted):
@@ -18,20 +16,12 @@ def one_of_each(scripted):
     return lambda text, k: [scripted.answer_for(text), f"half {k}", "wrong", "also wrong"][k]
 
 
-def build_pair(tmp_path, tiny_model_dir, tiny_tokenizer, scripted, murphy_args, **config):
+def build_pair(tiny_model_dir, tiny_tokenizer, scripted, grpo_args, murphy_args, **config):
     script = one_of_each(scripted)
-    common = {
-        "num_generations": 4,
-        "per_device_train_batch_size": 8,
-        "max_completion_length": 16,
-        "learning_rate": 1e-2,
-        "shuffle_dataset": False,
-        **config,
-    }
     grpo = GRPOTrainer(
         str(tiny_model_dir),
         reward_funcs=[scripted.Grader()],
-        args=fast_cpu_config(GRPOConfig, tmp_path / "grpo", **common),
+        args=grpo_args(**config),
         train_dataset=scripted.rows(),
         processing_class=tiny_tokenizer,
     )
@@ -63,9 +53,9 @@ def loss_and_grads(trainer, batch):
     ids=["dapo", "grpo-kl-iterations-batchscale"],
 )
 def test_one_turn_gives_grpo_rows_loss_and_gradients(
-    tmp_path, tiny_model_dir, tiny_tokenizer, scripted, murphy_args, config
+    tiny_model_dir, tiny_tokenizer, scripted, grpo_args, murphy_args, config
 ):
-    grpo, murphy = build_pair(tmp_path, tiny_model_dir, tiny_tokenizer, scripted, murphy_args, **config)
+    grpo, murphy = build_pair(tiny_model_dir, tiny_tokenizer, scripted, grpo_args, murphy_args, **config)
     inputs = scripted.inputs(scripted.rows(), 4)
     batches = []
     for trainer in (grpo, murphy):
@@ -86,14 +76,14 @@ def test_one_turn_gives_grpo_rows_loss_and_gradients(
 
 
 def test_one_turn_training_step_updates_weights_as_grpo(
-    tmp_path, tiny_model_dir, tiny_tokenizer, scripted, murphy_args
+    tiny_model_dir, tiny_tokenizer, scripted, grpo_args, murphy_args
 ):
     # Two micro-batches per generation: exercises the row split and the shuffle on both sides.
     grpo, murphy = build_pair(
-        tmp_path,
         tiny_model_dir,
         tiny_tokenizer,
         scripted,
+        grpo_args,
         murphy_args,
         per_device_train_batch_size=4,
         gradient_accumulation_steps=2,
