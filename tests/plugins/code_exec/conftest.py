@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+import types
+from pathlib import Path
 
 import pytest
 from hfplug_code_exec.limits import ExecutionLimits
@@ -55,3 +59,65 @@ def pool_processes(pool):
         return sum(not _is_judge_sandbox(pid) for pid in pids)
 
     return count
+
+
+class LocalProgram:
+    """The program as the judge's tests see it, run in this process: plain functions of the test
+    stand in for the program's (trusted test code; model-written code never runs here). Calls return
+    values as the sandboxed program's do, so the judge's suites can run without a sandbox, under their
+    package names (what mutation testing needs to switch their mutants on)."""
+
+    def __init__(self, judge, **functions) -> None:
+        self.functions = functions
+        self.names = {name: "function" for name in functions}
+        self.recorder = judge.Recorder()
+        self.aborted = None
+        self.test_started = 0.0
+
+    def function(self, name: str):
+        return lambda *args, **kwargs: self.invoke({"name": name}, args, kwargs)
+
+    def invoke(self, message: dict, args: tuple, kwargs: dict):
+        self.recorder.last_args, self.recorder.last_kwargs = args, kwargs
+        value = self.functions[message["name"]](*args, **kwargs)
+        self.recorder.last_value, self.recorder.has_value = value, True
+        return value
+
+
+@pytest.fixture(scope="module")
+def judge_modules():
+    """The judge's ``suites`` (as ``hfplug_code_exec.sandbox.suites``) and ``judge`` modules, importable
+    in this process: they import their siblings by plain name, as inside the sandbox."""
+    import hfplug_code_exec
+
+    sandbox = str(Path(hfplug_code_exec.__file__).parent / "sandbox")
+    sys.path.insert(0, sandbox)
+    try:
+        suites = importlib.import_module("hfplug_code_exec.sandbox.suites")
+        yield types.SimpleNamespace(suites=suites, judge=sys.modules["judge"])
+    finally:
+        sys.path.remove(sandbox)
+
+
+@pytest.fixture
+def run_suite(judge_modules):
+    """``run_suite(spec, program, strict=True)``: build, prepare and run one test suite in this process;
+    returns the suite and its outcomes (``[{"source", "status", ...}]``). The judge's stand-in ``pytest``
+    and ``solution`` modules are taken out of ``sys.modules`` afterwards."""
+
+    def run(spec: dict, program: LocalProgram, strict: bool = True, entry_point: str = ""):
+        saved = {name: sys.modules.get(name) for name in ("pytest", "solution")}
+        try:
+            suite = judge_modules.suites.build({"visibility": "public", **spec}, {"entry_point": entry_point})
+            suite.prepare(program)
+            outcomes = judge_modules.judge.Outcomes(suite, program)
+            suite.run(program, outcomes, strict)
+            return suite, outcomes.finish(None)
+        finally:
+            for name, module in saved.items():
+                if module is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = module
+
+    return run

@@ -255,6 +255,12 @@ class _SolutionModule(types.ModuleType):
         return self._candidate.function(name)
 
 
+def _is_fixture(value: Any) -> bool:
+    """A fixture runs for the tests that ask for it, never as a test of its own, as in pytest: a fixture
+    named ``test_data`` counted as a test would pass for any program and pay a wrong one."""
+    return hasattr(value, "_judge_fixture")
+
+
 class PytestSuite(_Suite):
     """A pytest-style module: ``test_*`` functions and ``Test*`` classes, parametrized cases expanded."""
 
@@ -284,11 +290,12 @@ class PytestSuite(_Suite):
         fixtures = {v._judge_fixture: v for v in self.module.values() if hasattr(v, "_judge_fixture")}
         self.fixtures = fixtures
         for name, value in list(self.module.items()):
-            if name.startswith("test") and callable(value) and not isinstance(value, type):
+            if name.startswith("test") and callable(value) and not isinstance(value, type) and not _is_fixture(value):
                 self._collect(None, name, value)
             elif name.startswith("Test") and isinstance(value, type):
                 for method_name in [m for m in vars(value) if m.startswith("test")]:
-                    self._collect(value, method_name, getattr(value, method_name))
+                    if not _is_fixture(vars(value)[method_name]):
+                        self._collect(value, method_name, getattr(value, method_name))
         if not self.tests:
             raise SpecError("the test module has no test_* function")
 

@@ -1,0 +1,181 @@
+"""Verdicts from the judge's outcomes, without a sandbox: only hidden tests score, an empty hidden
+suite is never a pass, a run that ended early never passes, every planned test counts (unreported
+ones as not run), and each way a run can end has its reason. Then the same guard end to end: a row
+whose tests hold nothing to run is refused, and a job with no hidden test is not passed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hfplug_code_exec import results
+from hfplug_code_exec.limits import ExecutionLimits
+from hfplug_code_exec.pool import Job
+from hfplug_code_exec.results import build_result, outcomes_from_judge
+from hfplug_code_exec.rewards import unit_tests, unit_tests_all
+from hfplug_code_exec.sandbox_client import RunAborted, RunRecord
+
+from hfplug.errors import DatasetError
+
+LIMITS = ExecutionLimits()
+
+
+def _outcome(index: int, visibility: str, status: str, **fields) -> results.TestOutcome:
+    return results.TestOutcome(index, visibility, status, **fields)
+
+
+def _loaded(**fields) -> RunRecord:
+    return RunRecord(**{"load": "ok", "exit_code": 0, **fields})
+
+
+def _scores(result) -> tuple[float | None, float | None]:
+    return unit_tests.score(result), unit_tests_all.score(result)
+
+
+@pytest.mark.parametrize(
+    "public",
+    [[], [_outcome(0, "public", "passed")], [_outcome(0, "public", "passed"), _outcome(1, "public", "passed")]],
+)
+def test_an_empty_hidden_suite_is_never_a_pass(public):
+    result = build_result(_loaded(), public, LIMITS)
+    assert (result.status, result.passed, result.total, result.pass_fraction) == ("failed", 0, 0, 0.0)
+    assert not result.all_passed and _scores(result) == (0.0, 0.0)
+    assert "All tests passed" not in result.feedback
+
+
+def test_only_hidden_tests_score():
+    outcomes = [
+        _outcome(0, "public", "failed", source="assert add(1, 2) == 3", detail="Expected: 3\nActual: -1"),
+        _outcome(1, "hidden", "passed"),
+        _outcome(2, "hidden", "passed"),
+    ]
+    result = build_result(_loaded(), outcomes, LIMITS)
+    assert (result.status, result.passed, result.total) == ("passed", 2, 2)
+    assert _scores(result) == (1.0, 1.0)
+    assert result.feedback.splitlines()[0] == "All tests passed."
+    assert "Failed test: assert add(1, 2) == 3\nExpected: 3\nActual: -1" in result.feedback
+    assert "0 of 1 public tests passed." in result.feedback
+
+
+def test_partly_passed_hidden_tests_score_their_fraction_and_not_run_ones_count():
+    outcomes = [_outcome(0, "hidden", "passed"), _outcome(1, "hidden", "failed"), _outcome(2, "hidden", "not_run")]
+    outcomes.append(_outcome(3, "hidden", "passed"))
+    result = build_result(_loaded(), outcomes, LIMITS)
+    assert (result.status, result.passed, result.total) == ("failed", 2, 4)
+    assert _scores(result) == (0.5, 0.0)
+    assert result.reason == "wrong answer"
+    assert result.feedback == "A hidden test failed: a wrong result.\n2 of 4 hidden tests passed."
+
+
+@pytest.mark.parametrize(
+    "status, error_type, reason, sentence",
+    [
+        ("error", "ZeroDivisionError", "exception", "the function raised ZeroDivisionError"),
+        ("failed", "TypeError", "wrong answer", "checking the result raised TypeError"),
+        ("failed", "AssertionError", "wrong answer", "a wrong result"),
+        ("failed", "", "wrong answer", "a wrong result"),
+        ("error", "MemoryError", "memory limit", "the function raised MemoryError"),
+        ("failed", "UnsupportedReturnValue", "unsupported return value", "checking the result raised"),
+    ],
+)
+def test_a_hidden_failure_names_its_kind_only(status, error_type, reason, sentence):
+    outcomes = [_outcome(0, "hidden", "passed"), _outcome(1, "hidden", status, error_type=error_type)]
+    result = build_result(_loaded(), outcomes, LIMITS)
+    assert result.reason == reason
+    assert f"A hidden test failed: {sentence}" in result.feedback
+    assert "1 of 2 hidden tests passed." in result.feedback
+
+
+ALL_HIDDEN_PASSED = [_outcome(0, "hidden", "passed"), _outcome(1, "hidden", "passed")]
+
+
+@pytest.mark.parametrize(
+    "record, judge_finished, reason, sentence",
+    [
+        (_loaded(limit="output"), True, "output limit", "exceeded the output limit (65536 bytes or 2000 lines)"),
+        (
+            _loaded(exit_code=137, extras={"memory_cgroup_hit": True}),
+            True,
+            "memory limit",
+            "killed at the memory limit (1024 MB)",
+        ),
+        (_loaded(aborted=RunAborted("timed out", "test")), True, "timed out", "A test timed out (limit 5 s per test)"),
+        (_loaded(aborted=RunAborted("timed out")), True, "timed out", "wall-clock limit 10 s"),
+        (_loaded(limit="wall"), True, "timed out", "wall-clock limit 10 s"),
+        (_loaded(aborted=RunAborted("output limit")), True, "output limit", "A returned value exceeded"),
+        (_loaded(aborted=RunAborted("protocol")), True, "protocol", "interfered with the test harness"),
+        (_loaded(exit_code=128 + 24, aborted=RunAborted("ended")), True, "CPU time limit", "stopped: CPU time limit"),
+        (_loaded(exit_code=128 + 11, aborted=RunAborted("ended")), True, "crashed (segfault)", "crashed (segfault)"),
+        (_loaded(exit_code=3, aborted=RunAborted("ended")), True, "exited early", "exit status 3"),
+        (_loaded(aborted=RunAborted("tests errored", "boom")), True, "tests errored", "could not finish: boom"),
+        (RunRecord(load="not_started", exit_code=1), True, "exited early", "exited while loading (exit status 1)"),
+        (_loaded(), False, "tests ended early", "The tests stopped before they finished."),
+    ],
+)
+def test_a_run_that_ended_early_never_passes_and_says_why(record, judge_finished, reason, sentence):
+    result = build_result(record, ALL_HIDDEN_PASSED, LIMITS, judge_finished=judge_finished)
+    assert result.status == "failed" and not result.all_passed and unit_tests_all.score(result) == 0.0
+    assert result.reason == reason
+    assert sentence in result.feedback
+    assert "All tests passed" not in result.feedback
+
+
+def test_a_program_that_did_not_load_fails_with_the_load_error():
+    not_run = [_outcome(0, "hidden", "not_run")]
+    missing = build_result(RunRecord(load="missing"), not_run, LIMITS)
+    assert (missing.status, missing.reason) == ("failed", "missing function")
+    assert missing.feedback == "The program does not define the function under test."
+    crashed = build_result(
+        RunRecord(load="error", load_error="  SyntaxError: bad\n", load_error_type="SyntaxError"), not_run, LIMITS
+    )
+    assert (crashed.status, crashed.reason) == ("failed", "did not load")
+    assert crashed.feedback == "The program failed before any test ran:\nSyntaxError: bad"
+    memory = build_result(RunRecord(load="error", load_error_type="MemoryError"), not_run, LIMITS)
+    assert memory.reason == "memory limit"
+
+
+def test_outcomes_from_the_judge_are_checked_and_hidden_ones_stay_blank():
+    plan = [
+        {"visibility": "public", "source": "assert f(1) == 2"},
+        {"visibility": "hidden", "source": "assert f(40) == 42"},
+        {"visibility": "something else", "source": "secret"},
+        "not a dict",
+        {"visibility": "public", "source": "assert f(2) == 3"},
+    ]
+    reported = [
+        {"status": "failed", "detail": "Expected: 2", "error_type": "AssertionError"},
+        {"status": "failed", "detail": "Expected: 42", "error_type": "AssertionError"},
+        {"status": "passed"},
+        {"status": "made up"},
+    ]
+    tests = outcomes_from_judge(plan, reported)
+    assert [t.visibility for t in tests] == ["public", "hidden", "hidden", "hidden", "public"]
+    assert [t.status for t in tests] == ["failed", "failed", "passed", "not_run", "not_run"]  # the last: not reported
+    assert (tests[0].source, tests[0].detail) == ("assert f(1) == 2", "Expected: 2")
+    assert all((t.source, t.detail) == ("", "") for t in tests[1:4])
+    assert tests[1].error_type == "AssertionError"
+    assert [t.index for t in tests] == [0, 1, 2, 3, 4]
+    assert [t.status for t in outcomes_from_judge(plan[:2], None)] == ["not_run", "not_run"]
+    # A judge that reports nothing passes nothing.
+    assert build_result(_loaded(), outcomes_from_judge(plan, None), LIMITS).passed == 0
+
+
+def test_a_stdio_row_with_no_pair_is_refused_by_name(pool):
+    empty = json.dumps({"inputs": [], "outputs": []})
+    with pytest.raises(DatasetError, match=r"row 0 \(task_id='t0'\).*0 inputs and 0 outputs"):
+        unit_tests(["p"], ["print(1)"], input_output=[empty], task_id=["t0"], pool=pool)
+
+
+def test_a_job_without_hidden_tests_is_not_passed(pool):
+    """Past the dataset's check (a job made by hand): the judge runs no hidden test, and that is a failure."""
+    job = Job(
+        program="def f(x):\n    return x\n",
+        test={"inputs": [], "outputs": [], "fn_name": "f"},
+        entry_point="f",
+        public_test={"inputs": [[1]], "outputs": [1], "fn_name": "f"},
+        test_format="stdio",
+    )
+    result = pool.run(job)
+    assert [t.visibility for t in result.tests] == ["public"] and result.tests[0].passed
+    assert (result.status, result.total, result.pass_fraction) == ("failed", 0, 0.0)
+    assert _scores(result) == (0.0, 0.0)
