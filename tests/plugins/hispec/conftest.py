@@ -34,6 +34,18 @@ def deep_model(
     return model.to(device, dtype).eval()
 
 
+def chi_square_p_value(counts: torch.Tensor, probabilities: torch.Tensor) -> float:
+    """Pearson's test; cells expected fewer than 5 times are pooled into one."""
+    expected = probabilities.flatten() * counts.sum()
+    observed = counts.flatten().double()
+    small = expected < 5
+    expected = torch.cat([expected[~small], expected[small].sum().reshape(1)])
+    observed = torch.cat([observed[~small], observed[small].sum().reshape(1)])
+    statistic = ((observed - expected) ** 2 / expected.clamp(min=1e-12)).sum()
+    degrees = len(expected) - 1
+    return float(torch.special.gammaincc(torch.tensor(degrees / 2.0), statistic / 2.0))
+
+
 @pytest.fixture(scope="module", params=DEVICES)
 def device(request: pytest.FixtureRequest) -> torch.device:
     """The device a test's models and tensors live on."""

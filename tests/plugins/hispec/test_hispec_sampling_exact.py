@@ -9,6 +9,8 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from .conftest import chi_square_p_value
+
 VOCAB = 6
 SAMPLES = 2000
 NEW_TOKENS = 3
@@ -56,18 +58,6 @@ def _exact_joint(model, prompt: list[int], exit_layer: int | None) -> torch.Tens
     return joint
 
 
-def _chi_square_p_value(counts: torch.Tensor, probabilities: torch.Tensor) -> float:
-    """Pearson's test; cells expected fewer than 5 times are pooled into one."""
-    expected = probabilities.flatten() * counts.sum()
-    observed = counts.flatten().double()
-    small = expected < 5
-    expected = torch.cat([expected[~small], expected[small].sum().reshape(1)])
-    observed = torch.cat([observed[~small], observed[small].sum().reshape(1)])
-    statistic = ((observed - expected) ** 2 / expected.clamp(min=1e-12)).sum()
-    degrees = len(expected) - 1
-    return float(torch.special.gammaincc(torch.tensor(degrees / 2.0), statistic / 2.0))
-
-
 def _sample(generate, model, input_ids, draft_length, **extra):
     """NEW_TOKENS sampled tokens (plain softmax) with exits 1 and 3, a verify window of 2."""
     return generate(
@@ -102,8 +92,8 @@ def test_sampled_sequences_follow_the_full_model(small_vocab_model, strategy, de
         for index, level in enumerate(output.speculation_stats["acceptance"]):
             rejections[index] += level["proposed"] - level["accepted"]
     assert min(rejections) > 100, f"both levels must reject often for the test to mean something: {rejections}"
-    assert _chi_square_p_value(counts, full_joint) > 1e-3
-    assert _chi_square_p_value(counts, draft_joint) < 1e-6
+    assert chi_square_p_value(counts, full_joint) > 1e-3
+    assert chi_square_p_value(counts, draft_joint) < 1e-6
 
 
 def test_each_row_of_a_padded_batch_follows_the_full_model(small_vocab_model, strategy, device):
@@ -126,6 +116,6 @@ def test_each_row_of_a_padded_batch_follows_the_full_model(small_vocab_model, st
         rejected += sum(level["proposed"] - level["accepted"] for level in output.speculation_stats["acceptance"])
     assert rejected > 200, "rows must disagree often for the lockstep commit to be exercised"
     for count, joint in zip(counts, joints, strict=True):
-        assert _chi_square_p_value(count, joint) > 1e-3
+        assert chi_square_p_value(count, joint) > 1e-3
     # And the two rows really differ, so a mix-up of rows would be caught.
     assert 0.5 * (joints[0] - joints[1]).abs().sum() > 0.2
