@@ -9,8 +9,9 @@ Everything goes through huggingface_hub's own API (``create_repo``, ``create_bra
 
 A push never changes the folder it uploads until it has succeeded: the card and any converted files
 are staged in a temporary folder (symlinks to the originals), and ``README.md`` is written into the
-output folder only once the commit has landed. The Hub applies a commit all at once, so a push that
-fails midway leaves the repo as it was, and running it again uploads the whole folder.
+output folder only once the commit has landed (never into a ``custom_generate`` folder, unless asked).
+The Hub applies a commit all at once, so a push that fails midway leaves the repo as it was, and
+running it again uploads the whole folder.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -38,6 +40,7 @@ from hfplug.model_card import (
 __all__ = [
     "KINDS",
     "HubError",
+    "commit_sha",
     "detect_kind",
     "pull",
     "push",
@@ -289,6 +292,15 @@ def push(
         except OSError as error:  # the push itself succeeded; a read-only folder must not hide that
             warnings.warn(f"pushed to {url}, but could not update {folder / CARD_FILE}: {error}", stacklevel=2)
     return url
+
+
+def commit_sha(url: str) -> str:
+    """The commit sha at the end of the commit URL that :func:`push` returns (``.../commit/<sha>``): pass it
+    as ``revision=`` to load exactly what was pushed. A pull request's URL names no commit: :class:`HubError`."""
+    head, _, sha = url.rstrip("/").rpartition("/commit/")
+    if not head or re.fullmatch(r"[0-9a-f]{40}", sha) is None:
+        raise HubError(f"{url!r} is not a commit URL (a push with create_pr=True returns the pull request's URL)")
+    return sha
 
 
 def parse_hub_reference(value: str) -> tuple[str, str | None]:

@@ -56,11 +56,6 @@ def unimportable(*packages: str) -> Iterator[None]:
         sys.modules.update(saved)
 
 
-def commit_sha(push_url: str) -> str:
-    """The commit sha at the end of the URL that :func:`hfplug.hub.push` returns (``.../commit/<sha>``)."""
-    return push_url.rstrip("/").rsplit("/", 1)[-1]
-
-
 def run_local_and_pinned(
     folder: str | Path,
     repo_id: str,
@@ -76,7 +71,7 @@ def run_local_and_pinned(
     import torch
     from huggingface_hub import get_token
 
-    from hfplug.hub import push
+    from hfplug.hub import commit_sha, push
 
     torch.manual_seed(0)
     local = model.generate(inputs, custom_generate=str(folder), trust_remote_code=True, **generate_arguments)

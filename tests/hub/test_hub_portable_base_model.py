@@ -55,8 +55,7 @@ class TinyAssetPlugin:
 
 def _push_base_twice(local_hub, tmp_path: Path) -> tuple[str, str]:
     """The asset's Hub repo: the trained-on weights (seed 0) at the returned commit, other weights on main."""
-    from hfplug.hub import push
-    from hfplug.testing.strategies import commit_sha
+    from hfplug.hub import commit_sha, push
 
     repo = local_hub.repo_id("tiny-base")
     tokenizer = make_tiny_tokenizer()
