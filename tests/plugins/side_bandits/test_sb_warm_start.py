@@ -1,0 +1,98 @@
+"""The warm-started LP (basis reuse, and the cached rates of a blind best arm) against cold HiGHS solves."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hfplug_side_bandits.bound import solve_bound
+from hfplug_side_bandits.policies.lp_tracking import floored_gaps
+from hfplug_side_bandits.warm_start import RateSolver
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+INF = math.inf
+
+
+@st.composite
+def walks(draw):
+    """A side-information matrix whose arms all observe themselves (so every LP is one linear program,
+    the case the basis reuse handles), random side observations, and a random walk of estimated means."""
+    k = draw(st.integers(3, 5))
+    seen = draw(st.lists(st.lists(st.booleans(), min_size=k, max_size=k), min_size=k, max_size=k))
+    stds = draw(st.lists(st.lists(st.floats(0.3, 2.0), min_size=k, max_size=k), min_size=k, max_size=k))
+    sigma = np.where(np.array(seen) | np.eye(k, dtype=bool), np.array(stds), INF)
+    start = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=k, max_size=k)))
+    step = draw(st.sampled_from([0.003, 0.02, 0.08]))  # small steps keep a basis, large ones change it
+    seed = draw(st.integers(0, 2**32 - 1))
+    steps = np.random.default_rng(seed).normal(scale=step, size=(40, k))
+    return sigma, start + np.cumsum(steps, axis=0)
+
+
+@settings(deadline=None)
+@given(walks())
+def test_warm_rates_are_a_cold_optimum_along_random_walks_of_means(walk):
+    sigma, means_path = walk
+    precision = np.where(np.isinf(sigma), 0.0, 1.0 / sigma**2)
+    solver = RateSolver(precision)
+    for means in means_path:
+        best = int(np.argmax(means))  # the estimated best arm changes along the walk
+        gaps = floored_gaps(means, best, 1e-3)
+        warm = solver.rates(gaps, best)
+        cold = solve_bound(precision, gaps, best)
+        others = [i for i in range(len(means)) if i != best]
+        assert math.isinf(warm[best])
+        assert np.all(warm[others] >= 0)
+        assert gaps[others] @ warm[others] == pytest.approx(cold.value, rel=1e-7, abs=1e-9)
+        constrained = list(cold.constrained_arms)
+        required = 2.0 / gaps[constrained] ** 2
+        assert np.all(precision[np.ix_(others, constrained)].T @ warm[others] >= required * (1 - 1e-7))
+
+
+def test_a_basis_is_reused_while_it_stays_optimal_and_dropped_when_it_does_not():
+    # Standard 3-arm bandit: the LP is diagonal, c_j = 2 / Delta_j**2, and one basis stays optimal for all
+    # positive gaps. So after the first solve every later one reuses it, and its rates are the closed form.
+    precision = np.eye(3)
+    solver = RateSolver(precision)
+    for gaps in ([0.0, 0.5, 0.8], [0.0, 0.4, 0.9], [0.0, 0.1, 2.0]):
+        rates = solver.rates(np.array(gaps), 0)
+        np.testing.assert_allclose(rates[1:], 2 / np.array(gaps[1:]) ** 2, rtol=1e-12)
+    assert (solver.full_solves, solver.reused) == (1, 2)
+    solver.rates(np.array([0.5, 0.0, 0.2]), 1)  # another estimated best arm: a new LP, solved cold
+    assert solver.full_solves == 2
+
+
+def test_a_basis_whose_duals_turn_negative_is_dropped():
+    # Arm 1 reveals itself and arm 2 (precision 2); arm 2 reveals itself and arm 1 (0.1). At gaps (0.5, 0.2)
+    # the optimum pulls both arms with both constraints tight. At (0.5, 0.3) those rates are still feasible
+    # and every reduced cost is 0 (both columns are basic), but the dual of arm 1's constraint is negative:
+    # pulling arm 1 alone (11.1 log T, cost 5.56) beats the old basis's rates (cost 5.94).
+    precision = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 2.0], [0.0, 0.1, 1.0]])
+    solver = RateSolver(precision)
+    for gap_2, full_solves in ((0.2, 1), (0.22, 1), (0.3, 2), (0.32, 2)):
+        gaps = np.array([0.0, 0.5, gap_2])
+        warm = solver.rates(gaps, 0)
+        np.testing.assert_allclose(warm[1:], solve_bound(precision, gaps, 0).rates[1:], rtol=1e-9, atol=1e-12)
+        assert solver.full_solves == full_solves
+    np.testing.assert_allclose(warm[1:], [(2 / 0.32**2) / 2, 0.0], atol=1e-9)  # arm 2 covered through arm 1
+
+
+def test_a_blind_best_arm_keeps_its_rates_until_a_gap_moves_by_the_tolerance(blind_instance):
+    means, sigma = blind_instance
+    precision = np.where(np.isinf(sigma), 0.0, 1.0 / np.asarray(sigma) ** 2)
+    gaps = np.max(means) - np.asarray(means)
+    solver = RateSolver(precision, refresh_tolerance=0.02)
+    first = solver.rates(gaps, 0)
+    np.testing.assert_array_equal(first, solve_bound(precision, gaps, 0, 1e-6).rates)
+    within = gaps * np.array([1.0, 1.019, 0.981, 1.0])  # every gap moved by less than 2 %
+    assert solver.rates(within, 0) is first
+    assert (solver.full_solves, solver.reused) == (1, 1)
+    beyond = gaps * np.array([1.0, 1.0, 1.0, 1.021])  # one gap moved by more than 2 %
+    moved = solver.rates(beyond, 0)
+    assert solver.full_solves == 2
+    np.testing.assert_allclose(moved, solve_bound(precision, beyond, 0, 1e-6).rates)
+    no_cache = RateSolver(precision, refresh_tolerance=0.0)
+    no_cache.rates(gaps, 0)
+    no_cache.rates(gaps.copy(), 0)
+    assert (no_cache.full_solves, no_cache.reused) == (2, 0)
