@@ -6,7 +6,6 @@ any program (or fail for a right one) and move the reward."""
 from __future__ import annotations
 
 import pytest
-from hfplug_code_exec.rewards import execute
 
 from .conftest import LocalProgram
 
@@ -94,31 +93,3 @@ def test_a_module_with_no_test_is_refused(run_suite, judge_modules):
     only_helpers = "import pytest\n\n@pytest.fixture\ndef test_data():\n    return 1\n\ndef helper():\n    pass\n"
     with pytest.raises(spec_error, match="no test_\\* function"):
         run_suite({"format": "pytest", "test": only_helpers}, LocalProgram(judge_modules.judge, add=_sum))
-
-
-FIXTURE_NAMED_LIKE_A_TEST = """import pytest
-from solution import add
-
-
-@pytest.fixture
-def test_pairs():
-    return [(1, 2, 3), (5, 5, 10)]
-
-
-def test_add(test_pairs):
-    for a, b, expected in test_pairs:
-        assert add(a, b) == expected
-"""
-
-
-def test_a_fixture_named_like_a_test_earns_a_wrong_program_nothing(pool):
-    """Through the sandbox: before the fix the fixture counted as a passing test, so a wrong program
-    scored 0.5 on this row."""
-    right, wrong = execute(
-        ["p", "p"],
-        ["def add(a, b):\n    return a + b\n", "def add(a, b):\n    return a - b\n"],
-        pool=pool,
-        test=[FIXTURE_NAMED_LIKE_A_TEST] * 2,
-    )
-    assert (right.status, right.passed, right.total) == ("passed", 1, 1)
-    assert (wrong.status, wrong.passed, wrong.total, wrong.pass_fraction) == ("failed", 0, 1, 0.0)

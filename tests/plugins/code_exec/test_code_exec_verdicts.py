@@ -1,7 +1,8 @@
 """Verdicts from the judge's outcomes, without a sandbox: only hidden tests score, an empty hidden
-suite is never a pass, a run that ended early never passes, every planned test counts (unreported
-ones as not run), and each way a run can end has its reason. Then the same guard end to end: a row
-whose tests hold nothing to run is refused, and a job with no hidden test is not passed."""
+suite is never a pass (and a stdio row with no pair is refused), a run that ended early never passes,
+every planned test counts (unreported ones as not run), and each way a run can end has its reason.
+No sandbox runs here, so mutation testing can run these (test_code_exec_guards_sandboxed.py runs the
+same guards through the sandbox)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import json
 
 import pytest
 from hfplug_code_exec import results
+from hfplug_code_exec.formats import jobs_for
 from hfplug_code_exec.limits import ExecutionLimits
-from hfplug_code_exec.pool import Job
 from hfplug_code_exec.results import build_result, outcomes_from_judge
 from hfplug_code_exec.rewards import unit_tests, unit_tests_all
 from hfplug_code_exec.sandbox_client import RunAborted, RunRecord
@@ -160,22 +161,7 @@ def test_outcomes_from_the_judge_are_checked_and_hidden_ones_stay_blank():
     assert build_result(_loaded(), outcomes_from_judge(plan, None), LIMITS).passed == 0
 
 
-def test_a_stdio_row_with_no_pair_is_refused_by_name(pool):
+def test_a_stdio_row_with_no_pair_is_refused_by_name():
     empty = json.dumps({"inputs": [], "outputs": []})
     with pytest.raises(DatasetError, match=r"row 0 \(task_id='t0'\).*0 inputs and 0 outputs"):
-        unit_tests(["p"], ["print(1)"], input_output=[empty], task_id=["t0"], pool=pool)
-
-
-def test_a_job_without_hidden_tests_is_not_passed(pool):
-    """Past the dataset's check (a job made by hand): the judge runs no hidden test, and that is a failure."""
-    job = Job(
-        program="def f(x):\n    return x\n",
-        test={"inputs": [], "outputs": [], "fn_name": "f"},
-        entry_point="f",
-        public_test={"inputs": [[1]], "outputs": [1], "fn_name": "f"},
-        test_format="stdio",
-    )
-    result = pool.run(job)
-    assert [t.visibility for t in result.tests] == ["public"] and result.tests[0].passed
-    assert (result.status, result.total, result.pass_fraction) == ("failed", 0, 0.0)
-    assert _scores(result) == (0.0, 0.0)
+        jobs_for(["p"], ["print(1)"], input_output=[empty], task_id=["t0"])

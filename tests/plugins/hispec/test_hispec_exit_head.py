@@ -82,6 +82,8 @@ def test_without_upcast_the_models_own_norm_and_head_run(dtype, exit_head, devic
     assert torch.equal(exit_head.ExitHead(model).logits(hidden), expected)
     if dtype != torch.bfloat16:
         assert torch.equal(exit_head.ExitHead(model, float32=True).logits(hidden), expected)
+    # No float32 copy is made where it would change nothing, nor where it was not asked for.
+    assert not hasattr(model, "_hfplug_float32_head")
 
 
 def test_float32_copies_follow_the_weights(exit_head, device):
