@@ -18,6 +18,11 @@ def hfplug_register(registry):
         config="hfplug_example.data:MaxTokensConfig",
         summary="Drop rows longer than max_tokens tokens of the run's tokenizer.",
     )
+    registry.generation(
+        "banned_greedy",
+        "hfplug_example:strategies/banned_greedy",  # a folder inside this package holding custom_generate/
+        summary="Greedy decoding that never emits the token ids in banned_token_ids.",
+    )
     registry.reward("brevity", "hfplug_example.rewards:brevity", summary="1 for an empty answer, 0 at max_chars.")
     registry.reward(
         "mentions_keyword",
