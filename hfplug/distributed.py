@@ -54,3 +54,18 @@ def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     if not is_distributed():
         return tensor
     return _GatherWithGrad.apply(tensor)
+
+
+def launch_record(accelerator: Any) -> dict[str, Any]:
+    """How a run was spread over processes, for its run record: world size, backend, accelerate's distributed
+    type (``NO``, ``MULTI_CPU``, ``MULTI_GPU``, ``FSDP``, ``DEEPSPEED``) and the FSDP version when sharded."""
+    state = accelerator.state
+    record: dict[str, Any] = {
+        "world_size": accelerator.num_processes,
+        "backend": getattr(state, "backend", None),
+        "distributed_type": str(getattr(state.distributed_type, "value", state.distributed_type)),
+    }
+    plugin = getattr(state, "fsdp_plugin", None)
+    if plugin is not None:
+        record["fsdp_version"] = plugin.fsdp_version
+    return record

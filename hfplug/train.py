@@ -204,6 +204,7 @@ def _jsonable(obj: Any) -> dict[str, Any]:
 
 def run_training(setup: TrainSetup) -> TrainResult:
     """Load, transform, train, save, record provenance, and push when asked."""
+    from hfplug.distributed import launch_record
     from hfplug.models import locate_model
 
     name_or_path = setup.model_config.model_name_or_path
@@ -227,7 +228,7 @@ def run_training(setup: TrainSetup) -> TrainResult:
     if trainer.is_world_process_zero():
         if tokenizer is not None:
             tokenizer.save_pretrained(args.output_dir)
-        info = run_info(setup, model_path, metrics)
+        info = run_info(setup, model_path, metrics) | {"distributed": launch_record(trainer.accelerator)}
         Path(args.output_dir, RUN_INFO_FILE).write_text(json.dumps(info, indent=2))
         if push:
             pushed_to = _push(args, info)
