@@ -13,6 +13,10 @@ project that has hfplug installed:
 ``fast_cpu_config(ConfigClass, output_dir, **overrides)`` builds any trainer config set up for
 quick, exact CPU tests (fp32, no checkpointing, no reporting, nothing saved).
 
+``hfplug.testing.strategies.run_local_and_pinned(folder, repo_id, model, inputs, ...)`` runs a
+generation strategy from its folder and again from the ``local_hub`` double, pinned to the pushed commit
+with every download option transformers forwards, with hfplug and the plugin unimportable.
+
 The plain functions behind them (``make_tiny_tokenizer``, ``make_tiny_model``,
 ``isolated_manager``) are importable too, for scripts and benchmarks.
 """
