@@ -197,6 +197,7 @@ TRL_README = """---
 base_model: {local_path}
 library_name: transformers
 tags:
+- base_model:finetune:{local_path}
 - trl
 - sft
 ---
@@ -229,3 +230,7 @@ def test_a_local_base_model_written_by_trl_or_peft_is_replaced(tmp_path, base_mo
     assert f"fine-tuned version of {named}" in body and "[None]" not in body
     assert 'model="me/sft"' in body
     assert {"trl", "sft", "hfplug"} <= set(metadata["tags"])  # the library's own tags stay
+    # a base_model tag names the Hub repo, or goes when there is none
+    assert [t for t in metadata["tags"] if t.startswith("base_model:")] == [
+        f"base_model:finetune:{e}" for e in [expected] if e
+    ]
