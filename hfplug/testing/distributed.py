@@ -35,6 +35,7 @@ EXACT_SGD_STEP: dict[str, Any] = {
 }
 
 # Launched with the test's source in front of it: train once, then leave what the test compares on disk.
+# get_state_dict is a collective under FSDP (it gathers the shards), so every process calls it.
 _TRAIN_AND_RECORD = """
 
 import json as _json
@@ -47,11 +48,46 @@ _out, _sizes = _sys.argv[1], _json.loads(_sys.argv[2])
 _trainer = make_trainer(_out, **_sizes)
 _trainer.train()
 _rank = _trainer.args.process_index
-_model = _trainer.accelerator.unwrap_model(_trainer.model)
-_torch.save({name: value.detach().clone() for name, value in _model.state_dict().items()}, f"{_out}/rank{_rank}.pt")
+_state = _trainer.accelerator.get_state_dict(_trainer.model)
+_torch.save({name: value.detach().clone() for name, value in _state.items()}, f"{_out}/rank{_rank}.pt")
+_sharded = type(next(_trainer.model_wrapped.parameters())).__name__ == "DTensor"
 with open(f"{_out}/rank{_rank}.json", "w") as _handle:
-    _json.dump({"world_size": _trainer.args.world_size, "log": _trainer.state.log_history[0]}, _handle)
+    _json.dump({"world_size": _trainer.args.world_size, "sharded": _sharded, "log": _trainer.state.log_history[0]},
+               _handle)
 """
+
+# accelerate 1.16 turns a launch into FSDP only on GPU-like devices, though torch's fully_shard runs on CPU with
+# gloo: on CPU it silently trains plain data parallel. This lifts that one gate, so that accelerate's own FSDP2
+# path (fully_shard per decoder layer, DTensor parameters, the full state dict gathered for saving) runs with the
+# trainer under test. Nothing else of accelerate or the trainer is changed.
+_FSDP_ON_CPU = """
+import accelerate.state as _accelerate_state
+from accelerate.utils import DistributedType as _DistributedType
+
+_accelerator_state_init = _accelerate_state.AcceleratorState.__init__
+
+
+def _fsdp_on_cpu(self, *args, fsdp_plugin=None, **kwargs):
+    _accelerator_state_init(self, *args, fsdp_plugin=fsdp_plugin, **kwargs)
+    if fsdp_plugin is not None and self.distributed_type == _DistributedType.MULTI_CPU:
+        self.distributed_type = _DistributedType.FSDP
+        self.fsdp_plugin = fsdp_plugin
+        _accelerate_state.PartialState._shared_state["distributed_type"] = _DistributedType.FSDP
+
+
+_accelerate_state.AcceleratorState.__init__ = _fsdp_on_cpu
+"""
+
+# Trainer fields for FSDP2 as examples/accelerate/fsdp2.yaml sets it up.
+FSDP2_ARGS: dict[str, Any] = {
+    "fsdp": True,
+    "fsdp_config": {
+        "fsdp_version": 2,
+        "reshard_after_forward": True,
+        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+        "state_dict_type": "FULL_STATE_DICT",
+    },
+}
 
 
 def exact_sgd_config(config_class: type, output_dir: str | Path, **overrides: Any) -> Any:
@@ -82,30 +118,39 @@ def assert_two_processes_match_one(
     single: dict[str, Any],
     logged: Sequence[str],
     nproc: int = 2,
+    backend: str = "ddp",
 ) -> list[dict[str, Any]]:
     """One training step of ``make_trainer`` (defined by ``source``) on ``nproc`` gloo processes equals one step
     in this process on the global batch.
 
     ``per_process`` and ``single`` are the keyword arguments ``make_trainer`` gets in each run (batch sizes,
-    gradient accumulation). Checked: every process saw ``nproc`` processes, the replicas hold identical
-    parameters, each name in ``logged`` has the same first logged value (``loss``: the mean over processes;
-    a metric logged from one process's share only fails here), and the parameters equal the single run's.
-    Returns each process's record (``world_size`` and the first ``log_history`` entry) for further checks.
+    gradient accumulation). Checked: every process saw ``nproc`` processes, each name in ``logged`` has the
+    same first logged value (``loss``: the mean over processes; a metric logged from one process's share only
+    fails here), and the parameters equal the single run's.
+    ``backend``: ``"ddp"`` (the replicas must also be identical) or ``"fsdp2"`` (accelerate's FSDP2 with
+    :data:`FSDP2_ARGS`, on CPU; the parameters must really be sharded). Returns each process's record
+    (``world_size``, ``sharded`` and the first ``log_history`` entry) for further checks.
     """
     import pytest
     import torch
 
     from hfplug.testing.files import run_data_parallel
 
+    if backend not in ("ddp", "fsdp2"):
+        raise ValueError(f"backend must be 'ddp' or 'fsdp2', got {backend!r}.")
     workdir = Path(workdir)
     source = textwrap.dedent(source)
-    run_data_parallel(source + _TRAIN_AND_RECORD, workdir, str(workdir), json.dumps(per_process), nproc=nproc)
+    script = (_FSDP_ON_CPU if backend == "fsdp2" else "") + source + _TRAIN_AND_RECORD
+    sizes = per_process | (FSDP2_ARGS if backend == "fsdp2" else {})
+    run_data_parallel(script, workdir, str(workdir), json.dumps(sizes), nproc=nproc)
     ranks = [json.loads((workdir / f"rank{rank}.json").read_text()) for rank in range(nproc)]
     params = [torch.load(workdir / f"rank{rank}.pt") for rank in range(nproc)]
     assert all(record["world_size"] == nproc for record in ranks), [record["world_size"] for record in ranks]
-    for other in params[1:]:
-        for name, value in params[0].items():
-            assert torch.equal(other[name], value), f"the replicas differ after the step: {name}"
+    assert all(record["sharded"] == (backend == "fsdp2") for record in ranks), [r["sharded"] for r in ranks]
+    if backend == "ddp":
+        for other in params[1:]:
+            for name, value in params[0].items():
+                assert torch.equal(other[name], value), f"the replicas differ after the step: {name}"
 
     namespace: dict[str, Any] = {}
     exec(compile(source, "<single-process run>", "exec"), namespace)

@@ -48,3 +48,15 @@ def test_two_processes_match_one_process_on_the_global_batch(tmp_path):
         single={"per_device_train_batch_size": 4},
         logged=["loss", "kl", "kl_marginal"],
     )
+
+
+def test_fsdp2_on_two_processes_matches_one_process_on_the_global_batch(tmp_path):
+    """FSDP2 shards the sampler (the trainer's model); each process keeps its own full copy of the frozen base."""
+    assert_two_processes_match_one(
+        SOURCE,
+        tmp_path,
+        per_process={"per_device_train_batch_size": 1, "gradient_accumulation_steps": 2},
+        single={"per_device_train_batch_size": 4},
+        logged=["loss", "kl", "kl_marginal"],
+        backend="fsdp2",
+    )

@@ -36,3 +36,15 @@ def test_two_processes_match_one_process_on_the_global_batch(tmp_path):
         single={"per_device_train_batch_size": 4},
         logged=["loss", "early_exit_loss"],
     )
+
+
+def test_fsdp2_on_two_processes_matches_one_process_on_the_global_batch(tmp_path):
+    """The exit heads read hidden states through the model's own norm and LM head, which FSDP2 shards."""
+    assert_two_processes_match_one(
+        SOURCE,
+        tmp_path,
+        per_process={"per_device_train_batch_size": 1, "gradient_accumulation_steps": 2},
+        single={"per_device_train_batch_size": 4},
+        logged=["loss", "early_exit_loss"],
+        backend="fsdp2",
+    )

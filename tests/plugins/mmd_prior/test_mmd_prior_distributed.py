@@ -40,3 +40,14 @@ def test_two_processes_match_one_process_on_the_global_batch(tmp_path):
         single={"per_device_train_batch_size": 8},
         logged=["loss", "reconstruction_mse", "mmd2"],
     )
+
+
+def test_fsdp2_on_two_processes_matches_one_process_on_the_global_batch(tmp_path):
+    assert_two_processes_match_one(
+        SOURCE,
+        tmp_path,
+        per_process={"per_device_train_batch_size": 4},
+        single={"per_device_train_batch_size": 8},
+        logged=["loss", "reconstruction_mse", "mmd2"],
+        backend="fsdp2",
+    )
