@@ -5,6 +5,9 @@ Completions come from a scripted ``rollout_func`` (trl's hook for custom generat
 samples would all score 0 (no advantage, no step) and would differ with how the random stream is split between
 processes. Everything after generation is trl's and ours as shipped: rewards on each process, gathered for the
 group advantages, the token-normalised loss, the logged reward.
+
+The check runs twice: under DDP and under FSDP2 (accelerate's fully_shard path on CPU, see
+``hfplug.testing.distributed``).
 """
 
 from __future__ import annotations

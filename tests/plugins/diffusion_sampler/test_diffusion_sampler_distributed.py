@@ -4,6 +4,9 @@ logged ``kl`` and ``kl_marginal`` are those of the whole batch, not of the main 
 
 The teacher rollouts draw tokens; at a rollout temperature of 1e-3 every draw is the base model's argmax, so
 both runs see the same trajectories however the random stream is split between processes.
+
+The check runs twice: under DDP and under FSDP2 (accelerate's fully_shard path on CPU, see
+``hfplug.testing.distributed``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """The early_exit trainer under a two-process data-parallel launch (torchrun, the launcher `accelerate launch`
 uses; gloo on CPU): one SGD step equals one process training on the same global batch, with the exit losses
-normalised over every process's tokens and the logged ``early_exit_loss`` taken over the whole batch."""
+normalised over every process's tokens and the logged ``early_exit_loss`` taken over the whole batch.
+
+The check runs twice: under DDP and under FSDP2 (accelerate's fully_shard path on CPU, see
+``hfplug.testing.distributed``).
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ the logged reconstruction error and MMD are the whole batch's.
 
 One micro-batch per step: with gradient accumulation MMD is taken per micro-batch (on one process too), so a
 global batch split into micro-batches is a different objective, not a distributed one.
+
+The check runs twice: under DDP and under FSDP2 (accelerate's fully_shard path on CPU, see
+``hfplug.testing.distributed``).
 """
 
 from __future__ import annotations
