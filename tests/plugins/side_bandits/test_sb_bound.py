@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -173,3 +174,47 @@ def test_warm_started_rates_equal_a_cold_solve():
         required = 2 / noisy[list(cold.constrained_arms)] ** 2
         assert np.all(precision[1:, list(cold.constrained_arms)].T @ warm[1:] >= required * (1 - 1e-9))
     assert solver.reused > 30
+
+
+def test_the_bound_as_recorded_in_a_run_file(blind_instance):
+    bound = lower_bound(*blind_instance)
+    record = json.loads(json.dumps(bound.as_dict()))  # what hfplug_run.json keeps: plain JSON, inf as "inf"
+    assert set(record) == {
+        "value",
+        "rates",
+        "optimal_arm",
+        "gaps",
+        "constrained_arms",
+        "optimal_arm_observes_itself",
+        "optimal_arm_precision",
+    }
+    assert record["value"] == pytest.approx(6.25, rel=1e-6)
+    assert record["rates"][0] == "inf" and record["rates"][1:] == pytest.approx(bound.rates[1:].tolist())
+    assert record["optimal_arm"] == 0 and record["gaps"] == pytest.approx([0.0, 0.3, 0.4, 1.0])
+    assert record["constrained_arms"] == [2, 3] and record["optimal_arm_observes_itself"] is False
+    assert record["optimal_arm_precision"] == pytest.approx(25.0, rel=1e-5)
+    # the best arm blind to itself but seen exactly by another action: known, with infinite precision
+    seen = lower_bound([1.0, 0.5], [[INF, INF], [0.0, 1.0]]).as_dict()
+    assert seen["optimal_arm_precision"] == "inf" and seen["optimal_arm_observes_itself"] is True
+    assert lower_bound([1.0, 0.5], [[1.0, INF], [INF, 1.0]]).as_dict()["optimal_arm_precision"] is None
+
+
+@pytest.mark.parametrize("gap", [0.4, 1.5, 4.0])
+def test_blind_optimal_arm_two_arms_closed_form_at_every_gap(gap):
+    # C* = 4 / Delta at the optimal precision A = 4 / Delta**2 on the best arm, also where A < 1 (Delta > 2).
+    bound = lower_bound([gap, 0.0], [[INF, INF], [1.0, 1.0]])
+    assert bound.value == pytest.approx(4 / gap, rel=1e-6)
+    assert bound.optimal_arm_precision == pytest.approx(4 / gap**2, rel=1e-4)
+
+
+@pytest.mark.parametrize(("means", "expected"), [([1.0, 0.5, 0.2], 8 * 0.8), ([3.0, 1.0, 0.0], 0.5 * 3.0)])
+def test_a_blind_optimal_arm_that_sees_every_other_arm_only_needs_its_own_precision(means, expected):
+    # Arm 0 observes arms 1 and 2 but not itself; only arm 2 observes it. No alternative can raise an arm it
+    # observes, so the only constraint is A = a_0 >= max_j 2 / Delta_j**2, bought from arm 2 at Delta_2 per unit.
+    sigma = [[INF, 1.0, 1.0], [INF, 1.0, INF], [1.0, INF, 1.0]]
+    bound = lower_bound(means, sigma)
+    assert bound.constrained_arms == ()
+    gaps = max(means) - np.asarray(means)
+    assert bound.optimal_arm_precision == pytest.approx(max(2 / gaps[1:] ** 2), rel=1e-9)
+    assert bound.value == pytest.approx(expected, rel=1e-9)
+    assert bound.rates[1:] == pytest.approx([0.0, max(2 / gaps[1:] ** 2)], abs=1e-9)
