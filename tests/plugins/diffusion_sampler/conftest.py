@@ -64,7 +64,17 @@ def prompt(mdlm_tokenizer: Any) -> torch.Tensor:
 PAD, PROMPT, A, B, MASK = range(5)
 
 
-class CouplingModel(nn.Module):
+class EmbedAndHead(nn.Module):
+    """A toy model's input embeddings (``embed``) and LM head (``head``), where the loop looks for them."""
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.embed
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.head
+
+
+class CouplingModel(EmbedAndHead):
     """A masked model over [prompt, slot, slot] whose slots always agree.
 
     The hidden state of a slot says what the other slot holds; the head maps "other is a" to a (logit +8
@@ -88,12 +98,6 @@ class CouplingModel(nn.Module):
                 self.head.weight[token, 7] = -20.0
         self.requires_grad_(False)
 
-    def get_input_embeddings(self) -> nn.Module:
-        return self.embed
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.head
-
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> Any:
         other = input_ids[:, [0, 2, 1]]  # slot 1 sees slot 2 and back (position 0 sees itself: the prompt)
         hidden = torch.zeros(*input_ids.shape, 8)
@@ -111,3 +115,39 @@ def coupling_model() -> CouplingModel:
 def inconsistent_share(sequences: torch.Tensor) -> float:
     """Share of rows whose two generated slots differ."""
     return float((sequences[:, 1] != sequences[:, 2]).float().mean())
+
+
+class ToyMaskedLM(EmbedAndHead):
+    """A masked LM whose columns disagree: each position's distribution depends on its own token, its
+    position and the mean of the unpadded sequence, with sharp random weights. Rules that rank masked
+    columns (by top probability, margin, entropy) then rank them far apart, and revealing a token changes
+    every other column's distribution, as in a real bidirectional model. Vocabulary 12: 0 pads, 11 masks."""
+
+    vocab_size, hidden_size, max_length, pad_token_id, mask_token_id = 12, 16, 40, 0, 11
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.config = SimpleNamespace(mask_token_id=self.mask_token_id, model_type="toy", vocab_size=self.vocab_size)
+        self.embed = nn.Embedding(self.vocab_size, self.hidden_size)
+        self.head = nn.Linear(self.hidden_size, self.vocab_size)
+        self.positions = nn.Parameter(torch.randn(self.max_length, self.hidden_size, generator=generator))
+        self.mixing = nn.Parameter(torch.randn(self.hidden_size, self.hidden_size, generator=generator) / 2)
+        with torch.no_grad():
+            self.embed.weight.copy_(torch.randn(self.vocab_size, self.hidden_size, generator=generator))
+            self.head.weight.copy_(torch.randn(self.vocab_size, self.hidden_size, generator=generator) * 1.5)
+            self.head.bias.copy_(torch.randn(self.vocab_size, generator=generator))
+        self.requires_grad_(False)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> Any:
+        tokens = self.embed(input_ids)
+        keep = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        keep = keep[..., None].to(tokens.dtype)
+        context = (tokens * keep).sum(dim=1, keepdim=True) / keep.sum(dim=1, keepdim=True)
+        hidden = torch.tanh(tokens + self.positions[: input_ids.shape[1]] + context @ self.mixing)
+        return SimpleNamespace(logits=self.head(hidden))
+
+
+@pytest.fixture(scope="session")
+def toy_mdlm() -> ToyMaskedLM:
+    return ToyMaskedLM().eval()

@@ -1,0 +1,170 @@
+"""The sampler layer against a from-scratch transformer layer (pre-norm attention over the unpadded
+positions, then a pre-norm GELU MLP, both residual), in its batched (training) and incremental
+(generation) forms; and an untrained sampler is the marginal through the real generation loop at every K."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from hfplug_diffusion_sampler.loop import MaskedDiffusionModel
+from hfplug_diffusion_sampler.sampler import JointSampler, SamplerStep
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+HIDDEN, VOCAB, HEADS = 16, 12, 4
+
+
+def random_sampler(seed: int, fusion: str = "add") -> JointSampler:
+    generator = torch.Generator().manual_seed(seed)
+    sampler = JointSampler(hidden_size=HIDDEN, vocab_size=VOCAB, num_attention_heads=HEADS, fusion=fusion)
+    with torch.no_grad():
+        for parameter in sampler.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64).float() * 0.7)
+    return sampler.double().eval()
+
+
+def layer_norm(values, norm):
+    mean = values.mean(dim=-1, keepdim=True)
+    variance = ((values - mean) ** 2).mean(dim=-1, keepdim=True)
+    return (values - mean) / torch.sqrt(variance + norm.eps) * norm.weight + norm.bias
+
+
+def from_scratch(sampler, hidden, revealed, query, key_mask):
+    """u at ``query`` of one example: hidden ``(L, H)``, revealed ``(L, H)``, key_mask ``(L,)`` bool or None."""
+    states = hidden + sampler.revealed_scale * revealed if sampler.fusion == "add" else hidden
+    normed = layer_norm(states, sampler.input_norm)
+    keys_values = normed @ sampler.key_value.weight.T + sampler.key_value.bias
+    keys, values = keys_values[:, :HIDDEN], keys_values[:, HIDDEN:]
+    queries = normed[query] @ sampler.query.weight.T + sampler.query.bias
+    head_dim = HIDDEN // HEADS
+    heads = []
+    for head in range(HEADS):
+        part = slice(head * head_dim, (head + 1) * head_dim)
+        scores = keys[:, part] @ queries[part] / math.sqrt(head_dim)
+        if key_mask is not None:
+            scores = scores.masked_fill(~key_mask, float("-inf"))
+        heads.append(torch.softmax(scores, dim=0) @ values[:, part])
+    attended = torch.cat(heads) @ sampler.attention_output.weight.T + sampler.attention_output.bias
+    residual = states[query] + attended
+    inner = layer_norm(residual, sampler.mlp_norm) @ sampler.mlp_up.weight.T + sampler.mlp_up.bias
+    gelu = 0.5 * inner * (1 + torch.erf(inner / math.sqrt(2)))
+    return residual + gelu @ sampler.mlp_down.weight.T + sampler.mlp_down.bias
+
+
+@settings(deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    examples=st.integers(1, 4),
+    length=st.integers(2, 9),
+    padded=st.booleans(),
+    fusion=st.sampled_from(("add", "none")),
+)
+def test_batched_and_incremental_forms_equal_a_from_scratch_layer(seed, examples, length, padded, fusion):
+    sampler = random_sampler(seed, fusion)
+    generator = torch.Generator().manual_seed(seed + 1)
+    hidden = torch.randn(examples, length, HIDDEN, generator=generator, dtype=torch.float64)
+    revealed = torch.zeros_like(hidden)
+    revealed_at = torch.randint(0, length, (examples,), generator=generator)
+    tokens = torch.randn(examples, HIDDEN, generator=generator, dtype=torch.float64)
+    rows = torch.arange(examples)
+    revealed[rows, revealed_at] = tokens
+    query = torch.randint(0, length, (examples,), generator=generator)
+    key_mask = None
+    if padded:  # left padding, never the query's own column
+        padding = torch.randint(0, length, (examples,), generator=generator).minimum(query)
+        key_mask = torch.arange(length)[None] >= padding[:, None]
+        hidden = hidden.masked_fill(~key_mask[..., None], 1e3)  # padding holds garbage: it must not count
+    with torch.no_grad():
+        batched = sampler(hidden, revealed, query, key_mask)
+        step = SamplerStep(sampler, hidden, key_mask)
+        step.reveal(revealed_at, tokens)
+        incremental = step.read(query)
+        for example in range(examples):
+            mask = None if key_mask is None else key_mask[example]
+            wanted = from_scratch(sampler, hidden[example], revealed[example], int(query[example]), mask)
+            torch.testing.assert_close(batched[example], wanted)
+            torch.testing.assert_close(incremental[example], wanted)
+
+
+def test_padding_never_reaches_the_sampler_output():
+    """Changing the hidden states at padded columns leaves u unchanged; changing an attended column does not
+    (random changes: a constant shift would vanish in the layer norm)."""
+    sampler = random_sampler(1)
+    generator = torch.Generator().manual_seed(0)
+    hidden = torch.randn(1, 6, HIDDEN, generator=generator, dtype=torch.float64)
+    key_mask = torch.tensor([[False, False, True, True, True, True]])
+    query = torch.tensor([4])
+    with torch.no_grad():
+        before = sampler(hidden, torch.zeros_like(hidden), query, key_mask)
+        changed = hidden.clone()
+        changed[0, :2] += 5.0 * torch.randn(2, HIDDEN, generator=generator, dtype=torch.float64)
+        after = sampler(changed, torch.zeros_like(hidden), query, key_mask)
+        changed[0, 3] += 5.0 * torch.randn(HIDDEN, generator=generator, dtype=torch.float64)
+        attended = sampler(changed, torch.zeros_like(hidden), query, key_mask)
+    torch.testing.assert_close(after, before)
+    assert not torch.allclose(attended, before)
+
+
+def test_untrained_sampler_outputs_h_plus_revealed_only_at_revealed_columns():
+    """Zero output projections: u at a column is H there (plus the revealed embedding if that column was revealed)."""
+    sampler = JointSampler(hidden_size=HIDDEN, vocab_size=VOCAB, num_attention_heads=HEADS).double()
+    with torch.no_grad():
+        sampler.revealed_scale.fill_(0.5)
+    hidden = torch.randn(2, 5, HIDDEN, dtype=torch.float64)
+    revealed = torch.zeros_like(hidden)
+    revealed[:, 1] = 1.0
+    with torch.no_grad():
+        at_revealed = sampler(hidden, revealed, torch.tensor([1, 1]))
+        elsewhere = sampler(hidden, revealed, torch.tensor([3, 0]))
+    torch.testing.assert_close(at_revealed, hidden[:, 1] + 0.5)
+    torch.testing.assert_close(elsewhere, hidden[torch.arange(2), torch.tensor([3, 0])])
+
+
+@settings(deadline=None)
+@given(
+    tokens_per_step=st.integers(1, 8),
+    new_tokens=st.integers(1, 12),
+    block_length=st.one_of(st.none(), st.integers(1, 6)),
+    rule=st.sampled_from(("confidence", "margin", "entropy", "random", "left_to_right")),
+    temperature=st.sampled_from((0.5, 1.0, 2.0)),
+    seed=st.integers(0, 2**16),
+)
+def test_untrained_joint_sampler_is_the_marginal_through_the_real_loop(
+    toy_mdlm, strategies, tokens_per_step, new_tokens, block_length, rule, temperature, seed
+):
+    """Same seed, same settings: the joint_sampler strategy with a freshly built sampler returns exactly the
+    marginal strategy's sequences, at every K, with or without blocks, for every position rule."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        sampler = JointSampler(hidden_size=toy_mdlm.hidden_size, vocab_size=toy_mdlm.vocab_size)
+        with torch.no_grad():
+            sampler.revealed_scale.fill_(1.7)  # untrained output layers, but revealed tokens do enter H
+    prompt = torch.tensor([[3, 1, 4, 1, 5], [0, 0, 2, 7, 1]])
+    settings = {
+        "input_ids": prompt,
+        "attention_mask": (prompt != 0).long(),
+        "max_new_tokens": new_tokens,
+        "tokens_per_step": tokens_per_step,
+        "block_length": block_length,
+        "position_choice": rule,
+        "do_sample": True,
+        "temperature": temperature,
+        "return_dict_in_generate": True,
+    }
+    torch.manual_seed(seed)
+    marginal = strategies["marginal"](model=toy_mdlm, **settings)
+    torch.manual_seed(seed)
+    joint = strategies["joint_sampler"](model=toy_mdlm, sampler=sampler, **settings)
+    assert torch.equal(joint.sequences, marginal.sequences)
+    assert joint.diffusion_stats["full_passes"] == marginal.diffusion_stats["full_passes"]
+    assert not bool((joint.sequences == toy_mdlm.mask_token_id).any())
+
+
+def test_logits_of_is_the_frozen_head_without_the_mask_token(toy_mdlm):
+    base = MaskedDiffusionModel(toy_mdlm, toy_mdlm.mask_token_id)
+    states = torch.randn(3, toy_mdlm.hidden_size)
+    logits = base.logits_of(states)
+    wanted = states @ toy_mdlm.head.weight.T + toy_mdlm.head.bias
+    torch.testing.assert_close(logits[:, : toy_mdlm.mask_token_id], wanted[:, : toy_mdlm.mask_token_id])
+    assert bool((logits[:, toy_mdlm.mask_token_id] == float("-inf")).all())
