@@ -1,0 +1,60 @@
+"""The transform's seed: an explicit ``seed`` (0 included) wins over the run's, and only an absent one falls
+back to it; and every default of the README's config table."""
+
+from __future__ import annotations
+
+import pytest
+from datasets import Dataset
+from hfplug_context_free import ContextFreeConfig, draw_context_free_samples, mix_context_free
+
+import hfplug
+from hfplug.data import DataContext
+
+TEXTS = Dataset.from_dict({"text": [f"Once upon a time {i} foxes jumped." for i in range(12)]})
+SMALL = {"max_new_tokens": 4, "batch_size": 8, "progress": False, "use_cache": False, "ratio": 0.25}
+
+
+def transform(tokenizer, model, tmp_path, run_seed: int, **fields):
+    config = hfplug.load_config("data", "context_free")(**{**SMALL, **fields})
+    context = DataContext(tokenizer=tokenizer, model=model, cache_dir=tmp_path, seed=run_seed)
+    return hfplug.load("data", "context_free")(TEXTS, config, context)
+
+
+def direct(tokenizer, model, seed: int):
+    """What the transform must return with ``seed``: its two steps called with that seed."""
+    config = ContextFreeConfig(**SMALL)
+    samples = draw_context_free_samples(model, tokenizer, 4, config, seed=seed)
+    return mix_context_free(TEXTS, samples, tokenizer, start_token_id=tokenizer.bos_token_id, ratio=0.25, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_an_explicit_seed_wins_over_the_runs_seed(tmp_path, tiny_model, tiny_tokenizer, seed):
+    wanted = direct(tiny_tokenizer, tiny_model, seed)["input_ids"]
+    for run_seed in (11, 42):
+        got = transform(tiny_tokenizer, tiny_model, tmp_path, run_seed, seed=seed)["input_ids"]
+        assert got == wanted, f"seed={seed} was replaced by the run's seed {run_seed}"
+
+
+def test_no_seed_uses_the_runs_seed(tmp_path, tiny_model, tiny_tokenizer):
+    assert (
+        transform(tiny_tokenizer, tiny_model, tmp_path, 0)["input_ids"]
+        == direct(tiny_tokenizer, tiny_model, 0)["input_ids"]
+    )
+    assert (
+        transform(tiny_tokenizer, tiny_model, tmp_path, 7)["input_ids"]
+        == direct(tiny_tokenizer, tiny_model, 7)["input_ids"]
+    )
+
+
+def test_readme_defaults():
+    """README config table: temperature 1.0 and start_token None (the BOS) [paper]; the rest [ours]."""
+    config = ContextFreeConfig()
+    assert (config.temperature, config.start_token) == (1.0, None)
+    assert (config.ratio, config.top_p, config.top_k, config.max_new_tokens) == (0.25, 1.0, 0, 256)
+    assert (config.num_samples, config.batch_size, config.seed, config.use_cache, config.progress) == (
+        None,
+        16,
+        None,
+        True,
+        True,
+    )
