@@ -1,10 +1,11 @@
 """trl's GRPO with the built-in gsm8k_answer reward under a two-process data-parallel launch (torchrun, the
 launcher `accelerate launch` uses; gloo on CPU): one SGD step equals one process on the same global batch.
 
-Completions come from a scripted ``rollout_func`` (trl's hook for custom generation): a tiny random model's
-samples would all score 0 (no advantage, no step) and would differ with how the random stream is split between
-processes. Everything after generation is trl's and ours as shipped: rewards on each process, gathered for the
-group advantages, the token-normalised loss, the logged reward.
+Completions come from a ``rollout_func`` (trl's hook for custom generation): three tokens the model generates
+greedily (under FSDP2 from sharded weights, through trl's unwrap_model_for_generation), then a scripted answer.
+Sampled completions of a tiny random model would all score 0 (no advantage, no step) and would differ with how
+the random stream is split between processes. Everything after generation is trl's and ours as shipped: rewards
+on each process, gathered for the group advantages, the token-normalised loss, the logged reward.
 
 The check runs twice: under DDP and under FSDP2 (accelerate's fully_shard path on CPU, see
 ``hfplug.testing.distributed``).
@@ -17,7 +18,9 @@ from hfplug.testing.distributed import assert_two_processes_match_one
 SOURCE = """
 import os
 from collections import defaultdict
+import torch
 from datasets import Dataset
+from trl.models import unwrap_model_for_generation
 import hfplug
 from hfplug.testing import make_tiny_model, make_tiny_tokenizer
 from hfplug.testing.distributed import exact_sgd_config
@@ -34,13 +37,23 @@ DATA = Dataset.from_dict({"prompt": list(PROMPTS), "answer": list(PROMPTS.values
 
 def scripted_rollout(prompts, trainer):
     tokenizer = trainer.processing_class
+    prompt_ids = [tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
+    # One prompt at a time (no padding); every process generates as often, as FSDP's gathers need.
+    with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model, torch.no_grad():
+        greedy = [
+            model.generate(
+                torch.tensor([ids]), max_new_tokens=3, min_new_tokens=3, do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )[0, len(ids):].tolist()
+            for ids in prompt_ids
+        ]
     seen = defaultdict(int)
     completion_ids = []
-    for prompt in prompts:
-        text = COMPLETIONS[prompt][seen[prompt] % 2]
+    for prompt, generated in zip(prompts, greedy):
+        text = COMPLETIONS[prompt][seen[prompt] % 2]  # its final number decides the reward
         seen[prompt] += 1
-        completion_ids.append(tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id])
-    prompt_ids = [tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
+        answer = tokenizer(text, add_special_tokens=False)["input_ids"]
+        completion_ids.append(generated + answer + [tokenizer.eos_token_id])
     return {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "logprobs": None}
 
 
