@@ -13,6 +13,8 @@ The check runs twice: under DDP and under FSDP2 (accelerate's fully_shard path o
 
 from __future__ import annotations
 
+import pytest
+
 from hfplug.testing.distributed import assert_two_processes_match_one
 
 SOURCE = """
@@ -70,23 +72,14 @@ def make_trainer(out, **sizes):
 """
 
 
-def test_two_processes_match_one_process_on_the_global_batch(tmp_path):
+@pytest.mark.parametrize("backend", ["ddp", "fsdp2"])
+def test_two_processes_match_one_process_on_the_global_batch(tmp_path, backend):
     ranks = assert_two_processes_match_one(
         SOURCE,
         tmp_path,
+        backend=backend,
         per_process={"per_device_train_batch_size": 2},
         single={"per_device_train_batch_size": 4},
         logged=["loss", "reward", "reward_std", "completions/mean_length"],
     )
     assert ranks[0]["log"]["reward"] == 0.5  # one right answer in each group of two
-
-
-def test_fsdp2_on_two_processes_matches_one_process_on_the_global_batch(tmp_path):
-    assert_two_processes_match_one(
-        SOURCE,
-        tmp_path,
-        per_process={"per_device_train_batch_size": 2},
-        single={"per_device_train_batch_size": 4},
-        logged=["loss", "reward", "reward_std", "completions/mean_length"],
-        backend="fsdp2",
-    )

@@ -11,6 +11,8 @@ The check runs twice: under DDP and under FSDP2 (accelerate's fully_shard path o
 
 from __future__ import annotations
 
+import pytest
+
 from hfplug.testing.distributed import assert_two_processes_match_one
 
 SOURCE = """
@@ -43,23 +45,14 @@ def make_trainer(out, **sizes):
 """
 
 
-def test_two_processes_match_one_process_on_the_global_batch(tmp_path):
-    assert_two_processes_match_one(
-        SOURCE,
-        tmp_path,
-        per_process={"per_device_train_batch_size": 1, "gradient_accumulation_steps": 2},
-        single={"per_device_train_batch_size": 4},
-        logged=["loss", "kl", "kl_marginal"],
-    )
-
-
-def test_fsdp2_on_two_processes_matches_one_process_on_the_global_batch(tmp_path):
+@pytest.mark.parametrize("backend", ["ddp", "fsdp2"])
+def test_two_processes_match_one_process_on_the_global_batch(tmp_path, backend):
     """FSDP2 shards the sampler (the trainer's model); each process keeps its own full copy of the frozen base."""
     assert_two_processes_match_one(
         SOURCE,
         tmp_path,
+        backend=backend,
         per_process={"per_device_train_batch_size": 1, "gradient_accumulation_steps": 2},
         single={"per_device_train_batch_size": 4},
         logged=["loss", "kl", "kl_marginal"],
-        backend="fsdp2",
     )

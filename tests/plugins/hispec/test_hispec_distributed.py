@@ -8,6 +8,8 @@ The check runs twice: under DDP and under FSDP2 (accelerate's fully_shard path o
 
 from __future__ import annotations
 
+import pytest
+
 from hfplug.testing.distributed import assert_two_processes_match_one
 
 # Rows of different lengths: a per-process token mean would weigh them differently from the global one.
@@ -32,23 +34,14 @@ def make_trainer(out, **sizes):
 """
 
 
-def test_two_processes_match_one_process_on_the_global_batch(tmp_path):
-    assert_two_processes_match_one(
-        SOURCE,
-        tmp_path,
-        per_process={"per_device_train_batch_size": 1, "gradient_accumulation_steps": 2},
-        single={"per_device_train_batch_size": 4},
-        logged=["loss", "early_exit_loss"],
-    )
-
-
-def test_fsdp2_on_two_processes_matches_one_process_on_the_global_batch(tmp_path):
+@pytest.mark.parametrize("backend", ["ddp", "fsdp2"])
+def test_two_processes_match_one_process_on_the_global_batch(tmp_path, backend):
     """The exit heads read hidden states through the model's own norm and LM head, which FSDP2 shards."""
     assert_two_processes_match_one(
         SOURCE,
         tmp_path,
+        backend=backend,
         per_process={"per_device_train_batch_size": 1, "gradient_accumulation_steps": 2},
         single={"per_device_train_batch_size": 4},
         logged=["loss", "early_exit_loss"],
-        backend="fsdp2",
     )

@@ -12,6 +12,8 @@ The check runs twice: under DDP and under FSDP2 (accelerate's fully_shard path o
 
 from __future__ import annotations
 
+import pytest
+
 from hfplug.testing.distributed import assert_two_processes_match_one
 
 SOURCE = """
@@ -35,22 +37,13 @@ def make_trainer(out, **sizes):
 """
 
 
-def test_two_processes_match_one_process_on_the_global_batch(tmp_path):
+@pytest.mark.parametrize("backend", ["ddp", "fsdp2"])
+def test_two_processes_match_one_process_on_the_global_batch(tmp_path, backend):
     assert_two_processes_match_one(
         SOURCE,
         tmp_path,
+        backend=backend,
         per_process={"per_device_train_batch_size": 4},
         single={"per_device_train_batch_size": 8},
         logged=["loss", "reconstruction_mse", "mmd2"],
-    )
-
-
-def test_fsdp2_on_two_processes_matches_one_process_on_the_global_batch(tmp_path):
-    assert_two_processes_match_one(
-        SOURCE,
-        tmp_path,
-        per_process={"per_device_train_batch_size": 4},
-        single={"per_device_train_batch_size": 8},
-        logged=["loss", "reconstruction_mse", "mmd2"],
-        backend="fsdp2",
     )
