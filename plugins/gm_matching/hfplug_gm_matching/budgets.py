@@ -34,9 +34,11 @@ def split_budget(k: int, sizes: Sequence[int], mode: str = "equal", *, names: Se
         for group in order[: k % count]:
             budgets[group] += 1
     else:
-        exact = [k * size / total for size in sizes]
-        budgets = [int(np.floor(value)) for value in exact]
-        by_remainder = sorted(range(count), key=lambda g: (-(exact[g] - budgets[g]), g))
+        # In integers: remainders equal in exact arithmetic can differ in their last bit as floats (k = 32 over
+        # sizes 2, 2, 33, 59: 2/3 and 19 + 2/3), which broke the documented tie rule.
+        budgets = [k * int(size) // total for size in sizes]
+        remainders = [k * int(size) % total for size in sizes]
+        by_remainder = sorted(range(count), key=lambda g: (-remainders[g], g))
         for group in by_remainder[: k - sum(budgets)]:
             budgets[group] += 1
     for group, (budget, size) in enumerate(zip(budgets, sizes, strict=True)):

@@ -1,0 +1,160 @@
+"""The int8 engine's promise, for every input: its picks are the plain float32 loop's, and its bounds enclose the
+float32 scores that loop compares. Data built to be hard for it: exact quantisation levels (no quantisation error
+left to hide a missing rounding term), near-duplicate rows a few ulps apart, exact duplicates (ties), and rows of
+tiny and huge norms side by side."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hfplug_gm_matching import herd
+from hfplug_gm_matching.bounded import UNIT_ROUNDOFF_32, Int8Herding, summation_bound
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+KINDS = ("levels", "near_duplicates", "duplicates", "norms", "gaussian")
+
+
+def adversarial_rows(kind: str, n: int, d: int, seed: int) -> np.ndarray:
+    """``n`` float32 rows of ``d`` columns, of one hard ``kind``."""
+    rng = np.random.default_rng(seed)
+    if kind == "levels":  # every row exactly on its int8 grid: codes * 2**e, each row reaching +-127
+        codes = rng.integers(-127, 128, (n, d)).astype(np.float64)
+        codes[:, rng.integers(d)] = 127
+        return (codes * 2.0 ** rng.integers(-6, 7, (n, 1))).astype(np.float32)
+    if kind == "near_duplicates":  # one row, then copies moved by a few ulps in a few coordinates
+        base = rng.standard_normal(d).astype(np.float32) + 2.0
+        rows = np.repeat(base[None], n, axis=0)
+        for row in rows[1:]:
+            for column in rng.integers(d, size=1 + d // 4):
+                for _ in range(rng.integers(1, 4)):
+                    row[column] = np.nextafter(row[column], np.float32(rng.choice([-np.inf, np.inf])))
+        return rows
+    if kind == "duplicates":  # a few distinct rows, each repeated: exact ties the lowest index must win
+        distinct = rng.standard_normal((max(1, n // 4), d)).astype(np.float32) + 1.0
+        return distinct[rng.integers(len(distinct), size=n)]
+    if kind == "norms":  # norms from 1e-6 to 1e6 side by side (float32 products stay normal)
+        rows = rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-6, 6, (n, 1))
+        return rows.astype(np.float32)
+    return (rng.standard_normal((n, d)) + 0.5).astype(np.float32)
+
+
+def target_for(points: np.ndarray, how: str, seed: int) -> np.ndarray:
+    if how == "mean":
+        return points.astype(np.float64).mean(axis=0).astype(np.float32)
+    if how == "row":
+        return points[np.random.default_rng(seed).integers(len(points))].copy()
+    return np.random.default_rng(seed + 1).standard_normal(points.shape[1]).astype(np.float32)
+
+
+hard_data = st.tuples(
+    st.sampled_from(KINDS),
+    st.integers(2, 40),  # rows
+    st.integers(1, 20),  # columns
+    st.integers(0, 2**16),  # seed
+    st.sampled_from(("mean", "row", "random")),
+)
+
+
+@given(hard_data)
+@example(("levels", 40, 20, 0, "mean"))
+@example(("near_duplicates", 40, 8, 3, "row"))
+@example(("duplicates", 30, 5, 1, "mean"))
+@example(("norms", 40, 16, 2, "random"))
+def test_int8_picks_equal_the_dense_loop_on_hard_data(data):
+    kind, n, d, seed, how = data
+    points = adversarial_rows(kind, n, d, seed)
+    target = target_for(points, how, seed)
+    k = max(1, n - 1)
+    assert herd(points, target, k, engine="int8").tolist() == herd(points, target, k, engine="dense").tolist()
+
+
+@given(hard_data, st.integers(0, 2**16))
+@example(("levels", 40, 20, 0, "mean"), 0)
+@example(("near_duplicates", 40, 8, 3, "row"), 1)
+def test_int8_bounds_enclose_the_float32_scores(data, theta_seed):
+    kind, n, d, seed, how = data
+    points = adversarial_rows(kind, n, d, seed)
+    direction = target_for(points, how, seed)
+    theta = (direction + np.random.default_rng(theta_seed).standard_normal(d) * np.abs(direction).max()).astype(
+        np.float32
+    )
+    engine = Int8Herding(points, direction)
+    taken = np.zeros(n, dtype=bool)
+    engine.bound(theta, taken)
+    scores = (points @ theta).astype(np.float64)  # what the plain loop compares
+    assert np.all(engine.lower <= scores)
+    assert np.all(scores <= engine.upper)
+    engine.close()
+
+
+@given(st.integers(2, 64), st.integers(0, 2**16))
+@example(32, 0)
+def test_with_no_quantisation_error_the_rounding_margin_alone_holds_the_bound(d, seed):
+    """Rows and theta exactly on their int8 grids off a direction with arbitrary values along it: the only gap
+    between the engine's score and the float32 loop's is float32 rounding, which the margin has to cover."""
+    rng = np.random.default_rng(seed)
+    points = (rng.integers(-127, 128, (300, d)) / 16.0).astype(np.float32)
+    points[:, 1 % d] = 127 / 16.0
+    points[:, 0] = rng.standard_normal(300) * 1e4  # along the direction: scored exactly, rounded by float32
+    theta = (rng.integers(-127, 128, d) / 8.0).astype(np.float32)
+    theta[1 % d] = 127 / 8.0
+    theta[0] = np.float32(rng.standard_normal() * 1e4)
+    engine = Int8Herding(points, np.eye(d)[0])
+    engine.bound(theta, np.zeros(300, dtype=bool))
+    scores = (points @ theta).astype(np.float64)
+    assert np.all(engine.lower <= scores) and np.all(scores <= engine.upper)
+    assert float(np.max(engine.upper - engine.lower)) < 1e-2 * float(np.abs(scores).max())  # and it is tight
+
+
+def test_the_rounding_margin_is_at_least_the_float32_dot_product_bound():
+    """Higham's gamma_d = d u / (1 - d u) bounds a float32 dot product of d terms in any summation order; the
+    engine uses gamma_(d+1) (one more rounding for safety), plus its own float64 error and 1e-9."""
+    for d in (1, 24, 384, 4096):
+        higham = d * UNIT_ROUNDOFF_32 / (1 - d * UNIT_ROUNDOFF_32)
+        assert summation_bound(d, UNIT_ROUNDOFF_32) == pytest.approx(
+            (d + 1) * UNIT_ROUNDOFF_32 / (1 - (d + 1) * UNIT_ROUNDOFF_32), rel=1e-12
+        )
+        assert summation_bound(d, UNIT_ROUNDOFF_32) > higham
+        engine = Int8Herding(np.ones((2, d), dtype=np.float32))
+        assert engine.exact_margin >= summation_bound(d, UNIT_ROUNDOFF_32) + summation_bound(d, 2.0**-53)
+        engine.close()
+
+
+@pytest.mark.parametrize("d", [3, 16, 200])
+def test_the_bound_holds_when_the_rows_quantisation_error_is_at_its_worst(d):
+    """Every coordinate of every row 0.49 of a step off its int8 grid, on the side theta weighs positively, and
+    theta exactly on its grid: the float32 score is then as far from the int8 estimate as the row's term allows."""
+    rng = np.random.default_rng(d)
+    step = 1 / 64
+    codes = rng.integers(-126, 127, (200, d)).astype(np.float64)
+    codes[:, 1] = 127  # each row's largest remainder: its scale is exactly `step`, and this coordinate exact
+    points = ((codes + 0.49) * step).astype(np.float32)
+    points[:, 1] = 127 * step
+    points[:, 0] = rng.standard_normal(200)  # along the direction
+    theta = np.full(d, 100 / 8, dtype=np.float32)  # positive: every row error adds up
+    theta[1] = 127 / 8
+    engine = Int8Herding(points, np.eye(d)[0])
+    engine.bound(theta, np.zeros(200, dtype=bool))
+    scores = (points @ theta).astype(np.float64)
+    assert np.all(engine.lower <= scores) and np.all(scores <= engine.upper)
+    engine.close()
+
+
+@pytest.mark.parametrize("d", [3, 16, 200])
+def test_the_bound_holds_when_thetas_quantisation_error_is_at_its_worst(d):
+    """Rows exactly on their grids, theta 0.49 of its step off its grid in every coordinate, with the sign of the
+    rows' codes: the score's error is then the whole of theta's term."""
+    rng = np.random.default_rng(d + 1)
+    points = np.full((200, d), 100 / 16, dtype=np.float32)  # positive codes, on the grid (scale 1/16)
+    points[:, 1] = 127 / 16
+    points[:, 0] = rng.standard_normal(200)
+    theta_step = 1 / 8
+    theta = ((rng.integers(-126, 127, d) + 0.49) * theta_step).astype(np.float32)
+    theta[1] = 127 * theta_step
+    theta[0] = 3.0
+    engine = Int8Herding(points, np.eye(d)[0])
+    engine.bound(theta, np.zeros(200, dtype=bool))
+    scores = (points @ theta).astype(np.float64)
+    assert np.all(engine.lower <= scores) and np.all(scores <= engine.upper)
+    engine.close()
