@@ -6,6 +6,7 @@ What is mutated and which tests run come from ``plugins/<name>/mutate.toml``::
     tests = ["tests/plugins/x"]                             # relative to the repository root
 
     skip_lines = ["^\\s*raise "]                           # optional: statements not mutated (regexes)
+    isolation = "forkserver"                                # optional, default "fork": see below
 
     [equivalent]                                            # mutants no test can kill, one line of why each
     "hfplug_x.losses.x_loss__mutmut_7" = "clamp(min=1) vs clamp(min=0): the count is never 0 here"
@@ -15,6 +16,11 @@ copied into a work dir of their own (``$HFPLUG_MUTATE_DIR/<name>``, by default `
 and mutmut runs there. mutmut puts its mutated copy first on ``sys.path`` (ahead of the editable install's
 finder), and ``PYTHONPATH`` carries it to the subprocesses tests start; the script checks both before it runs.
 Runs of different plugins can go on at once; two runs of the same plugin are refused (a lock file).
+
+``isolation``: mutmut forks each mutant's test process from its main process (``fork``, fast: the tests' imports
+and fixtures are warm) or from a server that has only collected the tests (``forkserver``). A plugin whose code
+runs thread pools the tests start (numba's parallel kernels) needs ``forkserver``: a process forked after such a
+pool ran inherits it dead and hangs, which mutmut would count as a kill (a timeout).
 
 Score = detected / (mutants - listed equivalents), detected = killed or timed out. Every mutant not detected is
 printed with its diff; so is each listed equivalent, beside its reason, so a reader can check the claim.
@@ -55,7 +61,7 @@ def load_plugin_config(plugin: str) -> dict:
     if not path.is_file():
         raise SystemExit(f"No {path.relative_to(ROOT)}; plugins with one: {', '.join(plugins_with_config()) or 'none'}")
     config = tomllib.loads(path.read_text())
-    unknown = set(config) - {"core", "tests", "skip_lines", "equivalent"}
+    unknown = set(config) - {"core", "tests", "skip_lines", "isolation", "equivalent"}
     if unknown or not config.get("core") or not config.get("tests"):
         raise SystemExit(f"{path}: needs 'core' and 'tests' lists (and optionally [equivalent]); unknown: {unknown}")
     for core in config["core"]:
@@ -93,6 +99,7 @@ def write_project(workdir: Path, package: str, config: dict) -> None:
                 f"only_mutate = {toml_list(config['core'])}",
                 f"pytest_add_cli_args_test_selection = {toml_list(config['tests'])}",
                 f"do_not_mutate_patterns = {toml_list(config.get('skip_lines', SKIP_LINES))}",
+                f"process_isolation = {json.dumps(config.get('isolation', 'fork'))}",
                 # The real-model tests take minutes each; mutation runs use the fast ones.
                 f"pytest_add_cli_args = {toml_list(['-m', 'not slow'])}",
                 "",
@@ -120,7 +127,13 @@ def prepare(workdir: Path, plugin: str, config: dict) -> Path:
     for tests in config["tests"]:
         source, target = ROOT / tests, workdir / tests
         target.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree(source, target, ignore=ignore) if source.is_dir() else shutil.copy2(source, target))
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=ignore, dirs_exist_ok=True)
+            continue
+        shutil.copy2(source, target)
+        for helper in ("conftest.py", "__init__.py"):  # what a test file listed alone imports from its folder
+            if (source.parent / helper).is_file():
+                shutil.copy2(source.parent / helper, target.parent / helper)
     write_project(workdir, package.name, config)
     # Made before mutmut starts so that PYTHONPATH's entry is a directory when Python first looks at it
     # (a missing one is cached as "no finder" and would stay skipped).
@@ -225,6 +238,9 @@ def main() -> None:
     parser.add_argument("plugin", help=f"a plugin with a {CONFIG_NAME}: {', '.join(plugins_with_config())}")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1: a shared machine)")
     parser.add_argument("--fail-under", type=float, default=0.0, help="exit 1 when the score is below this (0-1)")
+    parser.add_argument(
+        "--report-only", action="store_true", help="no run: score the work dir's last run against the current list"
+    )
     args = parser.parse_args()
     if not (Path(sys.executable).parent / "mutmut").exists():
         raise SystemExit("mutmut is not installed in this environment: pip install -e '.[dev]'")
@@ -240,6 +256,12 @@ def main() -> None:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise SystemExit(f"another mutation run of {args.plugin} is using {workdir}") from None
+        if args.report_only:
+            env = run_environment(workdir)
+            last = json.loads((workdir / "summary.json").read_text())
+            summary = report(args.plugin, config, results(workdir, env), workdir, env, last["seconds"])
+            (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            sys.exit(1 if summary["score"] < args.fail_under else 0)
         start = time.monotonic()
         package = prepare(workdir, args.plugin, config)
         env = run_environment(workdir)
