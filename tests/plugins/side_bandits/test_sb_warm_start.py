@@ -26,7 +26,7 @@ def walks(draw):
     start = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=k, max_size=k)))
     step = draw(st.sampled_from([0.003, 0.02, 0.08]))  # small steps keep a basis, large ones change it
     seed = draw(st.integers(0, 2**32 - 1))
-    steps = np.random.default_rng(seed).normal(scale=step, size=(40, k))
+    steps = np.random.default_rng(seed).normal(scale=step, size=(12, k))
     return sigma, start + np.cumsum(steps, axis=0)
 
 
