@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from hfplug_diffusion_sampler.loop import MaskedDiffusionModel
 from hfplug_diffusion_sampler.sampler import JointSampler, SamplerStep
+from hfplug_diffusion_sampler.strategies.joint_sampler.custom_generate.generation_call import run_diffusion_generation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,6 +123,22 @@ def test_untrained_sampler_outputs_h_plus_revealed_only_at_revealed_columns():
     torch.testing.assert_close(elsewhere, hidden[torch.arange(2), torch.tensor([3, 0])])
 
 
+def untrained_sampler(model, seed: int) -> JointSampler:
+    """Zero output projections (as built), but revealed tokens do enter H (a scale far from 0)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        sampler = JointSampler(hidden_size=model.hidden_size, vocab_size=model.vocab_size)
+    with torch.no_grad():
+        sampler.revealed_scale.fill_(1.7)
+    return sampler
+
+
+def generation_settings(**overrides):
+    prompt = torch.tensor([[3, 1, 4, 1, 5], [0, 0, 2, 7, 1]])
+    settings = {"input_ids": prompt, "attention_mask": (prompt != 0).long(), "do_sample": True}
+    return {**settings, "return_dict_in_generate": True, **overrides}
+
+
 @settings(deadline=None)
 @given(
     tokens_per_step=st.integers(1, 8),
@@ -131,34 +149,41 @@ def test_untrained_sampler_outputs_h_plus_revealed_only_at_revealed_columns():
     seed=st.integers(0, 2**16),
 )
 def test_untrained_joint_sampler_is_the_marginal_through_the_real_loop(
-    toy_mdlm, strategies, tokens_per_step, new_tokens, block_length, rule, temperature, seed
+    toy_mdlm, tokens_per_step, new_tokens, block_length, rule, temperature, seed
 ):
-    """Same seed, same settings: the joint_sampler strategy with a freshly built sampler returns exactly the
-    marginal strategy's sequences, at every K, with or without blocks, for every position rule."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        sampler = JointSampler(hidden_size=toy_mdlm.hidden_size, vocab_size=toy_mdlm.vocab_size)
-        with torch.no_grad():
-            sampler.revealed_scale.fill_(1.7)  # untrained output layers, but revealed tokens do enter H
-    prompt = torch.tensor([[3, 1, 4, 1, 5], [0, 0, 2, 7, 1]])
-    settings = {
-        "input_ids": prompt,
-        "attention_mask": (prompt != 0).long(),
-        "max_new_tokens": new_tokens,
-        "tokens_per_step": tokens_per_step,
-        "block_length": block_length,
-        "position_choice": rule,
-        "do_sample": True,
-        "temperature": temperature,
-        "return_dict_in_generate": True,
-    }
+    """Same seed, same settings: the joint mode with a freshly built sampler returns exactly the marginal mode's
+    sequences, at every K, with or without blocks, for every position rule. Called through the function every
+    strategy folder's ``generate`` calls (imported from the package, so mutation testing reaches it)."""
+    settings = generation_settings(
+        max_new_tokens=new_tokens,
+        block_length=block_length,
+        position_choice=rule,
+        temperature=temperature,
+    )
     torch.manual_seed(seed)
-    marginal = strategies["marginal"](model=toy_mdlm, **settings)
+    marginal = run_diffusion_generation(toy_mdlm, dict(settings), mode="marginal", tokens_per_step=tokens_per_step)
     torch.manual_seed(seed)
-    joint = strategies["joint_sampler"](model=toy_mdlm, sampler=sampler, **settings)
+    joint = run_diffusion_generation(
+        toy_mdlm,
+        dict(settings),
+        mode="joint",
+        tokens_per_step=tokens_per_step,
+        sampler=untrained_sampler(toy_mdlm, seed),
+    )
     assert torch.equal(joint.sequences, marginal.sequences)
     assert joint.diffusion_stats["full_passes"] == marginal.diffusion_stats["full_passes"]
     assert not bool((joint.sequences == toy_mdlm.mask_token_id).any())
+
+
+@pytest.mark.parametrize("tokens_per_step", [3, 5])
+def test_untrained_joint_sampler_is_the_marginal_through_the_strategy_folders(toy_mdlm, strategies, tokens_per_step):
+    """The same through the registered custom_generate folders, as users call them."""
+    settings = generation_settings(max_new_tokens=9, block_length=6, tokens_per_step=tokens_per_step)
+    torch.manual_seed(4)
+    marginal = strategies["marginal"](model=toy_mdlm, **settings)
+    torch.manual_seed(4)
+    joint = strategies["joint_sampler"](model=toy_mdlm, sampler=untrained_sampler(toy_mdlm, 4), **settings)
+    assert torch.equal(joint.sequences, marginal.sequences)
 
 
 def test_logits_of_is_the_frozen_head_without_the_mask_token(toy_mdlm):
