@@ -28,7 +28,7 @@ def load_split(spec: str, *, config: str | None = None, split: str = "train") ->
             builder = _FILE_BUILDERS.get(path.suffix.lower())
             if builder is None:
                 raise DatasetError(f"dataset: don't know how to read {path.suffix!r} files ({path}).")
-            loaded = datasets.load_dataset(builder, data_files={"train": str(path)})
+            loaded = _load_file(builder, path)
             if builder == "json":
                 loaded = _without_guessed_dates(loaded, path)
             return _pick_split(loaded, "train" if split == "train" else split, spec)
@@ -40,8 +40,37 @@ def load_split(spec: str, *, config: str | None = None, split: str = "train") ->
     except DatasetError:
         raise
     except Exception as exc:  # datasets raises many types; the user needs the name and the cause
-        raise DatasetError(f"dataset: could not load {spec!r}: {type(exc).__name__}: {exc}") from exc
+        raise DatasetError(f"dataset: could not load {spec!r}: {_describe(exc)}") from exc
     return _pick_split(loaded, split, spec)
+
+
+def _load_file(builder: str, path: Path) -> Any:
+    """``datasets.load_dataset`` on one local file; an empty or unreadable file is a :class:`DatasetError`
+    naming the file, the line and what was expected there."""
+    import datasets
+
+    from hfplug.data_file_errors import describe_unreadable, require_content
+
+    require_content(path)
+    try:
+        return datasets.load_dataset(builder, data_files={"train": str(path)})
+    except Exception as exc:
+        problem = describe_unreadable(path)
+        if problem is None:
+            raise
+        raise DatasetError(f"dataset: {problem}.") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    """The error and, when it wraps another (datasets' "An error occurred while generating the dataset"),
+    the innermost cause, which is the one that says what went wrong."""
+    text = f"{type(exc).__name__}: {exc}"
+    cause = exc
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    if cause is not exc:
+        text += f" (caused by {type(cause).__name__}: {str(cause).strip()})"
+    return text
 
 
 def _pick_split(loaded: Any, split: str, spec: str) -> Any:
