@@ -85,7 +85,7 @@ def _weights_signature(model: nn.Module) -> tuple:
     return tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in model.model.layers.parameters())
 
 
-def _fused_weights(model: nn.Module) -> list[_LayerWeights]:
+def fused_weights(model: nn.Module) -> list[_LayerWeights]:
     """Fused weights, built once per model and rebuilt only when its parameters change."""
     signature = _weights_signature(model)
     cached = getattr(model, "_hfplug_fused_layers", None)
@@ -97,15 +97,23 @@ def _fused_weights(model: nn.Module) -> list[_LayerWeights]:
     return cached[1]
 
 
-class DecoderLayers:
-    """Runs any contiguous range of a model's decoder layers over new positions, keeping their KV."""
+def rms_norm(hidden: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """LlamaRMSNorm's function with fewer operations."""
+    if hidden.dtype == torch.float32:
+        # One fused op, bit-identical to LlamaRMSNorm in float32 (tested).
+        return F.rms_norm(hidden, (hidden.shape[-1],), weight, eps)
+    # Other dtypes: LlamaRMSNorm's own order, normalising in float32 and scaling after casting back.
+    upcast = hidden.float()
+    normalised = upcast * torch.rsqrt(upcast.pow(2).mean(-1, keepdim=True) + eps)
+    return weight * normalised.to(hidden.dtype)
 
-    def __init__(self, model: nn.Module, capacity: int, padding: list[int] | None = None) -> None:
-        """KV buffers for ``capacity`` positions of ``len(padding)`` rows (default one row).
 
-        ``padding[b]`` is how many columns row b's prompt is left-padded with: those columns are
-        never attended to, and row b's rotary positions start after them.
-        """
+class LayerRunner:
+    """A model's decoder layers as fused weights with one key/value buffer per layer for ``capacity``
+    positions of ``batch_size`` rows; a subclass says where a pass writes its keys and values and which
+    part of the buffers it attends to (``_store``)."""
+
+    def __init__(self, model: nn.Module, capacity: int, batch_size: int) -> None:
         config = model.config
         rope_type = (getattr(config, "rope_parameters", None) or {}).get("rope_type", "default")
         if rope_type in LENGTH_DEPENDENT_ROPE:
@@ -113,7 +121,7 @@ class DecoderLayers:
                 f"Early-exit decoding does not support rope_type={rope_type!r} (its tables change with length)."
             )
         self.model = model
-        self.weights = _fused_weights(model)
+        self.weights = fused_weights(model)
         first = model.model.layers[0]
         self.num_heads = config.num_attention_heads
         self.num_kv_heads = config.num_key_value_heads
@@ -125,11 +133,8 @@ class DecoderLayers:
         self.dtype, self.device = parameter.dtype, parameter.device
         # One buffer per layer for every position decoding can reach, allocated once.
         self.capacity = capacity
-        padding = list(padding or [0])
-        self.batch_size = len(padding)
-        # None when no row is padded: the common case keeps the cheapest masks and rotary slices.
-        self.padding = torch.tensor(padding, device=self.device) if any(padding) else None
-        shape = (self.batch_size, self.num_kv_heads, capacity, self.head_dim)
+        self.batch_size = batch_size
+        shape = (batch_size, self.num_kv_heads, capacity, self.head_dim)
         self.keys = [torch.zeros(shape, dtype=self.dtype, device=self.device) for _ in self.weights]
         self.values = [torch.zeros(shape, dtype=self.dtype, device=self.device) for _ in self.weights]
         positions = torch.arange(capacity, device=self.device)[None]
@@ -138,42 +143,26 @@ class DecoderLayers:
         self.cos, self.sin = cos[0], sin[0]
 
     def _norm(self, hidden: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        if hidden.dtype == torch.float32:
-            # One fused op, bit-identical to LlamaRMSNorm in float32 (tested).
-            return F.rms_norm(hidden, (hidden.shape[-1],), weight, self.eps)
-        # Other dtypes: LlamaRMSNorm's own order, normalising in float32 and scaling after casting back.
-        upcast = hidden.float()
-        normalised = upcast * torch.rsqrt(upcast.pow(2).mean(-1, keepdim=True) + self.eps)
-        return weight * normalised.to(hidden.dtype)
+        return rms_norm(hidden, weight, self.eps)
 
-    def _positions(self, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Rotary tables and attention mask for queries at columns ``start..end-1`` over keys ``0..end-1``."""
-        device = self.cos.device
-        if self.padding is None:
-            mask = None  # one query sees every key before it: no mask needed
-            if end - start > 1:
-                mask = torch.arange(end, device=device) <= torch.arange(start, end, device=device)[:, None]
-            return self.cos[start:end], self.sin[start:end], mask
-        columns = torch.arange(start, end, device=device)
-        keys = torch.arange(end, device=device)
-        positions = (columns[None] - self.padding[:, None]).clamp(min=0)  # batch x n
-        # Keys in a row's padding are hidden; a padding column still sees itself, so that no query
-        # row is fully masked (that would make NaNs, and NaN values poison even masked-out sums).
-        visible = (keys >= self.padding[:, None, None]) | (keys == columns[:, None])
-        mask = (keys <= columns[:, None]) & visible  # batch x n x end
-        return self.cos[positions][:, None], self.sin[positions][:, None], mask[:, None]
+    def _store(
+        self, index: int, keys: torch.Tensor, values: torch.Tensor, where: object
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write layer ``index``'s new keys and values at ``where``; return the keys and values to attend to."""
+        raise NotImplementedError
 
-    def run(self, hidden: torch.Tensor, start: int, low: int, high: int) -> torch.Tensor:
-        """Layers ``low..high-1`` over ``hidden`` (batch x n x hidden), the columns ``start..start+n-1``.
-
-        Their keys and values are written into the cache at those positions; whatever the cache
-        held at or after ``start`` for these layers is overwritten, which is what pruning relies on.
-        """
+    def _layers(
+        self,
+        hidden: torch.Tensor,
+        low: int,
+        high: int,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        mask: torch.Tensor | None,
+        where: object,
+    ) -> torch.Tensor:
+        """Layers ``low..high-1`` over ``hidden`` (batch x n x hidden) with rotary tables and mask for its positions."""
         batch, count = hidden.shape[:2]
-        end = start + count
-        if end > self.capacity:
-            raise RuntimeError(f"internal: position {end - 1} is past the KV buffers' capacity {self.capacity}")
-        cos, sin, mask = self._positions(start, end)
         heads, kv_heads, head_dim = self.num_heads, self.num_kv_heads, self.head_dim
         rotated = heads + kv_heads
         half = head_dim // 2
@@ -185,13 +174,11 @@ class DecoderLayers:
             # Rotary embedding of queries and keys together (rotate_half convention).
             turned = torch.cat((-query_key[..., half:], query_key[..., :half]), dim=-1)
             query_key = query_key * cos + turned * sin
-            keys, values = self.keys[index], self.values[index]
-            keys[:, :, start:end] = query_key[:, heads:]
-            values[:, :, start:end] = value
+            keys, values = self._store(index, query_key[:, heads:], value, where)
             attended = F.scaled_dot_product_attention(
                 query_key[:, :heads],
-                keys[:, :, :end],
-                values[:, :, :end],
+                keys,
+                values,
                 attn_mask=mask,
                 scale=self.scaling,
                 enable_gqa=kv_heads != heads,
@@ -210,3 +197,55 @@ class DecoderLayers:
         for index in range(len(self.weights)):
             cache.update(self.keys[index][:, :, :length].clone(), self.values[index][:, :, :length].clone(), index)
         return cache
+
+
+class DecoderLayers(LayerRunner):
+    """Runs any contiguous range of a model's decoder layers over new positions, keeping their KV."""
+
+    def __init__(self, model: nn.Module, capacity: int, padding: list[int] | None = None) -> None:
+        """KV buffers for ``capacity`` positions of ``len(padding)`` rows (default one row).
+
+        ``padding[b]`` is how many columns row b's prompt is left-padded with: those columns are
+        never attended to, and row b's rotary positions start after them.
+        """
+        padding = list(padding or [0])
+        super().__init__(model, capacity, len(padding))
+        # None when no row is padded: the common case keeps the cheapest masks and rotary slices.
+        self.padding = torch.tensor(padding, device=self.device) if any(padding) else None
+
+    def _positions(self, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Rotary tables and attention mask for queries at columns ``start..end-1`` over keys ``0..end-1``."""
+        device = self.cos.device
+        if self.padding is None:
+            mask = None  # one query sees every key before it: no mask needed
+            if end - start > 1:
+                mask = torch.arange(end, device=device) <= torch.arange(start, end, device=device)[:, None]
+            return self.cos[start:end], self.sin[start:end], mask
+        columns = torch.arange(start, end, device=device)
+        keys = torch.arange(end, device=device)
+        positions = (columns[None] - self.padding[:, None]).clamp(min=0)  # batch x n
+        # Keys in a row's padding are hidden; a padding column still sees itself, so that no query
+        # row is fully masked (that would make NaNs, and NaN values poison even masked-out sums).
+        visible = (keys >= self.padding[:, None, None]) | (keys == columns[:, None])
+        mask = (keys <= columns[:, None]) & visible  # batch x n x end
+        return self.cos[positions][:, None], self.sin[positions][:, None], mask[:, None]
+
+    def _store(
+        self, index: int, keys: torch.Tensor, values: torch.Tensor, where: object
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        start, end = where
+        self.keys[index][:, :, start:end] = keys
+        self.values[index][:, :, start:end] = values
+        return self.keys[index][:, :, :end], self.values[index][:, :, :end]
+
+    def run(self, hidden: torch.Tensor, start: int, low: int, high: int) -> torch.Tensor:
+        """Layers ``low..high-1`` over ``hidden`` (batch x n x hidden), the columns ``start..start+n-1``.
+
+        Their keys and values are written into the cache at those positions; whatever the cache
+        held at or after ``start`` for these layers is overwritten, which is what pruning relies on.
+        """
+        end = start + hidden.shape[1]
+        if end > self.capacity:
+            raise RuntimeError(f"internal: position {end - 1} is past the KV buffers' capacity {self.capacity}")
+        cos, sin, mask = self._positions(start, end)
+        return self._layers(hidden, low, high, cos, sin, mask, (start, end))

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import GenerationConfig, LogitsProcessorList
+from transformers import DynamicCache, GenerationConfig, LogitsProcessorList
 from transformers.generation import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 from transformers.generation.utils import GenerateDecoderOnlyOutput, GenerationMixin
 
 from .acceptance import GreedyChooser, SamplingChooser
 from .layer_stack import check_supported
-from .speculation import HierarchicalDecoder
+from .speculation import HierarchicalDecoder, SpeculationStats
+from .static_decoding import StaticDecodingRun, default_compile_options, static_speculation_for
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,33 @@ def _warn_if_exits_untrained(summary: dict[str, Any], strategy: str) -> None:
         )
 
 
+def _decode_static(
+    model: Any,
+    exits: list[int],
+    windows: list[int],
+    prompt: torch.Tensor,
+    padding: list[int],
+    generation_config: GenerationConfig,
+    max_new_tokens: int,
+    eos_token_ids: set[int],
+    float32_logits: bool,
+    compile_options: dict[str, Any] | None,
+) -> tuple[list[list[int]], SpeculationStats, DynamicCache]:
+    """``compile=True``: fixed-shape steps compiled once per setting (see ``static_decoding``)."""
+    if generation_config.do_sample:
+        raise ValueError("compile=True supports greedy decoding only (do_sample=False).")
+    if prompt.shape[0] != 1 or any(padding):
+        raise ValueError("compile=True decodes one unpadded prompt at a time (batch size 1).")
+    device = model.lm_head.weight.device
+    options = default_compile_options(device) if compile_options is None else compile_options
+    max_length = prompt.shape[1] + max_new_tokens
+    # no_grad, not inference_mode: tensors made under inference mode cannot be saved across compiled calls.
+    with torch.no_grad():
+        static = static_speculation_for(model, exits, windows, max_length, float32_logits, options)
+        row, stats = StaticDecodingRun(static, eos_token_ids).decode(prompt[0].tolist(), max_new_tokens)
+    return [row], stats, static.to_dynamic_cache(max(len(row) - 1, 0))
+
+
 def run_early_exit_generation(
     model: Any, exits: list[int], windows: list[int], arguments: dict[str, Any], strategy: str
 ) -> torch.Tensor | EarlyExitGenerateOutput:
@@ -179,6 +207,12 @@ def run_early_exit_generation(
     float32_logits = arguments.pop("float32_logits", False)
     if not isinstance(float32_logits, bool):
         raise ValueError(f"float32_logits must be True or False, got {float32_logits!r}.")
+    compile_step = arguments.pop("compile", False)
+    compile_options = arguments.pop("compile_options", None)
+    if not isinstance(compile_step, bool):
+        raise ValueError(f"compile must be True or False, got {compile_step!r}.")
+    if compile_options is not None and not isinstance(compile_options, dict):
+        raise ValueError(f"compile_options must be a dict of torch.compile arguments, got {compile_options!r}.")
     for name in HUB_LOADING_ARGUMENTS:
         arguments.pop(name, None)
     # Named parameters of generate() stay here; everything else is a generation-config field or a model input.
@@ -198,18 +232,31 @@ def run_early_exit_generation(
     # Rows that end early are filled with the pad token, or (as transformers does) the first EOS.
     pad = generation_config.pad_token_id
     pad = int(pad) if pad is not None else (eos_list[0] if eos_list else None)
-    decoder = HierarchicalDecoder(
-        model, exits, windows, _chooser(generation_config), set(eos_list), pad, float32_logits=float32_logits
-    )
-    # inference_mode, not no_grad: it halves the per-operation cost that dominates small-batch decoding.
-    with torch.inference_mode():
-        rows, stats = decoder.decode(prompt.tolist(), max_new_tokens, padding)
+    if compile_step:
+        rows, stats, cache = _decode_static(
+            model,
+            exits,
+            windows,
+            prompt,
+            padding,
+            generation_config,
+            max_new_tokens,
+            set(eos_list),
+            float32_logits,
+            compile_options,
+        )
+    else:
+        decoder = HierarchicalDecoder(
+            model, exits, windows, _chooser(generation_config), set(eos_list), pad, float32_logits=float32_logits
+        )
+        # inference_mode, not no_grad: it halves the per-operation cost that dominates small-batch decoding.
+        with torch.inference_mode():
+            rows, stats = decoder.decode(prompt.tolist(), max_new_tokens, padding)
+        cache = decoder.stack.cache()
     sequences = torch.tensor(rows, dtype=prompt.dtype, device=prompt.device)
     summary = stats.as_dict()
     logger.info("%s decoding: %s", strategy, summary)
     _warn_if_exits_untrained(summary, strategy)
     if generation_config.return_dict_in_generate:
-        return EarlyExitGenerateOutput(
-            sequences=sequences, speculation_stats=summary, **{CACHE_FIELD: decoder.stack.cache()}
-        )
+        return EarlyExitGenerateOutput(sequences=sequences, speculation_stats=summary, **{CACHE_FIELD: cache})
     return sequences

@@ -17,6 +17,7 @@ from .exit_head import ExitHead  # noqa: F401
 from .generation_call import run_early_exit_generation, validate_exits
 from .layer_stack import LayerStack  # noqa: F401
 from .speculation import HierarchicalDecoder  # noqa: F401
+from .static_decoding import StaticSpeculation  # noqa: F401
 
 
 def generate(model: Any, draft_layer: int | None = None, draft_length: int = 4, **arguments: Any) -> Any:

@@ -1,0 +1,1 @@
+../../hispec/custom_generate/static_decoding.py

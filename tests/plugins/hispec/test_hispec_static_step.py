@@ -1,0 +1,192 @@
+"""``compile=True``: the static decode path is lossless and graph-ready.
+
+Lossless: greedy, self-speculation and HiSpec through fixed-shape steps give plain greedy's tokens
+(float32, CPU), compiled by inductor as well as traced by dynamo alone. Graph-ready: after one
+warm-up generation, 256 more tokens across varying acceptance lengths compile nothing new and
+break no graph (each level's step is one whole graph); a planted ``.item()`` or a data-dependent
+shape inside a step is caught by the same count.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+import torch
+from torch._dynamo.testing import CompileCounter
+from torch._dynamo.utils import counters
+
+from hfplug.testing import make_tiny_model, make_tiny_tokenizer
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # untrained-exit warnings of random models
+
+SETTINGS = {
+    "greedy": {},
+    "self_spec": {"draft_layer": 2, "draft_length": 3},
+    "hispec": {"draft_layer": 1, "verify_layer": 3, "draft_length": 2, "verify_window": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def static_decoding():
+    from hfplug_hispec.strategies.hispec.custom_generate import static_decoding
+
+    return static_decoding
+
+
+def _model(*, layers: int, deeper_scale: float) -> Any:
+    """A random float32 Llama (hidden 64) whose layers >= 1 add ``deeper_scale`` times what they would:
+    a scale near 0 makes every exit agree with the full model, 1 makes them disagree."""
+    model = make_tiny_model(make_tiny_tokenizer(), num_hidden_layers=layers, hidden_size=64, seed=3)
+    with torch.no_grad():
+        for layer in model.model.layers[1:]:
+            layer.self_attn.o_proj.weight.mul_(deeper_scale)
+            layer.mlp.down_proj.weight.mul_(deeper_scale)
+    return model.float().eval()
+
+
+@pytest.fixture(scope="module")
+def prompts() -> list[torch.Tensor]:
+    tokenizer = make_tiny_tokenizer()
+    return [tokenizer(text, return_tensors="pt").input_ids for text in ("Once upon a time", "The dog sat")]
+
+
+@pytest.mark.parametrize("deeper_scale", [1.0, 0.3, 1e-3])
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_traced_static_steps_give_plain_greedy_tokens(name, deeper_scale, strategy, prompts):
+    model = _model(layers=6, deeper_scale=deeper_scale)
+    for prompt in prompts:
+        expected = model.generate(prompt, do_sample=False, max_new_tokens=30)
+        eager = strategy(name)(model=model, input_ids=prompt, do_sample=False, max_new_tokens=30, **SETTINGS[name])
+        static = strategy(name)(
+            model=model,
+            input_ids=prompt,
+            do_sample=False,
+            max_new_tokens=30,
+            compile=True,
+            compile_options={"backend": "eager"},  # dynamo's tracing without code generation: fast
+            return_dict_in_generate=True,
+            **SETTINGS[name],
+        )
+        assert torch.equal(eager, expected)
+        assert torch.equal(static.sequences, expected), f"{name} at scale {deeper_scale}"
+        # The returned cache holds every position but the last, like plain decoding's.
+        assert static.cache.layers[0].keys.shape[2] == expected.shape[1] - 1
+
+
+def test_inductor_compiled_steps_equal_the_eager_steps_and_plain_greedy(static_decoding, strategy, prompts):
+    """The real compiler (inductor, CPU) on the smallest model: two steps (draft at exit 1, verify at 2)."""
+    torch._dynamo.reset()
+    model = _model(layers=2, deeper_scale=0.3)
+    expected = model.generate(prompts[0], do_sample=False, max_new_tokens=40)
+    compiled = strategy("self_spec")(
+        model=model,
+        input_ids=prompts[0],
+        do_sample=False,
+        max_new_tokens=40,
+        compile=True,  # torch.compile's default on CPU: inductor
+        draft_layer=1,
+        draft_length=3,
+        return_dict_in_generate=True,
+    )
+    assert torch.equal(compiled.sequences, expected)
+    compiled_static = model._hfplug_static[1]
+    # The same steps run eagerly on buffers of the same size.
+    eager_static = static_decoding.StaticSpeculation(
+        model, [1, 2], [0, 3], capacity=compiled_static.capacity, compile_options=None
+    )
+    with torch.no_grad():
+        row, stats = static_decoding.StaticDecodingRun(eager_static, {model.generation_config.eos_token_id}).decode(
+            prompts[0][0].tolist(), 40
+        )
+    assert row == expected[0].tolist()
+    assert stats.as_dict() == compiled.speculation_stats
+    length = expected.shape[1] - 1
+    for eager_keys, compiled_keys in zip(eager_static.keys, compiled_static.keys, strict=True):
+        torch.testing.assert_close(compiled_keys[:, :, :length], eager_keys[:, :, :length])
+
+
+def _record_accepted(static: Any) -> list[int]:
+    """Wrap the verification steps so that the test sees every acceptance length."""
+    seen: list[int] = []
+
+    def recording(step):
+        def run(*positions):
+            accepted = step(*positions)
+            seen.append(int(accepted))
+            return accepted
+
+        return run
+
+    static.steps[1:] = [recording(step) for step in static.steps[1:]]
+    return seen
+
+
+def _graph_count(backend: CompileCounter) -> tuple[int, int]:
+    return backend.frame_count, sum(counters["graph_break"].values())
+
+
+@pytest.mark.parametrize("name", ["hispec", "self_spec", "greedy"])
+def test_256_tokens_after_warm_up_compile_nothing_and_break_no_graph(name, strategy, prompts):
+    torch._dynamo.reset()
+    counters.clear()
+    backend = CompileCounter()
+    model = _model(layers=6, deeper_scale=0.3)
+    levels = 1 + len([key for key in SETTINGS[name] if key.endswith("_layer")])
+
+    def generate(prompt: torch.Tensor) -> Any:
+        return strategy(name)(
+            model=model,
+            input_ids=prompt,
+            do_sample=False,
+            max_new_tokens=256,
+            compile=True,
+            compile_options={"backend": backend},
+            **SETTINGS[name],
+        )
+
+    generate(prompts[0])  # warm-up: compiles each level's step once
+    assert _graph_count(backend) == (levels, 0), "each level's step must be one whole graph"
+    static = model._hfplug_static[1]
+    accepted = _record_accepted(static)
+    output = generate(prompts[1])
+    assert _graph_count(backend) == (levels, 0), f"recompiled or broke a graph: {dict(counters['graph_break'])}"
+    assert model._hfplug_static[1] is static  # same buffers, same compiled steps
+    assert torch.equal(output, model.generate(prompts[1], do_sample=False, max_new_tokens=256))
+    assert output.shape[1] - prompts[1].shape[1] == 256
+    if levels > 1:
+        # Rounds really ended at different acceptance lengths, several times each.
+        lengths = Counter(accepted)
+        assert len([length for length, times in lengths.items() if times >= 3]) >= 3, lengths
+
+
+class _PlantedItem:
+    """A step that reads a position on the host (``.item()``): a graph break and a device sync."""
+
+    def _draft_step(self, position: torch.Tensor) -> torch.Tensor:
+        if position.item() < 0:
+            raise AssertionError("unreachable")
+        return super()._draft_step(position)
+
+
+class _PlantedDataDependentShape:
+    """A step whose tensor shape depends on values: boolean-mask indexing."""
+
+    def run_range(self, k: int, hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        return super().run_range(k, hidden, positions[positions >= 0])
+
+
+@pytest.mark.parametrize("planted", [_PlantedItem, _PlantedDataDependentShape])
+def test_a_planted_host_read_or_data_dependent_shape_is_counted(planted, static_decoding, prompts):
+    torch._dynamo.reset()
+    counters.clear()
+    backend = CompileCounter()
+    model = _model(layers=3, deeper_scale=0.3)
+    planted_class = type("Planted", (planted, static_decoding.StaticSpeculation), {})
+    static = planted_class(model, [1, 3], [0, 2], capacity=256, compile_options={"backend": backend})
+    with torch.no_grad():
+        row, _ = static_decoding.StaticDecodingRun(static, set()).decode(prompts[0][0].tolist(), 12)
+    assert row == model.generate(prompts[0], do_sample=False, max_new_tokens=12)[0].tolist()
+    frames, breaks = _graph_count(backend)
+    assert breaks > 0 and frames > 2, (frames, breaks)
