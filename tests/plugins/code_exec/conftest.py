@@ -67,7 +67,8 @@ class LocalProgram:
     values as the sandboxed program's do, so the judge's suites can run without a sandbox, under their
     package names (what mutation testing needs to switch their mutants on)."""
 
-    def __init__(self, judge, **functions) -> None:
+    def __init__(self, judge, stdio=None, **functions) -> None:
+        self.stdio = stdio  # text in -> the run's reply ({"stdout", "status", "exit", ...}) for stdin/stdout tests
         self.functions = functions
         self.names = {name: "function" for name in functions}
         self.recorder = judge.Recorder()
@@ -76,6 +77,9 @@ class LocalProgram:
 
     def function(self, name: str):
         return lambda *args, **kwargs: self.invoke({"name": name}, args, kwargs)
+
+    def request(self, message: dict) -> dict:
+        return self.stdio(message["stdio"])
 
     def invoke(self, message: dict, args: tuple, kwargs: dict):
         self.recorder.last_args, self.recorder.last_kwargs = args, kwargs
@@ -105,10 +109,10 @@ def run_suite(judge_modules):
     returns the suite and its outcomes (``[{"source", "status", ...}]``). The judge's stand-in ``pytest``
     and ``solution`` modules are taken out of ``sys.modules`` afterwards."""
 
-    def run(spec: dict, program: LocalProgram, strict: bool = True, entry_point: str = ""):
+    def run(spec: dict, program: LocalProgram, strict: bool = True, entry_point: str = "", visibility: str = "public"):
         saved = {name: sys.modules.get(name) for name in ("pytest", "solution")}
         try:
-            suite = judge_modules.suites.build({"visibility": "public", **spec}, {"entry_point": entry_point})
+            suite = judge_modules.suites.build({"visibility": visibility, **spec}, {"entry_point": entry_point})
             suite.prepare(program)
             outcomes = judge_modules.judge.Outcomes(suite, program)
             suite.run(program, outcomes, strict)

@@ -86,13 +86,24 @@ def test_without_upcast_the_models_own_norm_and_head_run(dtype, exit_head, devic
     assert not hasattr(model, "_hfplug_float32_head")
 
 
-def test_float32_copies_follow_the_weights(exit_head, device):
-    """The float32 copies are cached on the model and rebuilt when the norm or head changes in place."""
-    model = _model(torch.bfloat16, device)
+def test_float32_copies_are_made_once_per_model(exit_head, device):
+    model = _model(torch.bfloat16, device, bias=True)
+    first, second = exit_head.ExitHead(model, float32=True), exit_head.ExitHead(model, float32=True)
+    assert second.head_weight is first.head_weight and second.norm_weight is first.norm_weight
+    assert second.head_bias is first.head_bias
+
+
+@pytest.mark.parametrize("changed", ["norm weight", "head weight", "head bias"])
+def test_float32_copies_follow_each_weight(changed, exit_head, device):
+    """The copies are rebuilt when any one of the norm weight, head weight or head bias changes in place."""
+    model = _model(torch.bfloat16, device, bias=True)
     hidden = _hidden(torch.bfloat16, device)
     exit_head.ExitHead(model, float32=True).logits(hidden)
     with torch.no_grad():
-        model.model.norm.weight.mul_(2.0)
-        model.lm_head.weight[0].neg_()
+        {
+            "norm weight": model.model.norm.weight,
+            "head weight": model.lm_head.weight,
+            "head bias": model.lm_head.bias,
+        }[changed].mul_(-2.0)
     logits = exit_head.ExitHead(model, float32=True).logits(hidden)
     torch.testing.assert_close(logits.double(), _reference_float32(model, hidden), rtol=1e-5, atol=1e-5)

@@ -111,8 +111,9 @@ def outputs_match(actual: str, expected: str) -> bool:
 def call_result_matches(actual: Any, expected: Any, strict: bool) -> bool:
     """A call-based stdio test (``fn_name``): the return value against ``outputs[i]``.
 
-    As in APPS/TACO, ``outputs[i]`` may hold the value itself or the value wrapped in a list; JSON
-    has no tuples, so a returned tuple compares as a list; floats compare within 1e-6.
+    As in APPS/TACO, ``outputs[i]`` may hold the value itself or the value wrapped in a one-element
+    list; JSON has no tuples, so a returned tuple compares as a list. Non-strict, numbers compare within
+    1e-6; strict, types must be identical and floats equal exactly (``strict_equal``).
     """
     actual = _lists(actual)
     candidates = [expected]
