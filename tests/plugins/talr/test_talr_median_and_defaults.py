@@ -115,3 +115,36 @@ def test_readme_defaults():
         "none",
         "micro_batch",
     )
+
+
+def test_logged_statistics_equal_a_from_scratch_computation(tiny_model, tiny_tokenizer, qa_dataset, talr_args):
+    """One step on the whole dataset (so row order cannot matter): talr/tau is the median of per-row mean
+    response losses, and weight_mean/min/max/floored_fraction are over the response tokens' max(p^(1/tau), w_min)."""
+    from hfplug_talr.trainer import TALRTrainer
+
+    w_min = 0.368  # losses of a random model sit near tau, weights near exp(-1): about half are floored
+    trainer = TALRTrainer(
+        tiny_model,
+        args=talr_args(max_steps=1, logging_steps=1, per_device_train_batch_size=len(qa_dataset), w_min=w_min),
+        train_dataset=qa_dataset,
+        processing_class=tiny_tokenizer,
+    )
+    batch = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    with torch.no_grad():
+        logits = tiny_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.double()
+    targets = batch["labels"][:, 1:]
+    valid = targets != -100
+    log_probs = torch.log_softmax(logits[:, :-1], dim=-1)
+    nll = -log_probs.gather(-1, targets.clamp(min=0)[..., None])[..., 0]
+    row_means = [float(nll[row][valid[row]].mean()) for row in range(nll.shape[0]) if valid[row].any()]
+    tau = statistics.median(row_means)
+    weights = [max(math.exp(-float(loss) / tau), w_min) for loss in nll[valid]]
+    trainer.train()
+    logged = trainer.state.log_history[0]
+    assert logged["talr/tau"] == pytest.approx(tau, rel=1e-4)
+    assert logged["talr/weight_mean"] == pytest.approx(statistics.fmean(weights), rel=1e-4)
+    assert logged["talr/weight_min"] == pytest.approx(min(weights), rel=1e-4)
+    assert logged["talr/weight_max"] == pytest.approx(max(weights), rel=1e-4)
+    floored = sum(weight <= w_min for weight in weights) / len(weights)
+    assert 0 < floored < 1
+    assert logged["talr/floored_fraction"] == pytest.approx(floored)
