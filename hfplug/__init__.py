@@ -15,6 +15,7 @@ from typing import Any
 
 import pluggy
 
+from hfplug.cpu_threads import default_to_passive_waiting
 from hfplug.errors import (
     AssetError,
     ConfigError,
@@ -29,6 +30,9 @@ from hfplug.errors import (
 from hfplug.registry import KINDS, Component
 
 __version__ = "0.1.0"
+
+# Before anything imports torch: its OpenMP threads then sleep instead of spinning while they wait (see cpu_threads).
+default_to_passive_waiting()
 
 hookimpl = pluggy.HookimplMarker("hfplug")
 
