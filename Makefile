@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PLUGINS := $(sort $(wildcard plugins/*))
 STAMP := $(VENV)/.hfplug-installed
 
-.PHONY: install demo test lint clean mutate
+.PHONY: install demo test lint clean mutate dist
 
 install: $(STAMP)
 
@@ -38,6 +38,13 @@ mutate:
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# A wheel of hfplug and of every plugin in $(DIST)/ (none is on PyPI yet), built with the venv's setuptools (offline).
+# Install from them with e.g. `pip install dist/hfplug-*.whl dist/hfplug_talr-*.whl` (torch: see a plugin's README).
+DIST ?= dist
+dist: install
+	mkdir -p $(DIST) && rm -f $(DIST)/hfplug-*.whl $(DIST)/hfplug_*.whl
+	$(BIN)/pip wheel --no-deps --no-build-isolation --progress-bar off --wheel-dir $(DIST) . $(PLUGINS)
 
 clean:
 	rm -rf $(VENV) outputs

@@ -115,8 +115,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 def check_required_plugins(requirements: list[str] | None) -> None:
     """Check PEP 508 requirements against installed distributions (before anything heavy)."""
     from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
 
-    problems = []
+    from hfplug.registry import PROJECT_DISTRIBUTIONS, how_to_install
+
+    problems, unsatisfied = [], []
     for text in requirements or []:
         try:
             requirement = Requirement(text)
@@ -126,16 +129,21 @@ def check_required_plugins(requirements: list[str] | None) -> None:
             installed = metadata.version(requirement.name)
         except metadata.PackageNotFoundError:
             problems.append(f"{text} (not installed)")
+            unsatisfied.append(requirement)
             continue
         if requirement.specifier and not requirement.specifier.contains(installed, prereleases=True):
             problems.append(f"{text} (installed: {requirement.name}=={installed})")
+            unsatisfied.append(requirement)
     if problems:
-        raise RequirementError(
-            "This config requires plugins that are not satisfied: "
-            + "; ".join(problems)
-            + ". Install them with: pip install "
-            + " ".join(repr(r) for r in requirements or [])
-        )
+        # This project's own distributions are not on PyPI yet: `pip install hfplug-talr` would find nothing.
+        ours = [canonicalize_name(r.name) for r in unsatisfied if canonicalize_name(r.name) in PROJECT_DISTRIBUTIONS]
+        others = [str(r) for r in unsatisfied if canonicalize_name(r.name) not in PROJECT_DISTRIBUTIONS]
+        message = "This config requires plugins that are not satisfied: " + "; ".join(problems) + "."
+        message += "".join(f" {how_to_install(name)}" for name in dict.fromkeys(ours))
+        if others:
+            them = "the others" if ours else "them"
+            message += f" Install {them} with: pip install " + " ".join(repr(r) for r in others)
+        raise RequirementError(message)
 
 
 def check_required_plugins_loaded(requirements: list[str] | None, manager: Any) -> None:

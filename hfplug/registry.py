@@ -47,6 +47,32 @@ KNOWN_PROVIDERS: dict[tuple[str, str], str] = {
     ("reward", "unit_tests_all"): "hfplug-code-exec",
 }
 
+# This project's distributions: hfplug and one per folder in plugins/ (none is on PyPI yet).
+PROJECT_DISTRIBUTIONS: frozenset[str] = frozenset({"hfplug", *KNOWN_PROVIDERS.values()})
+
+# How each kind is called in messages, singular and plural ("Installed data transforms: ...").
+KIND_NOUNS: dict[str, tuple[str, str]] = {
+    "trainer": ("trainer", "trainers"),
+    "generation": ("generation strategy", "generation strategies"),
+    "data": ("data transform", "data transforms"),
+    "reward": ("reward", "rewards"),
+    "model": ("model", "models"),
+    "metric": ("metric", "metrics"),
+    "asset": ("asset", "assets"),
+}
+
+
+def how_to_install(distribution: str) -> str:
+    """Where to get one of this project's distributions (``hfplug`` or ``hfplug-NAME``) while none is on PyPI:
+    an editable install from a checkout of the repository, or the wheel ``make dist`` builds into ``dist/``."""
+    folder = "." if distribution == "hfplug" else "plugins/" + distribution.removeprefix("hfplug-").replace("-", "_")
+    wheel = distribution.replace("-", "_")
+    return (
+        f"{distribution} is not on PyPI yet: install it from a checkout of the hfplug repository with "
+        f"`pip install -e {folder}`, or from the wheels that `make dist` builds there with "
+        f"`pip install dist/{wheel}-*.whl`."
+    )
+
 
 @dataclass(frozen=True)
 class Component:
@@ -273,16 +299,17 @@ class Registry:
             # The real cause first: the name is missing because its plugin is broken, not uninstalled.
             causes = " ".join(f"{failure.error}." for failure in likely)
             return (
-                f"No {kind} named {name!r} is available: the plugin that provides it failed to load. {causes} "
+                f"No {KIND_NOUNS[kind][0]} named {name!r} is available: the plugin that provides it failed to load. "
+                f"{causes} "
                 "Fix the plugin (`hfplug plugins --check` lists every problem), or reinstall it."
             )
         installed = self.names(kind)
-        message = f"No {kind} named {name!r} is installed."
+        message = f"No {KIND_NOUNS[kind][0]} named {name!r} is installed."
         message += _did_you_mean(name, installed)
         provider = KNOWN_PROVIDERS.get((kind, name))
         if provider:
-            message += f" It is provided by the package {provider!r}: pip install {provider}"
-        message += f" Installed {kind}s: {', '.join(installed) if installed else '(none)'}."
+            message += f" It is provided by {provider}. {how_to_install(provider)}"
+        message += f" Installed {KIND_NOUNS[kind][1]}: {', '.join(installed) if installed else '(none)'}."
         if self._failures:
             broken = "; ".join(failure.error for failure in self._failures.values())
             message += f" Some plugins failed to load and might provide it: {broken}."

@@ -138,7 +138,7 @@ def test_data_steps_are_validated(tmp_path, isolated_plugins):
         parse_train_config(write(tmp_path, BASE + "data:\n  - {name: take, kk: 3}\n"), [])
     with pytest.raises(ConfigError, match=r"data\[0\] \(take\)\.k: expected int"):
         parse_train_config(write(tmp_path, BASE + "data:\n  - {name: take, k: lots}\n"), [])
-    with pytest.raises(UnknownComponentError, match="No data named 'tak'"):
+    with pytest.raises(UnknownComponentError, match="No data transform named 'tak'"):
         parse_train_config(write(tmp_path, BASE + "data:\n  - {name: tak}\n"), [])
     with pytest.raises(ConfigError, match=r"data\[0\]: expected a mapping"):
         parse_train_config(write(tmp_path, BASE + "data: [take]\n"), [])
