@@ -85,9 +85,3 @@ def token_weights(nll: torch.Tensor, mask: torch.Tensor, params: WeightParams, w
     exponent = params.log_scale - nll.detach().double() / params.tau
     weights = torch.exp(exponent).clamp(min=w_min).float()
     return torch.where(mask, weights, torch.zeros_like(weights))
-
-
-def weighted_token_loss(nll: torch.Tensor, weights: torch.Tensor, num_items: torch.Tensor | int) -> torch.Tensor:
-    """``sum(w * nll) / num_items``: with ``num_items`` the token count of the whole optimizer step this is
-    gradient-accumulation correct (each micro-batch adds its share)."""
-    return (weights.to(nll.dtype) * nll).sum() / torch.as_tensor(num_items, device=nll.device).clamp(min=1)

@@ -70,13 +70,14 @@ def test_memorised_batch_gets_the_smallest_tau_not_zero():
     tau=st.one_of(st.none(), st.floats(0.2, 5.0)),
     w_min=st.sampled_from((0.0, 0.01, 0.3)),
     normalize=st.sampled_from(("none", "simplex")),
+    tau_from=st.sampled_from(("token", "sequence")),
 )
-def test_weights_equal_a_from_scratch_computation(case, tau, w_min, normalize):
+def test_weights_equal_a_from_scratch_computation(case, tau, w_min, normalize, tau_from):
     """w = max(exp(log_scale - nll / tau), w_min) on valid tokens, 0 elsewhere; simplex: the weights average
     exactly 1 over valid tokens with the floor holding, found here by bisection on the scale."""
     nll, mask = case
-    params = fit_weight_params(nll, mask, tau=tau, tau_from="sequence", normalize=normalize, w_min=w_min)
-    wanted_tau = tau if tau is not None else max(median_from_scratch(nll, mask, "sequence") or 1.0, MIN_TAU)
+    params = fit_weight_params(nll, mask, tau=tau, tau_from=tau_from, normalize=normalize, w_min=w_min)
+    wanted_tau = tau if tau is not None else max(median_from_scratch(nll, mask, tau_from) or 1.0, MIN_TAU)
     assert params.tau == pytest.approx(wanted_tau, rel=1e-5)
     valid = [float(loss) for loss, keep in zip(nll.flatten(), mask.flatten(), strict=True) if keep]
     log_scale = 0.0
@@ -96,6 +97,14 @@ def test_weights_equal_a_from_scratch_computation(case, tau, w_min, normalize):
     for loss, keep, weight in zip(nll.flatten(), mask.flatten(), weights.flatten(), strict=True):
         wanted = max(math.exp(log_scale - float(loss) / wanted_tau), w_min) if keep else 0.0
         assert float(weight) == pytest.approx(wanted, rel=1e-4, abs=1e-7)
+
+
+def test_simplex_weight_of_a_single_valid_token_is_one():
+    nll = torch.tensor([[9.0, 2.5, 7.0]])
+    mask = torch.tensor([[False, True, False]])
+    params = fit_weight_params(nll, mask, tau=0.5, tau_from="token", normalize="simplex", w_min=0.01)
+    assert params.log_scale == pytest.approx(5.0)  # exp(5 - 2.5 / 0.5) = 1
+    assert token_weights(nll, mask, params, 0.01)[0].tolist() == pytest.approx([0.0, 1.0, 0.0])
 
 
 def test_fixed_tau_is_not_replaced_by_the_median():
