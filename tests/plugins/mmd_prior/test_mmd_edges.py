@@ -1,0 +1,93 @@
+"""The edges of the estimators and metrics: the smallest inputs they accept, the inputs they convert, the ones
+they refuse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from datasets import Dataset
+from hfplug_mmd_prior import covariance_ratio, mmd2, nmse_db
+from hfplug_mmd_prior.evaluation import evaluate_autoencoder
+from hfplug_mmd_prior.model import MMDAutoencoder
+from hfplug_mmd_prior.objectives import batch_gaussian_kl
+
+from hfplug.errors import ConfigError, DatasetError
+
+
+@pytest.mark.parametrize("estimator", ["biased", "unbiased", "linear"])
+def test_two_rows_are_enough_and_any_numeric_input_is_read_as_floats(estimator):
+    x, y = [[0, 1], [200, 3]], [[1, 1], [0, 250]]
+    as_float = mmd2(torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32), estimator)
+    assert torch.isfinite(as_float)
+    assert mmd2(torch.tensor(x), torch.tensor(y), estimator).item() == pytest.approx(as_float.item())  # int64
+    as_pixels = mmd2(torch.tensor(x, dtype=torch.uint8), torch.tensor(y, dtype=torch.uint8), estimator)
+    assert as_pixels.item() == pytest.approx(as_float.item())  # uint8 squares would overflow
+    assert mmd2(np.array(x), np.array(y), estimator).item() == pytest.approx(as_float.item())  # NumPy ints
+    assert mmd2(x, y, estimator).item() == pytest.approx(as_float.item())  # lists
+
+
+def test_samples_that_are_not_matrices_or_hold_infinities_are_refused():
+    with pytest.raises(DatasetError, match="x must be a 2-D"):
+        mmd2(torch.randn(5), torch.randn(5, 1))
+    with pytest.raises(DatasetError, match="y must be a 2-D"):
+        mmd2(torch.randn(5, 1), torch.randn(5, 1, 1))
+    with pytest.raises(DatasetError, match="y contains NaN or infinite"):
+        mmd2(torch.randn(5, 2), torch.tensor([[0.0, 1.0], [float("inf"), 0.0]]))
+
+
+@pytest.mark.parametrize("scales", [[], [1.0, 0.0], [-0.5]])
+def test_kernel_scales_must_be_positive(scales):
+    with pytest.raises(ConfigError, match="kernel_scales"):
+        mmd2(torch.randn(4, 2), torch.randn(4, 2), scales=scales)
+
+
+def test_one_scale_is_one_rbf():
+    x, y = torch.randn(6, 2, dtype=torch.float64), torch.randn(6, 2, dtype=torch.float64)
+    squared = torch.cdist(x, y) ** 2
+    kxy = torch.exp(-squared / (2 * 0.7**2)).mean()
+    kxx = torch.exp(-(torch.cdist(x, x) ** 2) / (2 * 0.7**2)).mean()
+    kyy = torch.exp(-(torch.cdist(y, y) ** 2) / (2 * 0.7**2)).mean()
+    value = mmd2(x, y, scales=[1.0], bandwidth=0.7)
+    assert value.item() == pytest.approx((kxx + kyy - 2 * kxy).item(), rel=1e-9)
+
+
+def test_batch_kl_needs_one_more_code_than_dimensions():
+    codes = torch.randn(4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.isfinite(batch_gaussian_kl(codes))
+    with pytest.raises(DatasetError, match="3 codes cannot give a full-rank 3x3 covariance"):
+        batch_gaussian_kl(codes[:3])
+
+
+def test_covariance_ratio_on_the_smallest_input_and_on_uncorrelated_dimensions():
+    z = np.array([[0.0, 1.0], [2.0, 5.0]])  # covariance [[2, 4], [4, 8]]: trace 10, off-diagonal |4| + |4|
+    assert covariance_ratio(z) == pytest.approx(10 / 8)
+    assert covariance_ratio(torch.tensor(z)) == pytest.approx(10 / 8)
+    assert covariance_ratio(np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])) == float("inf")
+    with pytest.raises(DatasetError, match="at least 2 samples"):
+        covariance_ratio(z[:1])
+    with pytest.raises(DatasetError, match="at least 2 latent dimensions"):
+        covariance_ratio(z[:, :1])
+
+
+def test_nmse_db_takes_tensors_and_refuses_what_it_cannot_normalise():
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert nmse_db(x, x * 0.5) == pytest.approx(10 * np.log10(0.25))
+    assert nmse_db(x.detach().numpy(), torch.zeros(2, 2)) == pytest.approx(0.0)
+    with pytest.raises(DatasetError, match="differ in shape"):
+        nmse_db(np.ones((2, 2)), np.ones((2, 3)))
+    with pytest.raises(DatasetError, match="NaN"):
+        nmse_db(np.ones(2), np.array([1.0, np.nan]))
+    with pytest.raises(DatasetError, match="NaN"):
+        nmse_db(np.array([np.inf, 1.0]), np.ones(2))
+    with pytest.raises(DatasetError, match="all zero"):
+        nmse_db(np.zeros(3), np.ones(3))
+
+
+def test_evaluation_encodes_at_most_max_examples():
+    points = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    model = MMDAutoencoder(input_shape=[4], latent_dim=2, architecture="mlp", hidden_sizes=[8])
+    data = Dataset.from_dict({"pixel_values": points})
+    results = evaluate_autoencoder(model, data, regressors=(), max_examples=20, progress=False)
+    assert results["examples"] == 20
+    assert (results["latent_dim"], results["objective"]) == (2, "mmd")
