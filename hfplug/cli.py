@@ -196,6 +196,12 @@ def assets_path(name: str) -> None:
 @click.option("--chat/--no-chat", default=True, show_default=True, help="Wrap the prompt in the chat template.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Extra generate() keyword (JSON value).")
+@click.option(
+    "--compile",
+    "compile_step",
+    is_flag=True,
+    help="Pass compile=True to the strategy: its compiled static decode step (hispec, self_spec, greedy).",
+)
 @debug_option
 def generate(
     model_path: str,
@@ -207,6 +213,7 @@ def generate(
     chat: bool,
     seed: int,
     options: tuple[str, ...],
+    compile_step: bool,
 ) -> None:
     """Generate a completion for one prompt, optionally with a plugin's decoding strategy."""
     from hfplug.generate import generate_text
@@ -214,6 +221,10 @@ def generate(
     extra = _key_values(options, "--option", _json_or_text)
     if temperature is not None:
         extra["temperature"] = temperature
+    if compile_step:
+        if not strategy:
+            raise click.UsageError("--compile is an option of a strategy's decode loop: add --strategy (e.g. hispec).")
+        extra["compile"] = True
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         text = generate_text(

@@ -190,3 +190,29 @@ def test_a_planted_host_read_or_data_dependent_shape_is_counted(planted, static_
     assert row == model.generate(prompts[0], do_sample=False, max_new_tokens=12)[0].tolist()
     frames, breaks = _graph_count(backend)
     assert breaks > 0 and frames > 2, (frames, breaks)
+
+
+def test_hfplug_generate_compile_flag_passes_compile_true_to_the_strategy(monkeypatch):
+    from click.testing import CliRunner
+
+    from hfplug.cli import cli
+
+    received = []
+    import hfplug.generate
+
+    original = hfplug.generate.generate_text
+
+    def spying(*args, **kwargs):
+        received.append(kwargs.get("compile"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(hfplug.generate, "generate_text", spying)
+    base = ["generate", "--model", "tiny", "--prompt", "Once upon", "--no-chat", "--max-new-tokens", "6"]
+    base += ["--strategy", "greedy", "--option", 'compile_options={"backend": "eager"}']
+    plain = CliRunner().invoke(cli, base)
+    compiled = CliRunner().invoke(cli, [*base, "--compile"])
+    assert plain.exit_code == 0 and compiled.exit_code == 0, (plain.output, compiled.output)
+    assert received == [None, True]
+    assert compiled.output == plain.output
+    no_strategy = CliRunner().invoke(cli, ["generate", "--model", "tiny", "--prompt", "x", "--compile"])
+    assert no_strategy.exit_code != 0 and "--strategy" in no_strategy.output
