@@ -195,9 +195,11 @@ def results(workdir: Path, env: dict[str, str]) -> dict[str, str]:
 
 
 def report(plugin: str, config: dict, statuses: dict[str, str], workdir: Path, env: dict, seconds: float) -> dict:
+    unchecked = sorted(name for name, status in statuses.items() if status == "not checked")
+    statuses = {name: status for name, status in statuses.items() if status != "not checked"}
     equivalents = config.get("equivalent", {})
     listed = {name for name in equivalents if name in statuses and statuses[name] not in DETECTED}
-    stale = sorted(name for name in equivalents if name not in statuses)
+    stale = sorted(name for name in equivalents if name not in statuses and name not in unchecked)
     killed_equivalents = sorted(name for name in equivalents if statuses.get(name) in DETECTED)
     undetected = sorted(name for name, status in statuses.items() if status not in DETECTED and name not in listed)
     detected = sum(status in DETECTED for status in statuses.values())
@@ -216,6 +218,8 @@ def report(plugin: str, config: dict, statuses: dict[str, str], workdir: Path, e
     print(f"\n== {plugin}: {len(statuses)} mutants of {', '.join(config['core'])}")
     print(f"   by status: {json.dumps(by_status, sort_keys=True)}")
     print(f"   equivalents listed in plugins/{plugin}/{CONFIG_NAME}: {len(listed)}")
+    if unchecked:
+        print(f"   PARTIAL: {len(unchecked)} mutants not checked (a run of named mutants, or interrupted)")
     for name in stale:
         print(f"   WARNING: listed equivalent {name} does not exist any more (the code changed): re-check the list")
     for name in killed_equivalents:
@@ -229,6 +233,7 @@ def report(plugin: str, config: dict, statuses: dict[str, str], workdir: Path, e
         "score": score,
         "by_status": by_status,
         "undetected": undetected,
+        "unchecked": len(unchecked),
         "seconds": round(seconds),
     }
 
@@ -238,6 +243,7 @@ def main() -> None:
     parser.add_argument("plugin", help=f"a plugin with a {CONFIG_NAME}: {', '.join(plugins_with_config())}")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1: a shared machine)")
     parser.add_argument("--fail-under", type=float, default=0.0, help="exit 1 when the score is below this (0-1)")
+    parser.add_argument("--mutants", nargs="+", default=[], help="run only these mutants (names or globs)")
     parser.add_argument(
         "--report-only", action="store_true", help="no run: score the work dir's last run against the current list"
     )
@@ -270,7 +276,7 @@ def main() -> None:
         check_shadowing(workdir, package.name, env)
         shutil.rmtree(workdir / "mutants" / package.name)
         print(f"== mutating {args.plugin} in {workdir} (tests: {' '.join(config['tests'])})", flush=True)
-        mutmut(workdir, env, "run", "--max-children", str(args.jobs))
+        mutmut(workdir, env, "run", "--max-children", str(args.jobs), *args.mutants)
         summary = report(args.plugin, config, results(workdir, env), workdir, env, time.monotonic() - start)
         (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if summary["score"] < args.fail_under:
