@@ -255,6 +255,7 @@ def parse_train_config(config_path: str | Path | None, cli_args: list[str] | Non
     cli_values = _explicit_cli_values(parser, cli_args, known)
     merged = {**file_values, **cli_values}
     _default_precision_for_this_machine(merged, types_by_field)
+    _default_pin_memory_for_this_machine(merged, types_by_field)
     _default_checkpointing_under_its_new_name(merged, config_class)
 
     built = []
@@ -307,6 +308,16 @@ def _default_precision_for_this_machine(merged: dict[str, Any], types_by_field: 
         return
     if not bf16_available():
         merged["bf16"] = False
+
+
+def _default_pin_memory_for_this_machine(merged: dict[str, Any], types_by_field: dict[str, Any]) -> None:
+    """Without an accelerator, pinned memory does nothing but make every DataLoader warn: default it off there."""
+    from hfplug.precision import pinned_memory_useful
+
+    if "dataloader_pin_memory" in merged or "dataloader_pin_memory" not in types_by_field:
+        return
+    if not pinned_memory_useful():
+        merged["dataloader_pin_memory"] = False
 
 
 def _default_checkpointing_under_its_new_name(merged: dict[str, Any], config_class: type) -> None:

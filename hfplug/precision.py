@@ -1,8 +1,10 @@
-"""What precision a trainer config defaults to on this machine.
+"""What precision, and whether pinned memory, a trainer config defaults to on this machine.
 
 trl turns ``bf16`` on unless told otherwise, which ``TrainingArguments`` rejects on a machine
-without a bf16-capable accelerator. hfplug defaults to fp32 there instead of failing, for config
-files (:mod:`hfplug.config`) and for config classes built in Python
+without a bf16-capable accelerator. hfplug defaults to fp32 there instead of failing. Likewise
+``dataloader_pin_memory`` defaults to True, which on a machine without an accelerator does nothing
+but make torch's DataLoader warn on every run; there it defaults to False. Both for config files
+(:mod:`hfplug.config`) and for config classes built in Python
 (:class:`hfplug.trainers.machine_defaults.MachineDefaults`) alike.
 """
 
@@ -14,3 +16,10 @@ def bf16_available() -> bool:
     import torch
 
     return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
+def pinned_memory_useful() -> bool:
+    """Whether pinning host memory can help: torch sees an accelerator to copy batches to."""
+    import torch
+
+    return bool(torch.accelerator.is_available())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,8 +223,9 @@ def run_training(setup: TrainSetup) -> TrainResult:
 
     # We push ourselves after saving, so the card carries hfplug's provenance record.
     push, args.push_to_hub = args.push_to_hub, False
-    trainer = build_trainer(setup, model, tokenizer, train, evaluation)
-    output = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+    with _libraries_reading_the_deprecated_checkpointing_name():
+        trainer = build_trainer(setup, model, tokenizer, train, evaluation)
+        output = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
     metrics = dict(output.metrics)
     trainer.save_model(args.output_dir)
     pushed_to = None
@@ -233,6 +237,16 @@ def run_training(setup: TrainSetup) -> TrainResult:
         if push:
             pushed_to = _push(args, info)
     return TrainResult(output_dir=args.output_dir, metrics=metrics, pushed_to=pushed_to)
+
+
+@contextlib.contextmanager
+def _libraries_reading_the_deprecated_checkpointing_name() -> Iterator[None]:
+    """Silence one FutureWarning, and only while hfplug builds and runs the trainer: peft (0.21, wrapping the
+    model for ``use_peft``) and trl (around generation) read transformers' deprecated ``is_gradient_checkpointing``
+    of every model, checkpointing on or off. The user's config cannot avoid it; hfplug itself uses the new name."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 def _push(args: Any, info: dict[str, Any]) -> str:
