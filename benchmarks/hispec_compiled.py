@@ -45,6 +45,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--verify-layer", type=int, help="l_i of hispec (default L/4, above l_d)")
     parser.add_argument("--draft-length", type=int, default=2)
     parser.add_argument("--verify-window", type=int, default=4)
+    parser.add_argument(
+        "--strategies", nargs="+", default=["greedy", "self_spec", "hispec"], choices=["greedy", "self_spec", "hispec"]
+    )
     parser.add_argument("--prompts", type=int, default=4)
     parser.add_argument("--prompt-length", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=64)
@@ -100,7 +103,8 @@ def methods(model: Any, options: argparse.Namespace) -> dict[str, Any]:
             **inputs, **common, cache_implementation="static"
         ),
     }
-    for name, extra in settings.items():
+    for name in options.strategies:
+        extra = settings[name]
         strategy = load_strategy(model, name)
         for compiled in (False, True):
             label = f"hfplug {name} ({'compiled' if compiled else 'eager'})"
