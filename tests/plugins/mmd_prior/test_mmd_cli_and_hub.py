@@ -10,6 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from hfplug_mmd_prior import MMDAutoencoder
+from hfplug_mmd_prior.model import PAPER
 
 from hfplug.cli import build_cli
 from hfplug.testing import write_jsonl
@@ -100,3 +101,49 @@ def test_hfplug_push_of_a_trained_folder_names_the_trainer(trained, local_hub):
     push(folder / "out", repo_id)
     card = Path(hf_hub_download(repo_id, "README.md")).read_text()
     assert "hfplug-mmd-ae" in card and "Trained with the **mmd_ae** trainer" in card
+
+
+def test_push_to_hub_hands_its_folder_and_every_option_to_hfplugs_push(monkeypatch):
+    from importlib import metadata
+
+    import hfplug.hub
+
+    model = MMDAutoencoder(input_shape=[4], latent_dim=2, architecture="mlp", hidden_sizes=[8], prior="uniform")
+    seen = {}
+
+    def fake_push(folder, repo_id, **options):
+        seen.update(repo_id=repo_id, options=options, files=sorted(p.name for p in Path(folder).iterdir()))
+        seen["run"] = Path(folder, "hfplug_run.json").read_text()
+        return "commit-url"
+
+    monkeypatch.setattr(hfplug.hub, "push", fake_push)
+    options = {"private": True, "token": "t", "branch": "dev", "commit_message": "m", "create_pr": True}
+    assert model.push_to_hub("me/ae", metrics={"lps": 0.1}, **options) == "commit-url"
+    assert seen["repo_id"] == "me/ae" and {"config.json", "model.safetensors", "hfplug_run.json"} <= set(seen["files"])
+    assert seen["options"] == {
+        "private": True,
+        "token": "t",
+        "revision": "dev",
+        "commit_message": "m",
+        "create_pr": True,
+    }
+    version = metadata.version("hfplug-mmd-prior")
+    assert json.loads(seen["run"]) == {
+        "hfplug_version": hfplug.__version__,
+        "components": [
+            {"kind": "model", "name": "mmd_ae", "distribution": "hfplug-mmd-prior", "version": version, "paper": PAPER}
+        ],
+        "config": json.loads(json.dumps(model.provenance()["config"])),
+        "metrics": {"lps": 0.1},
+        "pip_install": f"pip install hfplug=={hfplug.__version__} hfplug-mmd-prior=={version}",
+    }
+    assert seen["run"].startswith('{\n  "hfplug_version"')  # indented for a reader
+    assert model.provenance()["config"]["prior"] == "uniform" and model.provenance()["metrics"] == {}
+    model.push_to_hub("me/ae")
+    assert seen["options"] == {
+        "private": False,
+        "token": None,
+        "revision": None,
+        "commit_message": None,
+        "create_pr": False,
+    }
