@@ -158,3 +158,27 @@ def test_the_bound_holds_when_thetas_quantisation_error_is_at_its_worst(d):
     scores = (points @ theta).astype(np.float64)
     assert np.all(engine.lower <= scores) and np.all(scores <= engine.upper)
     engine.close()
+
+
+@pytest.mark.parametrize("n", [300, 5000])  # one window of rows, and two
+def test_a_near_tie_checks_once_whether_window_products_equal_the_full_product(n):
+    """The first near tie compares the aligned row windows' float32 products with the full product and keeps
+    the verdict: the windows (cheaper) are used only when they equal it, on this machine's BLAS."""
+    rng = np.random.default_rng(n)
+    points = (rng.standard_normal((n, 16)) + 0.5).astype(np.float32)
+    target = points.astype(np.float64).mean(axis=0).astype(np.float32)
+    best = int(np.argmax(points @ target))
+    points[n - 1] = points[best]  # an exact duplicate of the first pick, in the last window: a tie
+    engine = Int8Herding(points, target)
+    assert engine.windows_match is None
+    pick = engine.pick(target, np.zeros(n, dtype=bool))
+    assert pick == min(best, n - 1)
+    full = points @ target
+    tied_windows = {best // 4096, (n - 1) // 4096}
+    expected = all(
+        np.array_equal(points[w * 4096 : (w + 1) * 4096] @ target, full[w * 4096 : (w + 1) * 4096])
+        for w in tied_windows
+    )
+    assert engine.fallbacks == 1
+    assert engine.windows_match is expected
+    engine.close()
