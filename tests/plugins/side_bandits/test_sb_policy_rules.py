@@ -107,6 +107,11 @@ def test_the_pairwise_test_uses_both_precisions():
     policy = _started(LPTracking(exploitation_test="pairwise_glr"), pair)
     assert _branch(policy, t, means, [needed * 1.001] * 2)[0] == ["exploit"]
     assert _branch(policy, t, means, [needed * 0.999] * 2)[0] != ["exploit"]
+    # an exactly known arm (infinite precision) leaves the other arm's precision: Delta**2 / 2 * P_j
+    exact_best = _started(LPTracking(exploitation_test="pairwise_glr"), ([1.0, 0.5], [[0.0, INF], [INF, 1.0]]))
+    assert _branch(exact_best, t, means, [INF, needed * 1.001 / 2])[0] == ["exploit"]
+    exact_other = _started(LPTracking(exploitation_test="pairwise_glr"), ([1.0, 0.5], [[1.0, INF], [INF, 0.0]]))
+    assert _branch(exact_other, t, means, [needed * 1.001 / 2, INF])[0] == ["exploit"]
     spec_rule = _started(LPTracking(exploitation_test="arm_precision"), pair)
     assert _branch(spec_rule, t, means, [needed * 1.001 / 2] * 2)[0] == ["exploit"]  # P_1 alone suffices
 
