@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 from hfplug_hispec.early_exit import objective as objective_module
-from hfplug_hispec.early_exit.objective import EarlyExitObjective, layer_dropout_rates
+from hfplug_hispec.early_exit.objective import EarlyExitObjective, check_settings, layer_dropout_rates
 from torch import nn
 
 from hfplug.testing import make_tiny_model
@@ -32,8 +32,15 @@ def model(tokenizer):
     ],
 )
 def test_settings_at_the_edge_are_accepted(settings, model):
+    settings = dict(settings)  # the parameter itself stays as it is for a rerun in the same process
     layers, weights = settings.pop("layers", None), settings.pop("weights", None)
     EarlyExitObjective.for_model(model, layers, weights, **settings)
+
+
+def test_check_settings_defaults_to_the_exponential_schedule():
+    check_settings(None, None, 1.0, 0.0, 0.0)  # a default schedule that is not a known one would raise here
+    with pytest.raises(ValueError, match="layer_dropout_schedule must be one of"):
+        check_settings(None, None, 1.0, 0.0, 0.0, "cosine")
 
 
 @pytest.mark.parametrize(

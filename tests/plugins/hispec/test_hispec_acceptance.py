@@ -116,9 +116,13 @@ def test_the_rows_handed_up_are_the_targets_of_every_emitted_position(acceptance
     assert (accepted, token, len(rows)) == (1, 3, 2)
     torch.testing.assert_close(torch.stack(rows), torch.stack([P, second_target]))
     # Both certain to survive (p >= q at 1 and 3): all three target rows go up, the bonus drawn from the last.
-    accepted, token, rows = chooser.verify([1, 3], [Q, Q], _logits(P, second_target, BONUS))
-    assert (accepted, len(rows)) == (2, 3)
+    bonus = torch.zeros(5, dtype=torch.float64)
+    for _ in range(2000):
+        accepted, token, rows = chooser.verify([1, 3], [Q, Q], _logits(P, second_target, BONUS))
+        assert (accepted, len(rows)) == (2, 3)
+        bonus[token] += 1
     torch.testing.assert_close(torch.stack(rows), torch.stack([P, second_target, BONUS]))
+    assert chi_square_p_value(bonus, BONUS) > 1e-3
 
 
 def test_equal_distributions_accept_every_candidate(acceptance):
@@ -126,3 +130,12 @@ def test_equal_distributions_accept_every_candidate(acceptance):
     chooser = acceptance.SamplingChooser(lambda logits: logits)
     for candidate in torch.multinomial(P, 200, replacement=True).tolist():
         assert chooser.verify([candidate], [P], _logits(P, BONUS))[0] == 1
+
+
+def test_sampling_from_a_single_possible_token(acceptance):
+    """top_k=1 (or a peaked temperature) leaves one token with all the mass: sampling must still work."""
+    chooser = acceptance.SamplingChooser(lambda logits: logits)
+    one_hot = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    picked = chooser.pick_rows(one_hot.log())
+    assert [token for token, _ in picked] == [1, 2]
+    torch.testing.assert_close(torch.stack([row for _, row in picked]), one_hot)

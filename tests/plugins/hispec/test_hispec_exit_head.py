@@ -51,7 +51,7 @@ def _reference_float32(model: LlamaForCausalLM, hidden: torch.Tensor) -> torch.T
     h = hidden.double()
     normalised = h / torch.sqrt(h.pow(2).mean(-1, keepdim=True) + EPSILON) * model.model.norm.weight.double()
     logits = normalised @ model.lm_head.weight.double().T
-    if model.lm_head.bias is not None:
+    if getattr(model.lm_head, "bias", None) is not None:
         logits = logits + model.lm_head.bias.double()
     return logits
 
@@ -105,5 +105,24 @@ def test_float32_copies_follow_each_weight(changed, exit_head, device):
             "head weight": model.lm_head.weight,
             "head bias": model.lm_head.bias,
         }[changed].mul_(-2.0)
+    logits = exit_head.ExitHead(model, float32=True).logits(hidden)
+    torch.testing.assert_close(logits.double(), _reference_float32(model, hidden), rtol=1e-5, atol=1e-5)
+
+
+class _HeadWithoutBias(torch.nn.Module):
+    """An LM head that is not an nn.Linear and has no ``bias`` attribute at all."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(weight.detach().clone())
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.linear(hidden, self.weight)
+
+
+def test_a_head_without_a_bias_attribute_works(exit_head, device):
+    model = _model(torch.bfloat16, device)
+    model.lm_head = _HeadWithoutBias(model.lm_head.weight)
+    hidden = _hidden(torch.bfloat16, device)
     logits = exit_head.ExitHead(model, float32=True).logits(hidden)
     torch.testing.assert_close(logits.double(), _reference_float32(model, hidden), rtol=1e-5, atol=1e-5)
