@@ -182,3 +182,33 @@ def test_a_near_tie_checks_once_whether_window_products_equal_the_full_product(n
     assert engine.fallbacks == 1
     assert engine.windows_match is expected
     engine.close()
+
+
+class WindowsDiffer(np.ndarray):
+    """A matrix whose products over a slice of rows differ from the full product's rows (as a BLAS that blocks
+    differently by shape might): in a window product, rows further into the window score a little lower."""
+
+    def __matmul__(self, other):
+        result = np.asarray(self) @ other
+        if self.shape[0] != FULL_ROWS:
+            result = result - np.arange(len(result), dtype=result.dtype) * np.float32(1e-3)
+        return result
+
+
+FULL_ROWS = 5000  # more than one window (4096 rows)
+
+
+def test_when_window_products_differ_the_full_product_decides_every_tie():
+    rng = np.random.default_rng(9)
+    points = (rng.standard_normal((FULL_ROWS, 16)) + 0.5).astype(np.float32)
+    target = points.astype(np.float64).mean(axis=0).astype(np.float32)
+    best = int(np.argmax(points @ target))
+    assert 0 < best < 4096  # in the first window, not at its start
+    points[4096] = points[best]  # a tie; the windows would settle it for row 4096, first of the second window
+    engine = Int8Herding(points.view(WindowsDiffer), target)
+    taken = np.zeros(FULL_ROWS, dtype=bool)
+    assert engine.pick(target, taken) == best
+    assert engine.windows_match is False
+    taken[best] = True
+    assert engine.pick(target, taken) == 4096  # the duplicate is next, through the full product again
+    engine.close()
