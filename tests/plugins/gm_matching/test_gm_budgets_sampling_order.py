@@ -74,6 +74,13 @@ def test_proportional_budgets_are_largest_remainder_shares_that_sum_to_k(case):
     assert all(0 <= budget <= size for budget, size in zip(budgets, sizes, strict=True))
 
 
+def test_budgets_default_to_equal_and_refuse_k_outside_one_to_n():
+    assert split_budget(11, [5, 50, 20]) == [3, 4, 4]  # equal [code], the leftovers to the largest classes
+    for k in (0, -1, 76):
+        with pytest.raises(DatasetError, match=f"k={k} must be between 1 and the number of rows"):
+            split_budget(k, [5, 50, 20], "proportional")
+
+
 def test_fraction_rounds_half_up():
     assert GMMatchingConfig(fraction=0.25).rows_to_keep(10) == 3  # 2.5 -> 3 (Python's round() would give 2)
     assert GMMatchingConfig(fraction=0.05).rows_to_keep(10) == 1  # 0.5 -> 1
