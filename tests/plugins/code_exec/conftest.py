@@ -115,8 +115,12 @@ def run_suite(judge_modules):
             suite = judge_modules.suites.build({"visibility": visibility, **spec}, {"entry_point": entry_point})
             suite.prepare(program)
             outcomes = judge_modules.judge.Outcomes(suite, program)
-            suite.run(program, outcomes, strict)
-            return suite, outcomes.finish(None)
+            aborted = None
+            try:
+                suite.run(program, outcomes, strict)
+            except judge_modules.judge.RunAborted as error:  # as the judge does when the program's run ends early
+                aborted = error
+            return suite, outcomes.finish(aborted)
         finally:
             for name, module in saved.items():
                 if module is None:

@@ -326,7 +326,8 @@ def test_a_stdin_case_that_raised_is_an_error_with_its_type(run_suite, judge_mod
 
 
 def test_values_are_reported_as_data(run_suite, judge_modules):
-    """The ``values`` suite (building tests from a reference): each call's value as wire JSON, a raise as an error."""
+    """The ``values`` suite (building tests from a reference): each call's value as wire JSON, a raise as an
+    error and the next call still made; a run that ends fails the call it was in and leaves the rest not run."""
     import sys
 
     judge, wire = judge_modules.judge, sys.modules["wire"]
@@ -334,18 +335,31 @@ def test_values_are_reported_as_data(run_suite, judge_modules):
     def half(x):
         if x == 0:
             raise judge.program_raised("ZeroDivisionError", "trace")
+        if x < 0:
+            raise judge.RunAborted("timed out")
         return (x / 2, [x])
 
-    spec = {"format": "values", "test": {"calls": [["half", [4]], ["half", [0]]]}}
+    spec = {
+        "format": "values",
+        "test": {"calls": [["half", [4]], ["half", [0]], ["half", [2]], ["half", [-1]], ["half", [6]]]},
+    }
     suite, outcomes = run_suite(spec, LocalProgram(judge, half=half))
-    assert suite.sources == ["half(4,)", "half(0,)"]
-    assert outcomes[0]["status"] == "passed"
+    assert suite.sources == ["half(4,)", "half(0,)", "half(2,)", "half(-1,)", "half(6,)"]
+    assert _statuses(outcomes) == ["passed", "error", "passed", "failed", "not_run"]
     assert json.loads(outcomes[0]["detail"]) == wire.to_wire((2.0, [4]))
-    assert (outcomes[1]["status"], outcomes[1]["error_type"], outcomes[1]["detail"]) == (
-        "error",
-        "ZeroDivisionError",
-        "",
-    )
+    assert json.loads(outcomes[2]["detail"]) == wire.to_wire((1.0, [2]))
+    assert (outcomes[1]["error_type"], outcomes[1]["detail"]) == ("ZeroDivisionError", "")
+    assert outcomes[3]["error_type"] == "timed out"
+
+
+def test_mbpp_without_set_up_and_with_set_up_that_does_not_parse(run_suite, judge_modules):
+    program = LocalProgram(judge_modules.judge, add=lambda a, b: float(a + b))
+    spec = {"format": "mbpp", "test": ["assert add(1, 2) == 3"]}
+    _, strict = run_suite(spec, program, strict=True)
+    _, reference = run_suite(spec, program, strict=False)
+    assert (_statuses(strict), _statuses(reference)) == (["failed"], ["passed"])
+    with pytest.raises(judge_modules.judge.SpecError, match="the test set-up code do not parse"):
+        run_suite({**spec, "setup": "import (\n"}, program)
 
 
 def test_unknown_and_malformed_suites_are_named(run_suite, judge_modules):

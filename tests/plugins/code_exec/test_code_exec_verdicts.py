@@ -165,3 +165,63 @@ def test_a_stdio_row_with_no_pair_is_refused_by_name():
     empty = json.dumps({"inputs": [], "outputs": []})
     with pytest.raises(DatasetError, match=r"row 0 \(task_id='t0'\).*0 inputs and 0 outputs"):
         jobs_for(["p"], ["print(1)"], input_output=[empty], task_id=["t0"])
+
+
+def test_what_the_judge_left_out_is_blank_and_long_fields_are_cut():
+    plan = [{"visibility": "public"}, {"visibility": "public", "source": "s"}, {"visibility": "public", "source": "v"}]
+    reported = [
+        {"status": "failed"},  # no detail, no error type
+        "not a dict",
+        {"status": "failed", "detail": "d" * 5000, "error_type": "E" * 150},
+    ]
+    tests = outcomes_from_judge(plan, reported)
+    assert [(t.source, t.detail, t.error_type, t.status) for t in tests[:2]] == [
+        ("", "", "", "failed"),
+        ("s", "", "", "not_run"),
+    ]
+    assert (len(tests[2].detail), len(tests[2].error_type)) == (results.MAX_DETAIL_CHARS, 100)
+    # A values job (building tests from a reference) keeps values up to MAX_VALUE_CHARS.
+    assert len(outcomes_from_judge(plan, reported, values=True)[2].detail) == 5000
+
+
+def test_a_result_survives_its_json_round_trip_with_hidden_tests_blank():
+    tests = [
+        _outcome(0, "public", "failed", source="assert f(1) == 2", detail="Expected: 2", error_type="AssertionError"),
+        _outcome(1, "hidden", "passed", source="secret", detail="secret"),
+    ]
+    result = results.ExecutionResult(
+        status="failed",
+        passed=1,
+        total=2,
+        reason="wrong answer",
+        feedback="f",
+        tests=tests,
+        isolation="bubblewrap",
+        duration_s=0.5,
+        attempts=2,
+    )
+    data = json.loads(json.dumps(result.as_dict()))
+    assert data["pass_fraction"] == 0.5
+    assert data["tests"][1] == {
+        "index": 1,
+        "visibility": "hidden",
+        "status": "passed",
+        "source": "",
+        "detail": "",
+        "error_type": "",
+    }
+    assert data["tests"][0] == {
+        "index": 0,
+        "visibility": "public",
+        "status": "failed",
+        "source": "assert f(1) == 2",
+        "detail": "Expected: 2",
+        "error_type": "AssertionError",
+    }
+    back = results.ExecutionResult.from_dict(data)
+    assert back.as_dict() == data
+    assert (back.status, back.passed, back.total, back.reason, back.feedback) == ("failed", 1, 2, "wrong answer", "f")
+    assert (back.isolation, back.duration_s, back.attempts) == ("bubblewrap", 0.5, 2)
+    assert [t.source for t in back.tests] == ["assert f(1) == 2", ""]
+    # Fields the sender left out keep their defaults.
+    assert results.ExecutionResult.from_dict({"status": "failed"}) == results.ExecutionResult(status="failed")
