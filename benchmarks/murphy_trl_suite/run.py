@@ -26,7 +26,10 @@ from benchmarks.murphy_trl_suite.standins import build_standins
 
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
-TIMING = {"step_time", "train_runtime", "train_samples_per_second", "train_steps_per_second"}
+TIMING = {
+    "step_time",
+    *(f"{mode}_{what}" for mode in ("train", "eval") for what in ("runtime", "samples_per_second", "steps_per_second")),
+}
 DEFAULT_SELECTION = "TestGRPOTrainer"
 
 
@@ -87,7 +90,8 @@ def report(workdir: Path, grpo: dict[str, str], murphy: dict[str, str]) -> None:
             print(f"  Murphy {murphy.get(name, 'not run')}: {name}")
     same, compared = 0, 0
     for name in kept:
-        logs = [workdir / f"logs-{trainer}" / f"{name}.json" for trainer in ("grpo", "murphy")]
+        file = f"{name.replace('/', '_')}.json"  # as scratch_conftest.py names it
+        logs = [workdir / f"logs-{trainer}" / file for trainer in ("grpo", "murphy")]
         if not all(log.exists() for log in logs):
             continue
         compared += 1

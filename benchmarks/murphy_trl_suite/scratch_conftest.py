@@ -40,7 +40,7 @@ def offline_load_dataset(path, name=None, split=None, streaming=False, **kwargs)
 def recording_train(self, *args, **kwargs):
     output = _train(self, *args, **kwargs)
     if os.environ.get("LOGDIR"):
-        test = os.environ.get("PYTEST_CURRENT_TEST", "unknown").split(" ")[0].split("::", 1)[-1]
+        test = os.environ.get("PYTEST_CURRENT_TEST", "unknown").split(" ")[0].split("::", 1)[-1].replace("/", "_")
         folder = Path(os.environ["LOGDIR"])
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{test}.json").write_text(json.dumps(self.state.log_history, default=str))
