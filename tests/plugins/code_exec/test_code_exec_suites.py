@@ -369,3 +369,58 @@ def test_unknown_and_malformed_suites_are_named(run_suite, judge_modules):
         run_suite({"format": "junit", "test": ""}, program)
     with pytest.raises(spec_error, match="the stdio tests are malformed: KeyError"):
         run_suite({"format": "stdio", "test": {"inputs": []}}, program)
+
+
+def test_stdin_replies_are_read_with_their_defaults(run_suite, judge_modules):
+    """A reply without a status ran to its end, without stdout printed nothing, without an exit code exited 0;
+    a run that timed out fails even with the right output; expected lines are joined by newlines."""
+    spec = {
+        "format": "stdio",
+        "test": {"inputs": ["a", "b", "c", "d", "e"], "outputs": ["1", "", "3", "4", ["1", "2"]]},
+    }
+    replies = {
+        "a": {"stdout": "1"},
+        "b": {"status": "exited", "exit": 0},
+        "c": {"stdout": "3", "status": "exited", "error_type": "Warning"},
+        "d": {"stdout": "4", "status": "timed out", "exit": 0},
+        "e": {"stdout": "1\n2\n", "status": "exited", "exit": 0},
+    }
+    _, outcomes = run_suite(spec, LocalProgram(judge_modules.judge, stdio=_replies(replies)))
+    assert _statuses(outcomes) == ["passed", "passed", "passed", "failed", "passed"]
+    assert outcomes[3]["detail"].startswith("Input: d\nExpected: 4\nActual: 4")
+
+
+def test_long_inputs_are_shortened_in_the_tests_names(run_suite, judge_modules):
+    given = "x" * 250
+    suite, _ = run_suite(
+        {"format": "stdio", "test": {"inputs": [given], "outputs": ["1"]}},
+        LocalProgram(judge_modules.judge, stdio=lambda text: {"stdout": "1"}),
+    )
+    assert suite.sources == ["stdin: " + repr(given)[:197] + "..."]
+
+
+def test_a_run_that_ends_during_a_case_fails_that_case_and_leaves_the_rest(run_suite, judge_modules):
+    judge = judge_modules.judge
+
+    def reply(text):
+        if text == "b":
+            raise judge.RunAborted("ended")
+        return {"stdout": "1"}
+
+    spec = {"format": "stdio", "test": {"inputs": ["a", "b", "c"], "outputs": ["1", "1", "1"]}}
+    _, outcomes = run_suite(spec, LocalProgram(judge, stdio=reply))
+    assert _statuses(outcomes) == ["passed", "failed", "not_run"]
+    assert outcomes[1]["error_type"] == "ended"
+
+
+def test_call_based_feedback_and_strictness(run_suite, judge_modules):
+    judge = judge_modules.judge
+    spec = {"format": "stdio", "test": {"fn_name": "f", "inputs": [[1]], "outputs": [[[1, 2]]]}}
+    _, outcomes = run_suite(spec, LocalProgram(judge, f=lambda x: x))
+    assert outcomes[0]["status"] == "failed"
+    assert "Input: 1\nExpected: [[1, 2]]\nActual: 1" in outcomes[0]["detail"]
+    floats = {"format": "stdio", "test": {"fn_name": "f", "inputs": [[1]], "outputs": [3]}}
+    program = LocalProgram(judge, f=lambda x: 3.0)
+    _, strict = run_suite(floats, program, strict=True)
+    _, reference = run_suite(floats, program, strict=False)
+    assert (_statuses(strict), _statuses(reference)) == (["failed"], ["passed"])

@@ -93,23 +93,64 @@ ALL_HIDDEN_PASSED = [_outcome(0, "hidden", "passed"), _outcome(1, "hidden", "pas
 @pytest.mark.parametrize(
     "record, judge_finished, reason, sentence",
     [
-        (_loaded(limit="output"), True, "output limit", "exceeded the output limit (65536 bytes or 2000 lines)"),
+        (
+            _loaded(limit="output"),
+            True,
+            "output limit",
+            "The program exceeded the output limit (65536 bytes or 2000 lines) and was stopped.",
+        ),
         (
             _loaded(exit_code=137, extras={"memory_cgroup_hit": True}),
             True,
             "memory limit",
-            "killed at the memory limit (1024 MB)",
+            "The program was killed at the memory limit (1024 MB).",
         ),
-        (_loaded(aborted=RunAborted("timed out", "test")), True, "timed out", "A test timed out (limit 5 s per test)"),
-        (_loaded(aborted=RunAborted("timed out")), True, "timed out", "wall-clock limit 10 s"),
-        (_loaded(limit="wall"), True, "timed out", "wall-clock limit 10 s"),
-        (_loaded(aborted=RunAborted("output limit")), True, "output limit", "A returned value exceeded"),
-        (_loaded(aborted=RunAborted("protocol")), True, "protocol", "interfered with the test harness"),
-        (_loaded(exit_code=128 + 24, aborted=RunAborted("ended")), True, "CPU time limit", "stopped: CPU time limit"),
-        (_loaded(exit_code=128 + 11, aborted=RunAborted("ended")), True, "crashed (segfault)", "crashed (segfault)"),
-        (_loaded(exit_code=3, aborted=RunAborted("ended")), True, "exited early", "exit status 3"),
-        (_loaded(aborted=RunAborted("tests errored", "boom")), True, "tests errored", "could not finish: boom"),
-        (RunRecord(load="not_started", exit_code=1), True, "exited early", "exited while loading (exit status 1)"),
+        (_loaded(exit_code=137, aborted=RunAborted("ended")), True, "killed", "The program was stopped: killed."),
+        (_loaded(aborted=RunAborted("timed out", "test")), True, "timed out", "A test timed out (limit 5 s per test)."),
+        (_loaded(aborted=RunAborted("timed out")), True, "timed out", "The program timed out (wall-clock limit 10 s)."),
+        (_loaded(limit="wall"), True, "timed out", "The program timed out (wall-clock limit 10 s)."),
+        (
+            _loaded(aborted=RunAborted("output limit")),
+            True,
+            "output limit",
+            "A returned value exceeded the size limit.",
+        ),
+        (
+            _loaded(aborted=RunAborted("protocol")),
+            True,
+            "protocol",
+            "The program interfered with the test harness's channel and was stopped.",
+        ),
+        (
+            _loaded(exit_code=128 + 24, aborted=RunAborted("ended")),
+            True,
+            "CPU time limit",
+            "The program was stopped: CPU time limit.",
+        ),
+        (
+            _loaded(exit_code=128 + 11, aborted=RunAborted("ended")),
+            True,
+            "crashed (segfault)",
+            "The program was stopped: crashed (segfault).",
+        ),
+        (
+            _loaded(exit_code=3, aborted=RunAborted("ended")),
+            True,
+            "exited early",
+            "The program exited before the tests finished (exit status 3).",
+        ),
+        (
+            _loaded(aborted=RunAborted("tests errored", "boom")),
+            True,
+            "tests errored",
+            "The tests could not finish: boom.",
+        ),
+        (
+            RunRecord(load="not_started", exit_code=1),
+            True,
+            "exited early",
+            "The program exited while loading (exit status 1).",
+        ),
         (_loaded(), False, "tests ended early", "The tests stopped before they finished."),
     ],
 )
@@ -117,7 +158,7 @@ def test_a_run_that_ended_early_never_passes_and_says_why(record, judge_finished
     result = build_result(record, ALL_HIDDEN_PASSED, LIMITS, judge_finished=judge_finished)
     assert result.status == "failed" and not result.all_passed and unit_tests_all.score(result) == 0.0
     assert result.reason == reason
-    assert sentence in result.feedback
+    assert result.feedback.splitlines()[0] == sentence
     assert "All tests passed" not in result.feedback
 
 
