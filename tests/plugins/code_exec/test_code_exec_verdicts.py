@@ -51,7 +51,8 @@ def test_only_hidden_tests_score():
         _outcome(2, "hidden", "passed"),
     ]
     result = build_result(_loaded(), outcomes, LIMITS)
-    assert (result.status, result.passed, result.total) == ("passed", 2, 2)
+    assert (result.status, result.passed, result.total, result.reason) == ("passed", 2, 2, "")
+    assert result.tests is outcomes
     assert _scores(result) == (1.0, 1.0)
     assert result.feedback.splitlines()[0] == "All tests passed."
     assert "Failed test: assert add(1, 2) == 3\nExpected: 3\nActual: -1" in result.feedback
@@ -266,3 +267,12 @@ def test_a_result_survives_its_json_round_trip_with_hidden_tests_blank():
     assert [t.source for t in back.tests] == ["assert f(1) == 2", ""]
     # Fields the sender left out keep their defaults.
     assert results.ExecutionResult.from_dict({"status": "failed"}) == results.ExecutionResult(status="failed")
+
+
+def test_a_public_test_that_did_not_run_is_not_shown_as_failed():
+    outcomes = [_outcome(0, "public", "not_run", source="assert f(0) == 0"), _outcome(1, "hidden", "failed")]
+    result = build_result(_loaded(), outcomes, LIMITS)
+    assert (
+        result.feedback
+        == "A hidden test failed: a wrong result.\n0 of 1 public tests passed.\n0 of 1 hidden tests passed."
+    )
