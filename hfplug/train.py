@@ -103,6 +103,7 @@ def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, eva
     The class, the reward functions and the keywords the config asks for (``peft_config``,
     ``reward_funcs``) were resolved and checked by ``parse_train_config`` before any model loaded.
     """
+    from hfplug.distributed import warn_if_fsdp_not_applied
     from hfplug.trainer_arguments import init_keywords
 
     trainer_class = setup.trainer_class
@@ -123,6 +124,7 @@ def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, eva
         raise HfplugError(f"trainer {setup.trainer_component.name!r} does not accept: {', '.join(unexpected)}.")
     trainer = trainer_class(**kwargs)
     trainer.add_callback(_non_finite_loss_guard())
+    warn_if_fsdp_not_applied(trainer.accelerator, trainer.args)
     return trainer
 
 

@@ -5,6 +5,8 @@ The training loss is ``sum_t w_t * nll_t / N`` over the response tokens, where `
 adds up to the large-batch update and all weights = 1 is SFTTrainer's loss exactly. A subclass
 only says where the weights come from (:meth:`TokenWeightedSFTTrainer.token_loss_weights`);
 evaluation reports the plain cross-entropy so ``eval_loss`` compares across trainers.
+Statistics of the weights are logged over every process and micro-batch of the logging window
+(:attr:`TokenWeightedSFTTrainer.weight_statistics`), the numbers one process on the whole batch logs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from hfplug.data import check_columns
+from hfplug.distributed import GlobalStatistics
 from hfplug.errors import ConfigError, NonFiniteLossError
 from hfplug.trainers.arguments import trainer_config
 
@@ -68,6 +71,7 @@ class TokenWeightedSFTTrainer(SFTTrainer):
         # for models that accept loss kwargs) and to treat the loss as already scaled for accumulation.
         self.model_accepts_loss_kwargs = True
         self._loss_shifts_labels = True
+        self.weight_statistics = GlobalStatistics()
 
     # -- what subclasses provide ------------------------------------------------------------
     def check_train_dataset(self, dataset: Any, args: SFTConfig, kwargs: dict[str, Any]) -> None:
@@ -87,7 +91,11 @@ class TokenWeightedSFTTrainer(SFTTrainer):
         raise NotImplementedError
 
     def record_weight_metrics(self, weights: torch.Tensor, mask: torch.Tensor) -> None:
-        """Log statistics of the weights (default: nothing)."""
+        """Add this micro-batch's statistics of the weights to :attr:`weight_statistics` (default: nothing).
+
+        Called on every process for every training micro-batch; add the same names each time, even when
+        ``mask`` selects nothing (an empty tensor is a valid observation), since logging reduces them together.
+        """
 
     # -- the shared loss ---------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -116,6 +124,14 @@ class TokenWeightedSFTTrainer(SFTTrainer):
         self.record_weight_metrics(weights, mask)
         self._record_sft_metrics(outputs, inputs)
         return loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """SFTTrainer's logging, with the weight statistics reduced over processes and the logging window."""
+        # Trainer logs training steps on every process at once, so the all-reduce in pop() is matched everywhere.
+        if self.model.training and self.weight_statistics:
+            for name, value in self.weight_statistics.pop().items():
+                self._metrics["train"][name] = [value]
+        super().log(logs, start_time)
 
     def _raise_if_not_finite(self, nll: torch.Tensor, mask: torch.Tensor) -> None:
         bad = (~torch.isfinite(nll.detach())) & mask

@@ -61,9 +61,7 @@ class FlowTrainer(TokenWeightedSFTTrainer):
         return weight_inputs[:, 1:]
 
     def record_weight_metrics(self, weights: torch.Tensor, mask: torch.Tensor) -> None:
-        valid = weights[mask]
-        if valid.numel():
-            self._metrics["train"]["flow/weight_mean"].append(valid.mean().item())
+        self.weight_statistics.add_mean("flow/weight_mean", weights[mask])
 
 
 def check_flow_dataset(dataset: Any, args: FlowConfig) -> None:

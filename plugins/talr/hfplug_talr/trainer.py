@@ -72,14 +72,9 @@ class TALRTrainer(TokenWeightedSFTTrainer):
         return token_weights(nll, mask, params, self.args.w_min)
 
     def record_weight_metrics(self, weights: torch.Tensor, mask: torch.Tensor) -> None:
-        metrics = self._metrics["train"]
-        metrics["talr/tau"].append(self._last_weight_params.tau)
-        valid = weights[mask]
-        if valid.numel():
-            # One device-to-host copy for the four statistics.
-            floored = (valid <= self.args.w_min).float().mean()
-            mean, low, high, floored = torch.stack([valid.mean(), valid.min(), valid.max(), floored]).tolist()
-            metrics["talr/weight_mean"].append(mean)
-            metrics["talr/weight_min"].append(low)
-            metrics["talr/weight_max"].append(high)
-            metrics["talr/floored_fraction"].append(floored)
+        statistics, valid = self.weight_statistics, weights[mask]
+        statistics.add_mean("talr/tau", torch.tensor(self._last_weight_params.tau, device=valid.device))
+        statistics.add_mean("talr/weight_mean", valid)
+        statistics.add_min("talr/weight_min", valid)
+        statistics.add_max("talr/weight_max", valid)
+        statistics.add_mean("talr/floored_fraction", valid <= self.args.w_min)

@@ -1,7 +1,8 @@
 """TALR under a two-process data-parallel launch (torchrun, the launcher `accelerate launch` uses; gloo on CPU).
 
 Replicas agreeing is what DDP guarantees whatever the loss is, so the launch is also compared with one
-process training on the same global batch: same logged loss, same parameters after an SGD step.
+process training on the same global batch: same logged loss and weight statistics (tau, weight mean, min, max,
+floored fraction), same parameters after an SGD step.
 """
 
 from __future__ import annotations
@@ -30,14 +31,19 @@ COMMON = textwrap.dedent(
 
     def train_exact(out, **sizes):
         # A fixed tau makes each token's weight independent of which process holds its sequence; the dynamic
-        # median is per process by design (README), so it cannot equal the single-process median.
+        # median is per process by design (README), so it cannot equal the single-process median. The random
+        # model's losses sit near 5.8, so with tau = 8 the weights spread around exp(-5.8 / 8) ~ 0.49 and a floor
+        # of 0.485 holds some of them (tau = 1 would floor them all and every statistic would be w_min).
         tokenizer = make_tiny_tokenizer()
-        args = TALRConfig(output_dir=out, tau=1.0, **EXACT_SGD_STEP, **sizes)
+        args = TALRConfig(output_dir=out, tau=8.0, w_min=0.485, **EXACT_SGD_STEP, **sizes)
         trainer = TALRTrainer(make_tiny_model(tokenizer), args=args, train_dataset=DATA, processing_class=tokenizer)
         trainer.train()
         return trainer
     """
 )
+
+# Each must be the statistic over every token of the step, not one process's share.
+WEIGHT_STATISTICS = ("talr/tau", "talr/weight_mean", "talr/weight_min", "talr/weight_max", "talr/floored_fraction")
 
 SCRIPT = COMMON + textwrap.dedent(
     """
@@ -62,7 +68,7 @@ SCRIPT = COMMON + textwrap.dedent(
         torch.save(exact.model.state_dict(), f"{out}/exact_params.pt")
     with open(f"{out}/rank{rank}.json", "w") as handle:
         json.dump({"world_size": args.world_size, "params": digest, "log": trainer.state.log_history[0],
-                   "exact_loss": exact.state.log_history[0]["loss"]}, handle)
+                   "exact_log": exact.state.log_history[0]}, handle)
     """
 )
 
@@ -77,6 +83,12 @@ def test_two_process_training_equals_one_process_on_the_global_batch(tmp_path):
     namespace: dict = {}
     exec(COMMON, namespace)  # the same data, model and settings, in this one process
     single = namespace["train_exact"](str(tmp_path / "single"), per_device_train_batch_size=4)
-    assert ranks[0]["exact_loss"] == pytest.approx(single.state.log_history[0]["loss"], rel=1e-4)
+    expected = single.state.log_history[0]
+    assert 0 < expected["talr/floored_fraction"] < 1  # neither all floored nor none: every statistic is informative
+    for rank, record in enumerate(ranks):
+        for name in ("loss", *WEIGHT_STATISTICS):
+            assert record["exact_log"][name] == pytest.approx(expected[name], rel=1e-4), (
+                f"{name} logged by process {rank} of 2: {record['exact_log'][name]}; one process: {expected[name]}"
+            )
     distributed = torch.load(tmp_path / "exact_params.pt")
     assert_same_step(distributed, single.model.state_dict(), make_tiny_model(make_tiny_tokenizer()).state_dict())
