@@ -51,8 +51,13 @@ def test_only_hidden_tests_score():
         _outcome(2, "hidden", "passed"),
     ]
     result = build_result(_loaded(), outcomes, LIMITS)
-    assert (result.status, result.passed, result.total, result.reason) == ("passed", 2, 2, "")
+    assert (result.status, result.passed, result.total) == ("passed", 2, 2)
     assert result.tests is outcomes
+    everything_passed = build_result(_loaded(), [_outcome(0, "public", "passed"), *outcomes[1:]], LIMITS)
+    assert (everything_passed.reason, everything_passed.feedback) == (
+        "",
+        "All tests passed.\n1 of 1 public tests passed.",
+    )
     assert _scores(result) == (1.0, 1.0)
     assert result.feedback.splitlines()[0] == "All tests passed."
     assert "Failed test: assert add(1, 2) == 3\nExpected: 3\nActual: -1" in result.feedback
