@@ -424,3 +424,17 @@ def test_call_based_feedback_and_strictness(run_suite, judge_modules):
     _, strict = run_suite(floats, program, strict=True)
     _, reference = run_suite(floats, program, strict=False)
     assert (_statuses(strict), _statuses(reference)) == (["failed"], ["passed"])
+
+
+def test_a_call_of_a_helper_that_asserts_through_other_helpers_closes_a_test(run_suite, judge_modules):
+    test = (
+        "def check(candidate):\n"
+        "    def _outer(a, b, expected):\n        _middle(a, b, expected)\n"
+        "    def _middle(a, b, expected):\n        _expect(a, b, expected)\n"
+        "    def _expect(a, b, expected):\n        assert candidate(a, b) == expected\n"
+        "    _outer(1, 2, 3)\n"
+        "    assert candidate(5, 5) == 10\n"
+    )
+    _, outcomes = run_suite({"format": "humaneval", "test": test}, LocalProgram(judge_modules.judge, add=_subtract))
+    assert _sources(outcomes) == ["_outer(1, 2, 3)", "assert candidate(5, 5) == 10"]
+    assert _statuses(outcomes) == ["failed", "failed"]
