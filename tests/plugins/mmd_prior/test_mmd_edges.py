@@ -11,6 +11,7 @@ from hfplug_mmd_prior import covariance_ratio, mmd2, nmse_db
 from hfplug_mmd_prior.evaluation import evaluate_autoencoder
 from hfplug_mmd_prior.model import MMDAutoencoder
 from hfplug_mmd_prior.objectives import batch_gaussian_kl
+from hfplug_mmd_prior.trainer import MMDAETrainer
 
 from hfplug.errors import ConfigError, DatasetError
 
@@ -64,16 +65,23 @@ def test_covariance_ratio_on_the_smallest_input_and_on_uncorrelated_dimensions()
     assert covariance_ratio(z) == pytest.approx(10 / 8)
     assert covariance_ratio(torch.tensor(z)) == pytest.approx(10 / 8)
     assert covariance_ratio(np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])) == float("inf")
-    with pytest.raises(DatasetError, match="at least 2 samples"):
+    with pytest.raises(DatasetError, match="covariance_ratio: needs at least 2 samples"):
         covariance_ratio(z[:1])
     with pytest.raises(DatasetError, match="at least 2 latent dimensions"):
         covariance_ratio(z[:, :1])
+
+
+def _nmse(x: np.ndarray, reconstruction: np.ndarray) -> float:
+    x, reconstruction = x.astype(np.float64), reconstruction.astype(np.float64)
+    return float(10 * np.log10(((x - reconstruction) ** 2).sum() / (x**2).sum()))
 
 
 def test_nmse_db_takes_tensors_and_refuses_what_it_cannot_normalise():
     x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     assert nmse_db(x, x * 0.5) == pytest.approx(10 * np.log10(0.25))
     assert nmse_db(x.detach().numpy(), torch.zeros(2, 2)) == pytest.approx(0.0)
+    pixels = np.array([[200, 100], [30, 250]], dtype=np.uint8)  # uint8 squares would overflow
+    assert nmse_db(pixels, pixels // 2) == pytest.approx(_nmse(pixels, pixels // 2), rel=1e-12)
     with pytest.raises(DatasetError, match="differ in shape"):
         nmse_db(np.ones((2, 2)), np.ones((2, 3)))
     with pytest.raises(DatasetError, match="NaN"):
@@ -91,3 +99,17 @@ def test_evaluation_encodes_at_most_max_examples():
     results = evaluate_autoencoder(model, data, regressors=(), max_examples=20, progress=False)
     assert results["examples"] == 20
     assert (results["latent_dim"], results["objective"]) == (2, "mmd")
+
+
+def test_evaluation_loss_is_the_objective_on_the_evaluation_set(mmd_args, toy_points):
+    points = np.random.default_rng(1).normal(size=(64, 2)).astype(np.float32)
+    args = mmd_args(objective="ae", latent_dim=2, output_activation="none", per_device_eval_batch_size=64)
+    trainer = MMDAETrainer(
+        args=args, train_dataset=toy_points, eval_dataset=Dataset.from_dict({"pixel_values": points})
+    )
+    metrics = trainer.evaluate()
+    with torch.no_grad():
+        reconstruction = trainer.model.eval()(pixel_values=torch.tensor(points)).reconstruction.numpy()
+    mse = float(((reconstruction.astype(np.float64) - points) ** 2).mean())
+    assert metrics["eval_loss"] == pytest.approx(mse, rel=1e-5)
+    assert metrics["eval_reconstruction_mse"] == pytest.approx(mse, rel=1e-5)
