@@ -8,6 +8,7 @@ import pytest
 import torch
 from datasets import Dataset
 from hfplug_mmd_prior import covariance_ratio, mmd2, nmse_db
+from hfplug_mmd_prior.encoding import encode_dataset
 from hfplug_mmd_prior.evaluation import evaluate_autoencoder
 from hfplug_mmd_prior.model import MMDAutoencoder
 from hfplug_mmd_prior.objectives import batch_gaussian_kl
@@ -113,3 +114,15 @@ def test_evaluation_loss_is_the_objective_on_the_evaluation_set(mmd_args, toy_po
     mse = float(((reconstruction.astype(np.float64) - points) ** 2).mean())
     assert metrics["eval_loss"] == pytest.approx(mse, rel=1e-5)
     assert metrics["eval_reconstruction_mse"] == pytest.approx(mse, rel=1e-5)
+
+
+def test_encode_dataset_reads_pixel_values_by_default():
+    points = np.random.default_rng(2).normal(size=(30, 4)).astype(np.float32)
+    model = MMDAutoencoder(
+        input_shape=[4], latent_dim=2, architecture="mlp", hidden_sizes=[8], output_activation="none"
+    )
+    data = Dataset.from_dict({"pixel_values": points, "label": list(range(30))})
+    encoded = encode_dataset(model, data, batch_size=8)
+    with torch.no_grad():
+        np.testing.assert_allclose(encoded.latents, model.encode(torch.tensor(points)).numpy(), rtol=1e-5, atol=1e-6)
+    assert encoded.examples == 30
