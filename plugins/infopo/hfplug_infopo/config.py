@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from trl import DPOConfig
 
 from hfplug.errors import ConfigError
+from hfplug.trainers.machine_defaults import MachineDefaults
 from hfplug_infopo.losses import VARIANTS
 
 
 @dataclass
-class InfoPOConfig(DPOConfig):
+class InfoPOConfig(MachineDefaults, DPOConfig):
     """Configuration for :class:`~hfplug_infopo.trainer.InfoPOTrainer`.
 
     Every ``DPOConfig`` field works as usual (reference model handling, ``precompute_ref_log_probs``,

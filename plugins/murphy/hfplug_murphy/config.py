@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from trl import GRPOConfig
 
 from hfplug.errors import ConfigError
+from hfplug.trainers.machine_defaults import MachineDefaults
 
 CREDIT_CHOICES = ("max", "mean", "none")
 REFINEMENT_CONTEXT_CHOICES = ("last", "full")
@@ -20,7 +21,7 @@ DEFAULT_REFINEMENT_TEMPLATE = (
 
 
 @dataclass
-class MurphyConfig(GRPOConfig):
+class MurphyConfig(MachineDefaults, GRPOConfig):
     """Configuration for :class:`~hfplug_murphy.trainer.MurphyTrainer`.
 
     Every ``GRPOConfig`` field works as usual (``num_generations`` is G, the size of every sibling

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 from trl import SFTConfig
 
+from hfplug.trainers.machine_defaults import MachineDefaults
+
 from .objective import LAYER_DROPOUT_SCHEDULES, check_settings
 
 
 @dataclass
-class EarlyExitConfig(SFTConfig):
+class EarlyExitConfig(MachineDefaults, SFTConfig):
     """``SFTConfig`` plus the LayerSkip early-exit loss and layer dropout.
 
     The loss is ``final_loss + early_exit_loss_scale * sum_l w_l * exit_loss_l`` with the ``w_l``
