@@ -122,7 +122,10 @@ class GlobalStatistics:
 
 def launch_record(accelerator: Any) -> dict[str, Any]:
     """How a run was spread over processes, for its run record: world size, backend, accelerate's distributed
-    type (``NO``, ``MULTI_CPU``, ``MULTI_GPU``, ``FSDP``, ``DEEPSPEED``) and the FSDP version when sharded."""
+    type (``NO``, ``MULTI_CPU``, ``MULTI_GPU``, ``FSDP``, ``DEEPSPEED``) and the FSDP version when sharded.
+    A trainer without an accelerator (``None``: a plugin's own loop) gets what the launcher set, ``WORLD_SIZE``."""
+    if accelerator is None:
+        return {"world_size": int(os.environ.get("WORLD_SIZE", "1")), "backend": None, "distributed_type": None}
     state = accelerator.state
     record: dict[str, Any] = {
         "world_size": accelerator.num_processes,
@@ -146,8 +149,11 @@ def warn_if_fsdp_not_applied(accelerator: Any, args: Any) -> None:
 
     accelerate 1.16 turns a launch into FSDP only on GPU-like devices; on CPU it trains plain data parallel with
     a whole model in every process, without a word. A user who chose FSDP for memory should hear it before the
-    run runs out of memory, or reads numbers as FSDP's that are not.
+    run runs out of memory, or reads numbers as FSDP's that are not. A trainer without an accelerator (a
+    plugin's own training loop, ``accelerator`` None) has nothing accelerate could have sharded: no warning.
     """
+    if accelerator is None:
+        return
     state = accelerator.state
     distributed_type = str(getattr(state.distributed_type, "value", state.distributed_type))
     on_cpu = accelerator.device.type == "cpu"

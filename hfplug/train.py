@@ -124,7 +124,7 @@ def build_trainer(setup: TrainSetup, model: Any, tokenizer: Any, train: Any, eva
         raise HfplugError(f"trainer {setup.trainer_component.name!r} does not accept: {', '.join(unexpected)}.")
     trainer = trainer_class(**kwargs)
     trainer.add_callback(_non_finite_loss_guard())
-    warn_if_fsdp_not_applied(trainer.accelerator, trainer.args)
+    warn_if_fsdp_not_applied(getattr(trainer, "accelerator", None), trainer.args)
     return trainer
 
 
@@ -234,7 +234,8 @@ def run_training(setup: TrainSetup) -> TrainResult:
     if trainer.is_world_process_zero():
         if tokenizer is not None:
             tokenizer.save_pretrained(args.output_dir)
-        info = run_info(setup, model_path, metrics) | {"distributed": launch_record(trainer.accelerator)}
+        accelerator = getattr(trainer, "accelerator", None)  # None: a plugin trainer with its own loop
+        info = run_info(setup, model_path, metrics) | {"distributed": launch_record(accelerator)}
         Path(args.output_dir, RUN_INFO_FILE).write_text(json.dumps(info, indent=2))
         if push:
             pushed_to = _push(args, info)

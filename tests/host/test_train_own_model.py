@@ -55,3 +55,10 @@ def test_other_trainers_still_need_a_model(tmp_path, isolated_plugins):
     path.write_text(f"trainer: sft\ndataset: {data}\noutput_dir: {tmp_path / 'out'}\nreport_to: none\n")
     with pytest.raises(ConfigError, match="model_name_or_path: missing"):
         run_training(parse_train_config(path, []))
+
+
+def test_a_trainer_without_an_accelerator_gets_a_run_record_from_the_launcher(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    from hfplug.distributed import launch_record
+
+    assert launch_record(None) == {"world_size": 1, "backend": None, "distributed_type": None}
