@@ -32,7 +32,5 @@ def test_fsdp2_on_two_processes_matches_one_process_on_the_global_batch(tmp_path
         backend="fsdp2",
         per_process={"per_device_train_batch_size": 1, "gradient_accumulation_steps": 2},
         single={"per_device_train_batch_size": 4},
-        # Not flow/weight_mean: it is each process's per-micro-batch mean, not gathered (0.367881 here against
-        # 0.367699 on one process), the same under DDP; left to the FLOW plugin.
-        logged=["loss"],
+        logged=["loss", "flow/weight_mean"],  # the weight mean is over every process's tokens (GlobalStatistics)
     )
