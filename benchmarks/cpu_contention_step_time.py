@@ -36,7 +36,10 @@ thread takes the core its partner, descheduled by the other load, needs to finis
 (OMP_WAIT_POLICY=PASSIVE, set on import) does the same work in the CPU time of one thread, while still
 using both cores when they are free. A second invocation (--rounds 1, load 17-21) gave the same picture:
 40.1 / 19.4 / 18.7 s/step ambient and 77.8 / 43.7 / 20.1 competing (torch / 1-thread / hfplug).
-Its cost on an idle machine (a wake-up per parallel op) is not measured.
+On the idle machine after that (--rounds 1, load 1.1-1.2 ambient, 1.7-2.7 with the 2 competitors), wall
+s/step torch / 1-thread / hfplug: ambient 1.74 / 2.99 / 1.87 (hfplug 1.07x torch: PASSIVE's wake-up cost,
+or noise of one round); competing 4.96 / 4.89 / 3.85 (0.78x). Idle, the spinning default costs no extra CPU
+(3.38 vs 3.40 CPU-s/step); the gap opens with the load.
 """
 
 from __future__ import annotations
