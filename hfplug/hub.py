@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from hfplug.assets import ASSET_PREFIX
 from hfplug.errors import HubError
-from hfplug.hub_origin import HubOrigin, base_model_origin, is_hub_id
+from hfplug.hub_origin import HUB_PREFIX, HubOrigin, base_model_origin, is_hub_id
 from hfplug.model_card import (
     CARD_FILE,
     RUN_INFO_FILE,
@@ -49,8 +50,6 @@ __all__ = [
 ]
 
 KINDS = ("transformers", "peft", "mixin", "dataset", "custom_generate")
-HUB_PREFIX = "hub:"
-ASSET_PREFIX = "asset:"
 # Trainer output that is local state, not the result: checkpoints and TensorBoard logs.
 TRAINER_STATE_PATTERNS = ("checkpoint-*", "runs")
 _DATA_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".arrow", ".txt")

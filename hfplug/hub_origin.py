@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ASSET_PREFIX = "asset:"
+from hfplug.assets import ASSET_PREFIX
+
 HUB_PREFIX = "hub:"
 # huggingface_hub's cache layout: <cache>/models--<namespace>--<name>/snapshots/<commit sha>/...
 _SNAPSHOT = re.compile(r"(?:^|/)(models|datasets)--([^/]+)/snapshots/([0-9a-f]{40})(?:/|$)")
