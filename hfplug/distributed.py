@@ -130,12 +130,17 @@ def launch_record(accelerator: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
         "world_size": accelerator.num_processes,
         "backend": getattr(state, "backend", None),
-        "distributed_type": str(getattr(state.distributed_type, "value", state.distributed_type)),
+        "distributed_type": _distributed_type(state),
     }
     plugin = getattr(state, "fsdp_plugin", None)
     if plugin is not None:
         record["fsdp_version"] = plugin.fsdp_version
     return record
+
+
+def _distributed_type(state: Any) -> str:
+    """accelerate's distributed type by its name (``MULTI_CPU``, ``FSDP``, ...), enum member or plain string."""
+    return str(getattr(state.distributed_type, "value", state.distributed_type))
 
 
 def fsdp_requested(args: Any) -> bool:
@@ -155,7 +160,7 @@ def warn_if_fsdp_not_applied(accelerator: Any, args: Any) -> None:
     if accelerator is None:
         return
     state = accelerator.state
-    distributed_type = str(getattr(state.distributed_type, "value", state.distributed_type))
+    distributed_type = _distributed_type(state)
     on_cpu = accelerator.device.type == "cpu"
     if not on_cpu or distributed_type == "FSDP" or not fsdp_requested(args) or not accelerator.is_main_process:
         return
