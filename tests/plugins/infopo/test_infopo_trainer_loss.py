@@ -122,3 +122,47 @@ def test_precomputed_reference_gives_the_same_loss_as_a_reference_model(tiny_tok
     stored_loss = stored.compute_loss(stored.model, first_batch(stored)).detach()
     assert float(live_loss) == pytest.approx(float(stored_loss), rel=1e-5)
     assert float(live_loss) != pytest.approx(float(torch.exp(torch.tensor(-1.0))), rel=1e-3)
+
+
+def truncated_log_ratio(policy, reference, tokenizer, prompt: str, completion: str, max_length: int) -> torch.Tensor:
+    """The per-token mean log-ratio of the completion tokens that survive keep_start truncation to ``max_length``
+    (prompt, completion and EOS cut together), from plain forwards."""
+    prompt_length = len(tokenizer(prompt)["input_ids"])
+    ids = torch.tensor([tokenizer(prompt + completion + tokenizer.eos_token)["input_ids"][:max_length]])
+    targets = ids[0, prompt_length:]
+    sums = []
+    for model in (policy, reference):
+        with torch.no_grad():
+            log_probs = model(input_ids=ids).logits[0, prompt_length - 1 : -1].float().log_softmax(-1)
+        sums.append(log_probs.gather(-1, targets[:, None]).sum())
+    return (sums[0] - sums[1]) / len(targets)
+
+
+def test_length_average_divides_a_completion_truncated_to_one_token_by_one(tiny_tokenizer, infopo_args, rows_of):
+    """max_length leaves the longest prompt's completions one token: their per-token mean is that token's ratio."""
+    rows = rows_of(4)
+    max_length = max(len(tiny_tokenizer(prompt)["input_ids"]) for prompt in rows["prompt"]) + 1
+    policy = make_tiny_model(tiny_tokenizer, seed=0, **SPREAD)
+    reference = make_tiny_model(tiny_tokenizer, seed=1, **SPREAD)
+    trainer = InfoPOTrainer(
+        policy,
+        ref_model=reference,
+        args=infopo_args(infopo_length_average=True, max_length=max_length),
+        train_dataset=Dataset.from_dict(rows),
+        processing_class=tiny_tokenizer,
+    )
+    batch = first_batch(trainer)
+    assert 1 in batch["completion_mask"].sum(dim=1).tolist()  # the case under test is in the batch
+    with torch.no_grad():
+        loss = trainer.compute_loss(trainer.model, batch)
+    ratios = {
+        side: torch.stack(
+            [
+                truncated_log_ratio(policy, reference, tiny_tokenizer, prompt, completion, max_length)
+                for prompt, completion in zip(rows["prompt"], rows[side], strict=True)
+            ]
+        )
+        for side in ("chosen", "rejected")
+    }
+    expected = infopo_loss(ratios["chosen"], ratios["rejected"], trainer.args.beta, trainer.args.infopo_variant)
+    assert float(loss) == pytest.approx(float(expected.mean()), rel=1e-5)
