@@ -11,12 +11,20 @@ import numpy as np
 import pytest
 from hfplug_side_bandits import simulate
 from hfplug_side_bandits.instance import make_instance
-from hfplug_side_bandits.policies import LPTracking
-from hfplug_side_bandits.policies.lp_tracking import ARM, BEST_ARM, PAIR, auto_test_modes, tracked_arm
+from hfplug_side_bandits.policies import LPTracking, LPTrackingConfig
+from hfplug_side_bandits.policies.lp_tracking import (
+    ARM,
+    BEST_ARM,
+    PAIR,
+    auto_test_modes,
+    forced_exploration_level,
+    tracked_arm,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 INF = math.inf
+STANDARD = ([1.0, 0.9, 0.8], [[1.0, INF, INF], [INF, 1.0, INF], [INF, INF, 1.0]])
 BRANCHES = ("first_observation", "exploit", "forced", "catch_up", "track")
 
 
@@ -127,3 +135,25 @@ def test_an_exactly_known_arm_tied_with_the_best_is_never_ruled_out():
     exact = [[1.0, INF, INF], [INF, 0.0, INF], [INF, INF, 1.0]]
     assert not _exploits(exact, 2, [1.0, 1.0, 0.0], [100.0, INF, 100.0])
     assert _exploits(exact, 2, [1.0, 0.9, 0.0], [100.0, INF, 100.0])  # a positive gap to it rules it out
+
+
+def _actions(policy, t, means, precision):
+    estimates = SimpleNamespace(means=np.atleast_2d(means), precision=np.atleast_2d(precision))
+    return policy.select(t, estimates, np.zeros(np.shape(estimates.means), dtype=int), None).tolist()
+
+
+def test_forced_exploration_is_strictly_below_the_schedule_and_decided_per_seed():
+    t = 1000
+    level = forced_exploration_level(LPTrackingConfig(), t)
+    policy = LPTracking()
+    policy.start(make_instance(*STANDARD), 2)
+    means = [[1.0, 0.99, 0.98]] * 2  # gaps too small to exploit; the best arm is the most precise: no catch-up
+    _actions(policy, t, means, [[50.0, level, 50.0], [50.0, np.nextafter(level, 0), 50.0]])
+    assert policy.stats()["forced"] == 1  # seed 1 only: exactly at s(t) is not starved, and seed 0 is not forced
+
+
+def test_an_unobserved_arm_is_observed_first_even_without_forced_exploration():
+    # With scale 0 nothing is ever starved, so only the first-observation rule picks arm 1's observer.
+    policy = LPTracking(forced_exploration_scale=0.0)
+    policy.start(make_instance(*STANDARD), 1)
+    assert _actions(policy, 50, [[1.0, 0.0, 0.5]], [[5.0, 0.0, 5.0]]) == [1]
