@@ -65,12 +65,14 @@ def test_auto_modes_follow_the_definition_for_every_matrix(precision):
     np.testing.assert_array_equal(auto_test_modes(precision), modes_by_definition(precision))
 
 
-def _one_round(sigma, precision_estimate, pulls=(5, 5, 5)):
-    """A fresh policy's counters after round 1000 on estimated means (1.0, 0.9, 0.8) and these precisions."""
+def _one_round(sigma, precision_estimate, pulls=(5, 5, 5), rounds=1):
+    """A fresh policy's counters after ``rounds`` rounds from t = 1000 on estimated means (1.0, 0.9, 0.8) and
+    these precisions."""
     policy = LPTracking()
     policy.start(make_instance([1.0, 0.9, 0.8], sigma), 1)
     estimates = SimpleNamespace(means=np.array([[1.0, 0.9, 0.8]]), precision=np.atleast_2d(precision_estimate))
-    policy.select(1000, estimates, np.array([pulls]), None)
+    for t in range(1000, 1000 + rounds):
+        policy.select(t, estimates, np.array([pulls]), None)
     return policy.stats()
 
 
@@ -102,6 +104,8 @@ def test_a_fresh_policy_counts_one_tracking_round_and_whether_it_played_the_best
     assert [behind[name] for name in (*BRANCHES, "track_best")] == [0, 0, 0, 0, 1, 0]
     reached = _one_round(standard, [60.0, 50.0, 40.0], pulls=(100, 10_000, 10_000))  # N_i / c_i past log t
     assert [reached[name] for name in (*BRANCHES, "track_best")] == [0, 0, 0, 0, 1, 1]
+    twice = _one_round(standard, [60.0, 50.0, 40.0], pulls=(100, 10_000, 10_000), rounds=2)
+    assert [twice[name] for name in (*BRANCHES, "track_best")] == [0, 0, 0, 0, 2, 2]  # counters accumulate
 
 
 @pytest.mark.parametrize("instance", ["revealer_instance", "blind_instance"])
