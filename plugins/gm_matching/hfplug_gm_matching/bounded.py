@@ -28,6 +28,8 @@ from hfplug_gm_matching.row_split import RowSplitter
 # Rows per window of the float32 product in a near tie: BLAS computes each row of an aligned window exactly as
 # in the full product (checked at the first tie; if not, every tie recomputes the full product).
 WINDOW = 4096
+# Rows quantised per kernel call (each row on its own, so the block size changes nothing but peak memory).
+QUANTIZE_ROWS = 1 << 15
 UNIT_ROUNDOFF_32 = 2.0**-24
 UNIT_ROUNDOFF_64 = 2.0**-53
 
@@ -47,7 +49,8 @@ class Int8Herding:
     """
 
     def __init__(self, points: np.ndarray, direction: np.ndarray | None = None, threads: int | None = None) -> None:
-        """``threads``: for the int8 pass (default: numba's thread count, ``NUMBA_NUM_THREADS``)."""
+        """``points``: a float32 matrix, or :class:`~.streamed.StreamedRows` (read once here, then only the
+        candidates' rows). ``threads``: for the int8 pass (default: numba's thread count, ``NUMBA_NUM_THREADS``)."""
         self.points = points
         self.splitter = RowSplitter(numba.get_num_threads() if threads is None else threads)
         n, d = points.shape
@@ -61,9 +64,19 @@ class Int8Herding:
         errors = np.empty(n, dtype=np.float64)
         largest = np.empty(n, dtype=np.float64)
         l1_codes = np.empty(n, dtype=np.float64)
-        kernels.quantize_residuals(
-            points, self.direction, self.along, self.codes, self.scales, errors, largest, l1_codes
-        )
+        step = getattr(points, "block_rows", QUANTIZE_ROWS)
+        for start in range(0, n, step):  # a block at a time: streamed rows are made as they are read
+            part = slice(start, start + step)
+            kernels.quantize_residuals(
+                points[part],
+                self.direction,
+                self.along[part],
+                self.codes[part],
+                self.scales[part],
+                errors[part],
+                largest[part],
+                l1_codes[part],
+            )
         gamma32 = summation_bound(d, UNIT_ROUNDOFF_32)
         gamma64 = summation_bound(d, UNIT_ROUNDOFF_64)
         # slack_j = errors_j ||p||_1 + scales_j ||codes_j||_1 e_p + margin max|phi_j| ||theta||_1, where p is theta
@@ -95,7 +108,7 @@ class Int8Herding:
         self.rescored += len(candidates)
         scores = np.empty(len(candidates), dtype=np.float64)
         mass = np.empty(len(candidates), dtype=np.float64)
-        kernels.exact_scores(self.points, candidates, theta, scores, mass)
+        kernels.exact_scores(self.points[candidates], theta, scores, mass)
         radius = mass * self.exact_margin
         best = int(np.argmax(scores))
         rivals = np.delete(scores + radius, best)

@@ -15,6 +15,7 @@ import numpy as np
 
 from hfplug.errors import ConfigError, DatasetError
 from hfplug_gm_matching.bounded import Int8Herding, dense_pick
+from hfplug_gm_matching.streamed import StreamedRows
 
 ENGINES = ("auto", "dense", "int8", "torch")
 # Below this many matrix entries the int8 copy does not pay for itself (and the JIT warm-up dominates).
@@ -35,12 +36,13 @@ def herd(
     on_step: StepCallback | None = None,
     description: str = "herding",
 ) -> np.ndarray:
-    """The ``k`` rows of ``points`` (float32, ``(n, d)``) picked by herding towards ``target``, in pick order.
+    """The ``k`` rows of ``points`` (float32 ``(n, d)``, or :class:`~.streamed.StreamedRows`) picked by herding
+    towards ``target``, in pick order.
 
     ``engine``: ``dense`` scores every row in float32 each pick (the plain NumPy loop); ``torch`` does the
     same with torch on ``device`` (what a GPU runs); ``int8`` reads an int8 copy with exact re-scoring (CPU;
     same picks as ``dense``); ``auto`` takes ``torch`` off the CPU, and on the CPU ``int8`` for matrices of at
-    least 4M entries, else ``dense``.
+    least 4M entries and for streamed rows, else ``dense``.
     ``on_step(t, index, theta)`` is called after each update with theta_{t+1} (for checks and traces).
     Ties go to the lowest row index.
     """
@@ -51,14 +53,22 @@ def herd(
     n = points.shape[0]
     if not 0 < k <= n:
         raise DatasetError(f"herding: k={k} must be between 1 and the number of rows ({n}).")
-    points = np.ascontiguousarray(points, dtype=np.float32)
+    streamed = isinstance(points, StreamedRows)
+    if not streamed:
+        points = np.ascontiguousarray(points, dtype=np.float32)
     target = np.ascontiguousarray(target, dtype=np.float32)
     theta = (target if theta0 is None else np.asarray(theta0, dtype=np.float32)).copy()
     on_gpu = not str(device).startswith("cpu")
     if engine == "auto":
-        engine = "torch" if on_gpu else "int8" if points.size >= INT8_MIN_ENTRIES else "dense"
+        # Streamed rows: the dense loop would read every row from the source at every pick.
+        engine = "torch" if on_gpu else "int8" if streamed or points.size >= INT8_MIN_ENTRIES else "dense"
     if engine in ("int8", "dense") and on_gpu:
         raise ConfigError(f"herding engine {engine!r} runs on the CPU; use engine 'torch' (or 'auto') on {device}.")
+    if engine == "torch" and streamed:
+        raise ConfigError(
+            "herding engine 'torch' needs the float32 matrix in memory; memory-mapped or int8 embeddings run on the "
+            "CPU engines (engine 'int8' or 'auto', device 'cpu')."
+        )
     bar = tqdm(total=k, desc=description, unit="pick", disable=not progress, mininterval=0.5)
     if engine == "torch":
         order = _herd_torch(points, target, theta, k, device, bar, on_step)

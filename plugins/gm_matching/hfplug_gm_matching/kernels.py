@@ -86,11 +86,11 @@ def rows_at_least(upper: np.ndarray, floor: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def exact_scores(matrix: np.ndarray, rows: np.ndarray, theta: np.ndarray, scores: np.ndarray, mass: np.ndarray) -> None:
-    """float64 ``<matrix[r], theta>`` (products of float32 values are exact in float64) and sum |products|."""
-    d = matrix.shape[1]
+def exact_scores(rows: np.ndarray, theta: np.ndarray, scores: np.ndarray, mass: np.ndarray) -> None:
+    """float64 ``<rows[i], theta>`` (products of float32 values are exact in float64) and sum |products|."""
+    d = rows.shape[1]
     for i in range(rows.shape[0]):
-        row = matrix[rows[i]]
+        row = rows[i]
         total = 0.0
         absolute = 0.0
         for k in range(d):

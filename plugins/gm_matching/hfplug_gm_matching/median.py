@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 
 from hfplug.errors import ConfigError
+from hfplug_gm_matching.streamed import BLOCK_ROWS, StreamedRows
 from hfplug_gm_matching.validation import embedding_matrix
 
 # [code] A point that coincides with the current estimate gets distance 1e-8 instead of 0 (weight 1e8).
 ZERO_DISTANCE = 1e-8
-BLOCK_ROWS = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def weiszfeld(
     """
     import torch
 
-    matrix = embedding_matrix(points, what="points")
+    matrix = points if isinstance(points, StreamedRows) else embedding_matrix(points, what="points")
     if not eps > 0:
         raise ConfigError(f"geometric median: eps must be > 0, got {eps!r}.")
     if max_iter < 1:
@@ -56,10 +56,9 @@ def weiszfeld(
             raise ConfigError(f"geometric median: subsample (gamma) must be in (0, 1], got {subsample!r}.")
         size = max(1, int(np.ceil(subsample * matrix.shape[0])))
         rows = np.sort(np.random.default_rng(seed).choice(matrix.shape[0], size=size, replace=False))
-        matrix = matrix[rows]
-    data = torch.from_numpy(matrix).to(device)
-    blocks = [data[start : start + block_rows] for start in range(0, data.shape[0], block_rows)]
-    mu = sum(block.double().sum(dim=0) for block in blocks) / data.shape[0]
+        matrix = matrix.subset(rows) if isinstance(matrix, StreamedRows) else matrix[rows]
+    blocks = _Blocks(matrix, block_rows, device)
+    mu = sum(block.double().sum(dim=0) for block in blocks) / len(matrix)
     for iteration in range(1, max_iter + 1):
         # mu_new = mu + sum_i w_i (x_i - mu) / sum_i w_i: the same step, written on the differences, which
         # float32 holds well near convergence; the block sums are added in float64.
@@ -78,6 +77,30 @@ def weiszfeld(
         if step <= eps:
             return Weiszfeld(mu.cpu().numpy(), iteration, True)
     return Weiszfeld(mu.cpu().numpy(), max_iter, False)
+
+
+class _Blocks:
+    """The float32 row blocks of ``matrix`` as torch tensors on ``device``, for one pass each time it is iterated:
+    an in-memory matrix is moved once and sliced; :class:`StreamedRows` are read again on every pass (the same
+    block boundaries and float32 values, so the same median)."""
+
+    def __init__(self, matrix: np.ndarray | StreamedRows, block_rows: int, device: str) -> None:
+        import torch
+
+        self.matrix = matrix
+        self.block_rows = block_rows
+        self.device = device
+        self.resident = None
+        if not isinstance(matrix, StreamedRows):
+            data = torch.from_numpy(matrix).to(device)
+            self.resident = [data[start : start + block_rows] for start in range(0, data.shape[0], block_rows)]
+
+    def __iter__(self):
+        import torch
+
+        if self.resident is not None:
+            return iter(self.resident)
+        return (torch.from_numpy(block).to(self.device) for _, block in self.matrix.blocks(self.block_rows))
 
 
 def geometric_median(points: Any, **options: Any) -> np.ndarray:

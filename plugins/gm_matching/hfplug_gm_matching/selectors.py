@@ -16,6 +16,8 @@ from hfplug.errors import ConfigError, DatasetError
 from hfplug_gm_matching.budgets import class_groups, split_budget
 from hfplug_gm_matching.herding import herd
 from hfplug_gm_matching.median import weiszfeld
+from hfplug_gm_matching.spread import herd_parts
+from hfplug_gm_matching.streamed import BLOCK_ROWS, StreamedRows, streams
 from hfplug_gm_matching.validation import embedding_matrix
 
 SELECTORS = ("gm_matching", "herding", "random", "moderate", "easy", "hard")
@@ -40,6 +42,8 @@ class SelectOptions:
     engine: str = "auto"
     device: str = "cpu"
     progress: bool = False
+    block_rows: int = BLOCK_ROWS
+    distributed: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("selector", self.selector, SELECTORS)
@@ -47,6 +51,8 @@ class SelectOptions:
         _check_choice("init", self.init, INITS)
         if self.batches < 1:
             raise ConfigError(f"gm_matching: batches must be >= 1, got {self.batches!r}.")
+        if self.block_rows < 1:
+            raise ConfigError(f"gm_matching: block_rows must be >= 1, got {self.block_rows!r}.")
 
 
 def select(
@@ -70,19 +76,30 @@ def select(
     separately towards the class center: the paper's scalable variant), ``init`` (theta_0 = ``center``
     [paper] or a ``random`` row [code]), ``unit_center`` (cosine: scale the center to unit norm [code]),
     ``gm_eps``, ``gm_max_iter``, ``gm_subsample`` (gamma),
-    ``engine`` (``auto``/``dense``/``int8``/``torch``), ``device`` (``cpu``/``cuda``), ``progress``.
+    ``engine`` (``auto``/``dense``/``int8``/``torch``), ``device`` (``cpu``/``cuda``), ``progress``,
+    ``block_rows`` (rows read, normalised and summed at a time), ``distributed`` (with ``batches`` > 1 inside an
+    initialised torch.distributed process group: each process herds its share of the batches; every process must
+    call ``select`` and gets the whole ranking, the same as one process's).
     Deterministic for a given ``seed``.
+
+    ``embeddings``: an array, tensor or list of rows. An ``np.memmap`` (``np.load(path, mmap_mode="r")``) or an
+    array narrower than float32 (int8, float16 ...) is never copied to float32 as a whole: it is read a block of
+    ``block_rows`` rows at a time (:mod:`.streamed`), and the picks are those of its float32 copy.
     """
     return select_with(embeddings, k, labels, SelectOptions(selector=selector, metric=metric, seed=seed, **options))
 
 
 def select_with(embeddings: Any, k: int, labels: Any, settings: SelectOptions) -> np.ndarray:
     """:func:`select` with its settings in one :class:`SelectOptions`."""
-    points = embedding_matrix(embeddings)
+    cosine = settings.metric == "cosine"
+    if streams(embeddings):
+        points = StreamedRows.checked(embeddings, unit=cosine, block_rows=settings.block_rows)
+    else:
+        points = embedding_matrix(embeddings)
     n = points.shape[0]
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 0 < k <= n:
         raise DatasetError(f"k={k!r} must be a whole number between 1 and the number of rows ({n}).")
-    if settings.metric == "cosine":
+    if cosine and not isinstance(points, StreamedRows):
         points = normalized_rows(points)
     if labels is None:
         names, groups = ["all"], [np.arange(n)]
@@ -130,9 +147,10 @@ def center_of(points: np.ndarray, settings: SelectOptions, seed: int) -> np.ndar
             subsample=settings.gm_subsample,
             seed=seed,
             device=settings.device,
+            block_rows=settings.block_rows,
         ).median
     else:
-        center = points.astype(np.float64).mean(axis=0)
+        center = column_mean(points, settings.block_rows)
     if settings.metric == "cosine" and settings.unit_center:
         norm = np.linalg.norm(center)
         center = center / norm if norm > 0 else center
@@ -146,7 +164,7 @@ def _select_group(
     seed = int(rng.integers(2**31))  # drawn for every selector, so each class's stream is the same whatever the rest
     if settings.selector == "random":
         return rows[np.random.default_rng(seed).permutation(len(rows))[:budget]]
-    group = points if len(rows) == len(points) else points[rows]  # one class: no 1.5 GB copy at 1M x 384
+    group = points if len(rows) == len(points) else rows_of(points, rows)  # one class: no 1.5 GB copy at 1M x 384
     center = center_of(group, settings, seed)
     if settings.selector in ("herding", "gm_matching"):
         return rows[_herd_in_batches(group, center, budget, settings, seed)]
@@ -160,14 +178,27 @@ def _select_group(
     return rows[np.argsort(score, kind="stable")[:budget]]
 
 
-def row_norms(points: np.ndarray, block_rows: int = 1 << 15) -> np.ndarray:
+def rows_of(points: np.ndarray | StreamedRows, rows: np.ndarray) -> np.ndarray | StreamedRows:
+    """The rows ``rows`` of ``points``: a float32 copy in memory, a view of streamed rows."""
+    return points.subset(rows) if isinstance(points, StreamedRows) else points[rows]
+
+
+def column_mean(points: np.ndarray | StreamedRows, block_rows: int = BLOCK_ROWS) -> np.ndarray:
+    """float64 mean of the rows, summed a block at a time (no (n, d) float64 temporary)."""
+    total = np.zeros(points.shape[1], dtype=np.float64)
+    for start in range(0, len(points), block_rows):
+        total += points[start : start + block_rows].astype(np.float64).sum(axis=0)
+    return total / len(points)
+
+
+def row_norms(points: np.ndarray, block_rows: int = BLOCK_ROWS) -> np.ndarray:
     """float32 L2 norm of each row, a block at a time (``np.linalg.norm`` squares the whole matrix first)."""
     return np.concatenate(
         [np.linalg.norm(points[start : start + block_rows], axis=1) for start in range(0, len(points), block_rows)]
     )
 
 
-def distances_to(points: np.ndarray, center: np.ndarray, block_rows: int = 1 << 15) -> np.ndarray:
+def distances_to(points: np.ndarray, center: np.ndarray, block_rows: int = BLOCK_ROWS) -> np.ndarray:
     """float64 ||points_i - center||, a block of rows at a time (no (n, d) float64 temporary)."""
     center64 = center.astype(np.float64)
     return np.concatenate(
@@ -187,24 +218,28 @@ def _herd_in_batches(
     if settings.batches > 1:
         parts = [np.sort(p) for p in np.array_split(rng.permutation(len(group)), settings.batches) if len(p)]
     budgets = split_budget(budget, [len(p) for p in parts], "proportional")
-    ranked = []
-    for part, part_budget in zip(parts, budgets, strict=True):
-        if part_budget == 0:
-            continue
-        members = group[part]
-        theta0 = members[rng.integers(len(members))] if settings.init == "random" else None
+    # Drawn in batch order for every batch that picks, whichever process herds it: the same starts everywhere.
+    random_start = settings.init == "random"
+    starts = [int(rng.integers(len(p))) if random_start and b else None for p, b in zip(parts, budgets, strict=True)]
+
+    def herd_part(i: int) -> np.ndarray:
+        if budgets[i] == 0:
+            return parts[i][:0]
+        members = group if len(parts) == 1 else rows_of(group, parts[i])  # one batch: no copy of the group
         order = herd(
             members,
             center,
-            part_budget,
-            theta0=theta0,
+            budgets[i],
+            theta0=None if starts[i] is None else members[starts[i]],
             engine=settings.engine,
             device=settings.device,
             progress=settings.progress,
             description=settings.selector,
         )
-        ranked.append(part[order])
-    return interleave(ranked)
+        return parts[i][order]
+
+    ranked = herd_parts(len(parts), herd_part, enabled=settings.distributed)
+    return interleave([order for order in ranked if len(order)])
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

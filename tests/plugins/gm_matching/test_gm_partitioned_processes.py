@@ -1,0 +1,62 @@
+"""The batched variant across two processes (torchrun with gloo, as `accelerate launch` starts it on CPU): each
+process herds half of the batches of int8 rows on disk, and both end with the ranking one process computes."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+from hfplug_gm_matching import select
+
+from hfplug.testing import run_data_parallel
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    import numpy as np
+    import torch
+    import hfplug_gm_matching.selectors as selectors
+
+    torch.set_num_threads(1)
+    out, path, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    torch.distributed.init_process_group("gloo")
+    rank = torch.distributed.get_rank()
+    herded = []
+    real_herd = selectors.herd
+
+    def counting_herd(members, *args, **kwargs):
+        herded.append(len(members))
+        return real_herd(members, *args, **kwargs)
+
+    selectors.herd = counting_herd
+    labels = np.load(path.replace("rows", "labels"))
+    picks = selectors.select(np.load(path, mmap_mode="r"), 120, labels=labels, distributed=True, **options)
+    with open(f"{out}/rank{rank}.json", "w") as handle:
+        json.dump({"picks": picks.tolist(), "herded": herded}, handle)
+    """
+)
+
+OPTIONS = [
+    {"batches": 4, "block_rows": 64},
+    {"batches": 5, "init": "random", "metric": "euclidean", "engine": "int8", "block_rows": 100},
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+def test_two_processes_herd_half_the_batches_each_and_pick_what_one_process_picks(tmp_path, options):
+    rng = np.random.default_rng(0)
+    codes = rng.integers(-128, 128, size=(1500, 24)).astype(np.int8)
+    codes[:, :2] = 90  # a shared direction, as in sentence embeddings
+    labels = rng.integers(2, size=1500)
+    np.save(tmp_path / "rows.npy", codes)
+    np.save(tmp_path / "labels.npy", labels)
+    run_data_parallel(SCRIPT, tmp_path, str(tmp_path), str(tmp_path / "rows.npy"), json.dumps(options))
+    ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in range(2)]
+    alone = select(np.load(tmp_path / "rows.npy", mmap_mode="r"), 120, labels=labels, **options)
+    assert ranks[0]["picks"] == ranks[1]["picks"] == alone.tolist()
+    per_class = options["batches"]
+    assert len(ranks[0]["herded"]) == 2 * -(-per_class // 2)  # two classes, batches 0, 2 (, 4) of each
+    assert len(ranks[1]["herded"]) == 2 * (per_class // 2)
+    assert sum(ranks[0]["herded"]) + sum(ranks[1]["herded"]) == 1500  # every row herded once, by one process
