@@ -115,6 +115,8 @@ def test_every_seed_takes_exactly_one_branch_per_round(instance, request):
     stats = simulate("lp_tracking", means, sigma, horizon, seeds, progress=False).stats
     assert sum(stats[name] for name in BRANCHES) == horizon * seeds
     assert 0 <= stats["track_best"] <= stats["track"]
+    assert stats["lp_full_solves"] >= 1
+    assert stats["lp_full_solves"] + stats["lp_basis_reused"] == stats["track"]  # one LP answer per tracking round
 
 
 def _exploits(sigma, t, means, precision_estimate):
