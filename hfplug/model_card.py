@@ -168,7 +168,7 @@ def _provenance_metadata(
     run_info: dict[str, Any], kind: str, facts: dict[str, Any], origin: HubOrigin | None
 ) -> dict[str, Any]:
     block: dict[str, Any] = {"version": run_info.get("hfplug_version") or _host_version(), "kind": kind}
-    for key in ("trainer", "components", "base_model", "datasets", "metrics", "pip_install"):
+    for key in ("trainer", "components", "base_model", "datasets", "metrics", "distributed", "pip_install"):
         if run_info.get(key):
             block[key] = run_info[key]
     if "base_model" not in block and facts.get("base_model"):
@@ -191,6 +191,23 @@ def _base_model_tags(tags: list[str], origin: HubOrigin | None) -> list[str]:
         if tag not in fixed:
             fixed.append(tag)
     return fixed
+
+
+def launch_description(record: dict[str, Any] | None) -> str | None:
+    """How many processes trained the model and how they shared it (the run record's ``distributed`` entry, from
+    :func:`hfplug.distributed.launch_record`): "1 process", "2 processes, FSDP2 (nccl)", "4 processes, MULTI_GPU
+    (nccl)"; ``None`` when the record says nothing."""
+    if not record or not record.get("world_size"):
+        return None
+    processes = int(record["world_size"])
+    text = f"{processes} process" + ("es" if processes != 1 else "")
+    kind = record.get("distributed_type")
+    if kind in (None, "NO"):
+        return text
+    if kind == "FSDP" and record.get("fsdp_version"):
+        kind = f"FSDP{record['fsdp_version']}"
+    backend = record.get("backend")
+    return f"{text}, {kind}" + (f" ({backend})" if backend else "")
 
 
 def _host_version() -> str:
@@ -239,6 +256,7 @@ def _markdown_section(
         ("base model (resolved)", run_info.get("base_model_resolved")),
         ("architecture", facts.get("architecture")),
         ("datasets", ", ".join(run_info.get("datasets") or []) or None),
+        ("trained on", launch_description(run_info.get("distributed"))),
         ("hfplug", run_info.get("hfplug_version") or _host_version()),
     ]
     for entry in run_info.get("components") or []:
