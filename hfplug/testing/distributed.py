@@ -90,6 +90,28 @@ FSDP2_ARGS: dict[str, Any] = {
 }
 
 
+def greedy_tokens(trainer: Any, prompt_ids: Sequence[Sequence[int]], count: int) -> list[list[int]]:
+    """``count`` tokens the trainer's model generates greedily after each prompt, one prompt at a time (no
+    padding), through trl's ``unwrap_model_for_generation`` (under FSDP2 the sharded weights are gathered for
+    it). For scripted rollouts whose completions still come from the model under test; a collective under FSDP2:
+    every process calls it as often."""
+    import torch
+    from trl.models import unwrap_model_for_generation
+
+    pad_token_id = trainer.processing_class.pad_token_id
+    with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model, torch.no_grad():
+        return [
+            model.generate(
+                torch.tensor([list(ids)]),
+                max_new_tokens=count,
+                min_new_tokens=count,
+                do_sample=False,
+                pad_token_id=pad_token_id,
+            )[0, len(ids) :].tolist()
+            for ids in prompt_ids
+        ]
+
+
 def exact_sgd_config(config_class: type, output_dir: str | Path, **overrides: Any) -> Any:
     """``config_class`` (any TrainingArguments subclass) set up for :data:`EXACT_SGD_STEP`; ``overrides`` win.
     Fields the class lacks (``activation_checkpointing`` on plain ``TrainingArguments``) are left out."""

@@ -20,12 +20,10 @@ from hfplug.testing.distributed import assert_two_processes_match_one
 SOURCE = """
 import os
 from collections import defaultdict
-import torch
 from datasets import Dataset
-from trl.models import unwrap_model_for_generation
 import hfplug
 from hfplug.testing import make_tiny_model, make_tiny_tokenizer
-from hfplug.testing.distributed import exact_sgd_config
+from hfplug.testing.distributed import exact_sgd_config, greedy_tokens
 
 os.environ["TRL_EXPERIMENTAL_SILENCE"] = "1"
 PROMPTS = {"What is 2 + 3?": "5", "What is 4 + 4?": "8"}
@@ -40,15 +38,7 @@ DATA = Dataset.from_dict({"prompt": list(PROMPTS), "answer": list(PROMPTS.values
 def scripted_rollout(prompts, trainer):
     tokenizer = trainer.processing_class
     prompt_ids = [tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
-    # One prompt at a time (no padding); every process generates as often, as FSDP's gathers need.
-    with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model, torch.no_grad():
-        greedy = [
-            model.generate(
-                torch.tensor([ids]), max_new_tokens=3, min_new_tokens=3, do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-            )[0, len(ids):].tolist()
-            for ids in prompt_ids
-        ]
+    greedy = greedy_tokens(trainer, prompt_ids, 3)  # every process generates as often, as FSDP's gathers need
     seen = defaultdict(int)
     completion_ids = []
     for prompt, generated in zip(prompts, greedy):

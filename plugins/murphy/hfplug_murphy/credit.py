@@ -41,34 +41,45 @@ def propagate_credit(tree: RolloutTree, rule: str) -> None:
             node.credit = max(node.reward, sum(below) / len(below))
 
 
-def assign_advantages(trees: Sequence[RolloutTree], scale_rewards: str) -> None:
+def assign_advantages(
+    trees: Sequence[RolloutTree], scale_rewards: str, batch_credits: Sequence[float | None] | None = None
+) -> None:
     """GRPO advantages from R~, each node normalised against its own sibling group.
 
     ``scale_rewards`` follows trl: ``group`` divides by the group's standard deviation (+1e-4),
-    ``batch`` by the standard deviation of every graded node in ``trees``, ``none`` not at all.
+    ``batch`` by the standard deviation of every graded node of the batch, ``none`` not at all.
     Ungraded nodes get advantage 0 and are not part of any mean or deviation.
+    ``batch_credits``: the credits of every node of the batch, when ``trees`` are one process's share of
+    it (trl's batch deviation is over the gathered batch); by default those of ``trees``.
     """
-    from trl.trainer.utils import nanstd
-
     if scale_rewards not in ("group", "batch", "none"):
         raise ValueError(f"unknown scale_rewards {scale_rewards!r}; expected 'group', 'batch' or 'none'.")
     batch_std = None
     if scale_rewards == "batch":
-        every = _credits([node.credit for tree in trees for node in tree.nodes])
-        batch_std = nanstd(every) if every.numel() > 1 else torch.zeros(())
+        if batch_credits is None:
+            batch_credits = [node.credit for tree in trees for node in tree.nodes]
+        batch_std = credit_std(batch_credits)
     for tree in trees:
         for group in tree.groups:
             members = tree.members(group)
             credits = _credits([node.credit for node in members])
             advantages = credits - torch.nanmean(credits)
             if scale_rewards == "group":
-                std = nanstd(credits) if credits.numel() > 1 else torch.zeros(())
+                std = credit_std(credits)
                 advantages = advantages / (std + ADVANTAGE_EPS)
             elif scale_rewards == "batch":
                 advantages = advantages / (batch_std + ADVANTAGE_EPS)
             advantages = torch.nan_to_num(advantages, nan=0.0)
             for node, advantage in zip(members, advantages.tolist(), strict=True):
                 node.advantage = advantage if node.credit is not None else 0.0
+
+
+def credit_std(values: Sequence[float | None] | torch.Tensor) -> torch.Tensor:
+    """trl's (Bessel-corrected) standard deviation of the graded values; 0 for fewer than two values."""
+    from trl.trainer.utils import nanstd
+
+    values = values if isinstance(values, torch.Tensor) else _credits(values)
+    return nanstd(values) if values.numel() > 1 else torch.zeros(())
 
 
 def _credits(values: Sequence[float | None]) -> torch.Tensor:

@@ -159,7 +159,11 @@ class MurphyTrainer(GRPOTrainer):
         )
         for tree in trees:
             propagate_credit(tree, args.credit)
-        assign_advantages(trees, self.scale_rewards)
+        # Batch scaling divides by the deviation over the whole batch, every process's trees (as trl's GRPO).
+        batch_credits = None
+        if self.scale_rewards == "batch":
+            batch_credits = self._gather_object([node.credit for tree in trees for node in tree.nodes])
+        assign_advantages(trees, self.scale_rewards, batch_credits)
         for tree in trees:
             prune(tree, groups=args.inter_prune_groups, per_group=args.intra_prune_keep)
         nodes = [node for tree in trees for node in tree.nodes if node.trainable]
@@ -167,7 +171,7 @@ class MurphyTrainer(GRPOTrainer):
         executions = self.node_grader.executions + self.task_probe_executions() - executions
         cost = rollout_cost(trees, executions, time.monotonic() - started)
         self._log_cost(cost, mode)
-        self._log_trees(trees, mode)
+        self._log_trees(trees, mode, batch_credits)
         return self._rows(nodes, mode)
 
     def task_probe_executions(self) -> int:
@@ -280,13 +284,18 @@ class MurphyTrainer(GRPOTrainer):
     def _rows(self, nodes: list[Node], mode: str) -> dict[str, Any]:
         """The padded batch trl's ``_compute_loss`` reads, built as GRPOTrainer builds it."""
         device = self.accelerator.device
-        minimum = self.args.steps_per_generation if mode == "train" else 1
+        rows = max(len(nodes), self.args.steps_per_generation if mode == "train" else 1)
+        if self.accelerator.num_processes > 1:
+            # Trees give each process its own row count, but trl's loss gathers per-row statistics (equal shapes
+            # on every process) and DDP and FSDP synchronise in every forward and backward pass of the loss's
+            # chunks: every process trains on as many rows, the missing ones empty (no loss, no gradient).
+            rows = int(self.accelerator.gather(torch.tensor([rows], device=device)).max())
         batch = pad_nodes(
             nodes,
             pad_token_id=self._tokenizer.pad_token_id,
             stop_token_ids=self.eos_token_ids,
             pad_to_multiple_of=self.pad_to_multiple_of,
-            filler=max(0, minimum - len(nodes)),
+            filler=rows - len(nodes),
         )
         prompt_ids, prompt_mask = batch.prompt_ids.to(device), batch.prompt_mask.to(device)
         completion_ids, completion_mask = batch.completion_ids.to(device), batch.completion_mask.to(device)
@@ -402,22 +411,31 @@ class MurphyTrainer(GRPOTrainer):
             else:
                 metrics[key].append(float(value))
 
-    def _log_trees(self, trees: list[RolloutTree], mode: str) -> None:
-        """trl's reward metrics and completions table for a tree batch, and Murphy's quality metrics."""
+    def _log_trees(self, trees: list[RolloutTree], mode: str, batch_credits: list[float | None] | None) -> None:
+        """trl's reward metrics and completions table for a tree batch, and Murphy's quality metrics; each over the
+        whole batch (every process's trees, as trl's metrics), the table of this process's nodes."""
         metrics = self._metrics[mode]
-        log_reward_metrics(metrics, self.reward_func_names, self.reward_weights, trees, self.scale_rewards)
-        device = self.accelerator.device
-        flush_metrics(
-            self._pending_metrics, metrics, self._gather_object, lambda t: self.accelerator.gather(t.to(device)).cpu()
+        gather = self._gather_object
+        log_reward_metrics(
+            metrics,
+            self.reward_func_names,
+            self.reward_weights,
+            trees,
+            self.scale_rewards,
+            gather=gather,
+            batch_credits=batch_credits,
         )
-        graded = [n for t in trees for n in t.nodes if n.reward is not None]
-        first = [n for n in graded if n.depth == 1]
+        device = self.accelerator.device
+        flush_metrics(self._pending_metrics, metrics, gather, lambda t: self.accelerator.gather(t.to(device)).cpu())
+        graded = gather([(n.depth, n.solved, n.reward, n.credit) for t in trees for n in t.nodes if n.scorable])
+        first = [solved for depth, solved, _, _ in graded if depth == 1]
         if first:
-            metrics[f"{PREFIX}solved_turn1"].append(sum(n.solved for n in first) / len(first))
+            metrics[f"{PREFIX}solved_turn1"].append(sum(first) / len(first))
         if graded:
-            metrics[f"{PREFIX}reward_all_turns"].append(sum(n.reward for n in graded) / len(graded))
-            metrics[f"{PREFIX}credit_mean"].append(sum(n.credit for n in graded) / len(graded))
-        metrics[f"{PREFIX}tasks_solved"].append(sum(any(n.solved for n in t.nodes) for t in trees) / len(trees))
+            metrics[f"{PREFIX}reward_all_turns"].append(sum(reward for _, _, reward, _ in graded) / len(graded))
+            metrics[f"{PREFIX}credit_mean"].append(sum(credit for _, _, _, credit in graded) / len(graded))
+        solved_tasks = gather([any(n.solved for n in t.nodes) for t in trees])
+        metrics[f"{PREFIX}tasks_solved"].append(sum(solved_tasks) / len(solved_tasks))
         log_completions(self._logs, self.reward_func_names, self.node_grader.order)
 
 

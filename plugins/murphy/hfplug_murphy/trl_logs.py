@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from hfplug_murphy.credit import credit_std
 from hfplug_murphy.tree import Node, RolloutTree
 
 
@@ -31,13 +32,20 @@ def log_reward_metrics(
     weights: torch.Tensor,
     trees: Sequence[RolloutTree],
     scale_rewards: str,
+    *,
+    gather: Callable[[list[Any]], list[Any]] = list,
+    batch_credits: Sequence[float | None] | None = None,
 ) -> None:
-    """Append trl's per-batch reward metrics for ``trees`` to ``metrics`` (one mode's metric lists)."""
+    """Append trl's per-batch reward metrics for ``trees`` to ``metrics`` (one mode's metric lists).
+
+    When ``trees`` are one process's share of the batch, ``gather`` concatenates a list over every process
+    (trl's metrics are over the gathered batch) and ``batch_credits`` holds every process's credits (for
+    ``scale_rewards="batch"``)."""
     from trl.trainer.utils import nanstd
 
-    first = [node for tree in trees for node in tree.nodes if node.depth == 1 and node.func_rewards is not None]
+    first = gather([n.func_rewards for t in trees for n in t.nodes if n.depth == 1 and n.func_rewards is not None])
     if first:
-        per_func = torch.tensor([node.func_rewards for node in first], dtype=torch.float32)
+        per_func = torch.tensor(first, dtype=torch.float32)
         for i, name in enumerate(names):
             metrics[f"rewards/{name}/mean"].append(torch.nanmean(per_func[:, i]).item())
             metrics[f"rewards/{name}/std"].append(nanstd(per_func[:, i]).item())
@@ -45,25 +53,26 @@ def log_reward_metrics(
         rewards[torch.isnan(per_func).all(dim=1)] = torch.nan  # trl: a row every function refused is not scored
         metrics["reward"].append(torch.nanmean(rewards).item())
         metrics["reward_std"].append(nanstd(rewards).item())
-    zero = zero_std_flags(trees, scale_rewards)
+    zero = gather(zero_std_flags(trees, scale_rewards, batch_credits))
     if zero:
         metrics["frac_reward_zero_std"].append(sum(zero) / len(zero))
 
 
-def zero_std_flags(trees: Sequence[RolloutTree], scale_rewards: str) -> list[bool]:
-    """Per node: is the standard deviation its advantage is normalised by zero (trl's ``is_std_zero``)?"""
-    from trl.trainer.utils import nanstd
-
+def zero_std_flags(
+    trees: Sequence[RolloutTree], scale_rewards: str, batch_credits: Sequence[float | None] | None = None
+) -> list[bool]:
+    """Per node of ``trees``: is the standard deviation its advantage is normalised by zero (trl's
+    ``is_std_zero``)? With ``scale_rewards="batch"`` that is the deviation of ``batch_credits`` (every node of
+    the batch, on every process; by default those of ``trees``)."""
+    nodes = [node.credit for tree in trees for node in tree.nodes]
     if scale_rewards == "batch":
-        every = nan_list([node.credit for tree in trees for node in tree.nodes])
-        std = nanstd(every) if every.numel() > 1 else torch.zeros(())
-        return [bool(torch.isclose(std, torch.zeros(())))] * every.numel()
+        std = credit_std(nodes if batch_credits is None else batch_credits)
+        return [bool(torch.isclose(std, torch.zeros(())))] * len(nodes)
     flags = []
     for tree in trees:
         for group in tree.groups:
             credits = nan_list([node.credit for node in tree.members(group)])
-            std = nanstd(credits) if credits.numel() > 1 else torch.zeros(())
-            flags += [bool(torch.isclose(std, torch.zeros(())))] * credits.numel()
+            flags += [bool(torch.isclose(credit_std(credits), torch.zeros(())))] * credits.numel()
     return flags
 
 
