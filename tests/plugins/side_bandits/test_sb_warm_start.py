@@ -96,3 +96,15 @@ def test_a_blind_best_arm_keeps_its_rates_until_a_gap_moves_by_the_tolerance(bli
     no_cache.rates(gaps, 0)
     no_cache.rates(gaps.copy(), 0)
     assert (no_cache.full_solves, no_cache.reused) == (2, 0)
+
+
+def test_a_basis_whose_rate_reaches_exactly_zero_is_still_reused():
+    # Arm 1's pull shows arms 1 and 2, arm 2's only arm 2: c_1 >= 2 / Delta_1**2 and c_1 + c_2 >= 2 / Delta_2**2.
+    # At gaps (0.5, 0.4) both bind: c = (8, 4.5). At (0.5, 0.5) the same basis gives c = (8, 8 - 8) = (8, 0)
+    # exactly, still optimal (a rate of 0 is feasible), so it is reused rather than solved again.
+    precision = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+    solver = RateSolver(precision)
+    np.testing.assert_allclose(solver.rates(np.array([0.0, 0.5, 0.4]), 0)[1:], [8.0, 4.5], rtol=1e-9)
+    rates = solver.rates(np.array([0.0, 0.5, 0.5]), 0)
+    assert rates[1:].tolist() == [8.0, 0.0]
+    assert (solver.full_solves, solver.reused) == (1, 1)
