@@ -64,7 +64,10 @@ def flow_weights(dataset: Any, config: FlowWeightsConfig, context: DataContext) 
     from hfplug_flow import cache
     from hfplug_flow.weighting import add_weight_columns, base_model_losses, tokenize_dataset
 
-    columns = check_columns(dataset, [["messages"], ["prompt", "completion"], [config.text_field]], what="flow_weights")
+    # In tokenize_sft_row's order of preference, so the columns found (and hashed into the cache key) are the ones
+    # the losses are computed from: a dataset with prompt/completion and messages is scored on prompt/completion.
+    formats = [["prompt", "completion"], ["messages"], [config.text_field]]
+    columns = check_columns(dataset, formats, what="flow_weights")
     tokenizer = context.load_tokenizer()
     tokenized = tokenize_dataset(dataset, tokenizer, max_length=config.max_length, text_field=config.text_field)
 

@@ -163,7 +163,7 @@ def compute_flow_weights(
     """
     from hfplug.data import check_columns
 
-    check_columns(dataset, [["messages"], ["prompt", "completion"], [text_field]], what="flow_weights")
+    check_columns(dataset, [["prompt", "completion"], ["messages"], [text_field]], what="flow_weights")
     tokenized = tokenize_dataset(dataset, tokenizer, max_length=max_length, text_field=text_field)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     base = base_model_losses(model, tokenized, batch_size=batch_size, pad_token_id=pad)
