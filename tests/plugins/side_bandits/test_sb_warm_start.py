@@ -108,3 +108,15 @@ def test_a_basis_whose_rate_reaches_exactly_zero_is_still_reused():
     rates = solver.rates(np.array([0.0, 0.5, 0.5]), 0)
     assert rates[1:].tolist() == [8.0, 0.0]
     assert (solver.full_solves, solver.reused) == (1, 1)
+
+
+def test_the_same_gaps_asked_again_reuse_the_basis_despite_round_off():
+    # Gaps near the floor make the required precision ~1e6: recomputing the tight constraint from the basis gives a
+    # slack of about -6e-11 (round-off), far inside the relative tolerance 1e-9 * required, so it counts as tight.
+    precision = np.array([[0.3, 2.9, 0.0, 0.3], [0.0, 1.0, 0.7, 1.3], [2.9, 0.0, 1.0, 0.3], [1.3, 0.0, 0.7, 0.3]])
+    gaps = np.array([0.0, 0.0013, 0.0021, 0.0013])
+    solver = RateSolver(precision)
+    first = solver.rates(gaps, 0)
+    again = solver.rates(gaps.copy(), 0)
+    assert (solver.full_solves, solver.reused) == (1, 1)
+    np.testing.assert_allclose(again, first, rtol=1e-9)
