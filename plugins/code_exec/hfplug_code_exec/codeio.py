@@ -4,7 +4,7 @@ Each row ships a reference ``main_solution`` and an ``input_generator(rng)``. Te
 running both INSIDE THE SANDBOX (they are dataset code) on seeded inputs: the program's values
 come back as data. A row is kept only if, twice and identically, every seed gives inputs and an
 output that are plain JSON, the generator's keys are ``main_solution``'s parameters, and the
-reference loads without packages the sandbox lacks (numpy, sympy, ...: about a quarter of rows).
+reference loads in the sandbox (which has numpy, scipy and sympy, read-only: ``sandbox_libraries``).
 Rows overlapping HumanEval or MBPP (a 10-word run of text or a function name) are dropped.
 """
 
@@ -31,7 +31,7 @@ def codeio_case_(seed):
 """
 INSTRUCTION = (
     "Write a Python function `main_solution({params})` that solves this and returns the output described above. "
-    "Answer with the whole function in a ```python block; use only the standard library."
+    "Answer with the whole function in a ```python block; you may use the standard library, numpy, scipy and sympy."
 )
 FILTER_COUNTS: Counter[str] = Counter()
 
@@ -101,7 +101,7 @@ def codeio_rows(source: Path, *, limit: int | None = None, workers: int | None =
     for (index, row, params), one, two in zip(candidates, first, second, strict=True):
         cases = _cases(one)
         if cases is None:
-            FILTER_COUNTS["fails in the sandbox (packages we lack, errors, time)"] += 1
+            FILTER_COUNTS["fails in the sandbox (errors, time, packages we lack)"] += 1
             continue
         if cases != _cases(two):
             FILTER_COUNTS["nondeterministic"] += 1

@@ -4,7 +4,8 @@ Levels, strongest first:
 
 ``bubblewrap``
     Linux namespaces through ``bwrap``: no network, a private PID/IPC/UTS namespace, a read-only
-    root that holds only the shared libraries and the Python runtime (site-packages hidden), a
+    root that holds only the shared libraries, the Python runtime and, of site-packages, only the
+    read-only libraries that code datasets import (``sandbox_libraries``), a
     cleared environment; every run then gets its own user, mount and PID namespaces and a fresh
     tmpfs folder (see ``sandbox/zygote.py``). Started as root, the sandbox drops to an
     unprivileged uid of its own per worker; otherwise it runs as the calling user inside an
@@ -25,6 +26,7 @@ import sysconfig
 from pathlib import Path
 
 from hfplug_code_exec.errors import IsolationUnavailableError
+from hfplug_code_exec.sandbox_libraries import MOUNTED_LIBRARIES, library_paths
 
 UNSANDBOXED_ENV = "HFPLUG_CODE_EXEC_I_ACCEPT_RUNNING_UNTRUSTED_CODE_WITHOUT_A_SANDBOX"
 LEVELS = ("bubblewrap", "none")
@@ -58,6 +60,9 @@ def bwrap_command(
     argv = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     argv += ["--die-with-parent", "--new-session", "--clearenv", "--setenv", "LANG", "C.UTF-8"]
     library_folders = [folder for folder in ("/usr/lib", "/usr/lib64") if os.path.isdir(folder)]
+    # bwrap makes the parent /usr 0700: the sandbox's own uid could not load a shared library it had not
+    # loaded as root before switching (libffi for ctypes, numpy's libstdc++, sqlite3's library).
+    argv += ["--perms", "0755", "--dir", "/usr"]
     for folder in library_folders:
         argv += ["--ro-bind", folder, folder]
     for top in ("/lib", "/lib64"):
@@ -79,6 +84,11 @@ def bwrap_command(
             argv += ["--tmpfs", site_packages]
     argv += ["--ro-bind", interpreter, interpreter]
     argv += ["--ro-bind", str(SANDBOX_FOLDER), MOUNTED_SANDBOX_FOLDER]
+    libraries = library_paths(role)
+    if libraries:  # bwrap makes missing folders 0700, which the sandbox's own uid could not enter
+        argv += ["--perms", "0755", "--dir", MOUNTED_LIBRARIES]
+    for path in libraries:  # read-only like the rest of the root, and only these packages of site-packages
+        argv += ["--ro-bind", path, f"{MOUNTED_LIBRARIES}/{os.path.basename(path)}"]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     argv += ["--tmpfs", "/tmp", "--remount-ro", "/"] if role == "candidate" else ["--remount-ro", "/"]
     if run_uid is None:
@@ -88,6 +98,8 @@ def bwrap_command(
     mode = "ns" if role == "candidate" else "plain"
     argv += [interpreter, "-I", "-S", f"{MOUNTED_SANDBOX_FOLDER}/zygote.py", "--mode", mode, "--role", role]
     argv += ["--chan-in", str(chan_in), "--chan-out", str(chan_out)]
+    if libraries:
+        argv += ["--libraries", MOUNTED_LIBRARIES]
     if peer is not None:  # the pipe pair to the other sandbox (calls and replies go straight between them)
         argv += ["--peer-in", str(peer[0]), "--peer-out", str(peer[1])]
     if run_uid is not None:
@@ -98,8 +110,9 @@ def bwrap_command(
 def plain_command(
     chan_in: int, chan_out: int, plain_root: str, role: str = "candidate", peer: tuple[int, int] | None = None
 ) -> list[str]:
-    """The command line of an unsandboxed zygote (the opt-out level)."""
+    """The command line of an unsandboxed zygote (the opt-out level): the libraries from where they are."""
     interpreter, _ = python_runtime()
+    folders = sorted({os.path.dirname(path) for path in library_paths(role)})
     return [
         interpreter,
         "-I",
@@ -115,6 +128,7 @@ def plain_command(
         plain_root,
         "--role",
         role,
+        *(arg for folder in folders for arg in ("--libraries", folder)),
         *(["--peer-in", str(peer[0]), "--peer-out", str(peer[1])] if peer is not None else []),
     ]
 

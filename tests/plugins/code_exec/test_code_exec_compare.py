@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hfplug_code_exec.sandbox.compare import Approx, outputs_match, reference_equal, strict_equal
+from hfplug_code_exec.sandbox.compare import outputs_match, reference_equal, strict_equal
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -58,22 +58,18 @@ def test_standard_output_follows_the_stated_rule(actual, expected):
     assert outputs_match(actual, actual)
 
 
-def test_approx_compares_numbers_and_containers_within_its_tolerance():
-    assert Approx(1.0) == 1.0000009 and Approx(1.0) != 1.000002
-    assert Approx(0.0) == 1e-13 and Approx(0.0) != 1e-11  # absolute 1e-12 by default
-    assert Approx(100.0, rel=0.01) == 100.9 and Approx(100.0, rel=0.01) != 101.1
-    assert Approx(0.0, abs=0.1) == 0.09 and Approx(0.0, abs=0.1) != 0.11
-    assert Approx([1.0, 2.0]) == (1.0, 2.0000000001) and Approx((1.0, 2.0)) == [1.0, 2.0]
-    assert Approx([1.0, 2.0]) != [1.0] and Approx([1.0]) != 1.0 and Approx(1.0) != [1.0]
-    assert Approx({"a": 1.0, "b": [2.0]}) == {"a": 1.0000001, "b": [2.0]}
-    assert Approx({"a": 1.0}) != {"a": 1.1} and Approx({"a": 1.0}) != {"b": 1.0} and Approx({"a": 1.0}) != [1.0]
-    assert Approx(1) != True and Approx(True) == True  # noqa: E712 (a bool is not a number here)
-    assert Approx(float("nan")) == float("nan") and Approx(float("nan")) != 1.0 and Approx(1.0) != float("nan")
-    assert Approx(1 + 1j) == 1 + 1.0000001j and Approx(2) == 2.0000000001 and Approx(2.0) != "2"
-    assert Approx("text") == "text" and Approx("text") != "other"
-    assert repr(Approx(1.5)) == "approx(1.5)"
-    with pytest.raises(TypeError):
-        hash(Approx(1.0))
+def test_pytest_approx_is_honoured_on_either_side_and_nothing_else_passes_for_it():
+    """The judge's tests import the real pytest: its approx decides, whichever side it is on."""
+    assert strict_equal(1.0000009, pytest.approx(1.0)) and not strict_equal(1.000002, pytest.approx(1.0))
+    assert strict_equal(pytest.approx({"a": 2.0}), {"a": 2.0000000001})
+    assert not strict_equal([1.1], pytest.approx([1.0]))
+    assert not strict_equal(pytest.approx(100.0, rel=0.01), 101.1)
+
+    class Approximately:  # named like pytest's class but not pytest's: compared by type, so never equal
+        def __eq__(self, other):
+            return True
+
+    assert not strict_equal(1.0, Approximately()) and not strict_equal(Approximately(), 1.0)
 
 
 def test_strict_equality_needs_identical_types_all_the_way_down():
@@ -84,8 +80,8 @@ def test_strict_equality_needs_identical_types_all_the_way_down():
     assert not strict_equal(1, True) and not strict_equal(0, False) and not strict_equal("1", 1)
     assert strict_equal(float("nan"), float("nan")) and not strict_equal(float("nan"), 1.0)
     assert not strict_equal(1.0, float("nan"))
-    assert strict_equal(Approx(0.3), 0.1 + 0.2) and strict_equal(0.1 + 0.2, Approx(0.3))
-    assert not strict_equal(Approx(0.3), 0.31) and not strict_equal([0.1 + 0.2], [0.3])
+    assert strict_equal(pytest.approx(0.3), 0.1 + 0.2) and strict_equal(0.1 + 0.2, pytest.approx(0.3))
+    assert not strict_equal(pytest.approx(0.3), 0.31) and not strict_equal([0.1 + 0.2], [0.3])
     assert strict_equal(None, None) and not strict_equal(None, 0)
 
 

@@ -273,7 +273,7 @@ def test_raises_fails_when_nothing_or_something_else_is_raised(run_suite, judge_
 @pytest.mark.parametrize(
     "test, message",
     [
-        ("import pytest\npytest.monkeypatch\n", "failed to load: AttributeError: pytest.monkeypatch is not supported"),
+        ("import pytest\npytest.monkeypatch\n", "failed to load: AttributeError: module 'pytest' has no attribute"),
         ("raise RuntimeError('at import')\n", "failed to load: RuntimeError: at import"),
         ("def test_x(:\n", "the tests do not parse"),
     ],

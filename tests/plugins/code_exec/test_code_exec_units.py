@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hfplug_code_exec.assemble import build_program, code_stub
 from hfplug_code_exec.formats import docstring_examples, prompt_helpers
-from hfplug_code_exec.sandbox.compare import Approx, call_result_matches, outputs_match, reference_equal, strict_equal
+from hfplug_code_exec.sandbox.compare import call_result_matches, outputs_match, reference_equal, strict_equal
 
 
 def test_stdout_comparison_ignores_whitespace_and_allows_float_tolerance():
@@ -31,8 +31,8 @@ def test_call_based_results_unwrap_a_one_element_list_and_treat_tuples_as_lists(
 def test_equalities():
     assert strict_equal([1, (2, "a")], [1, (2, "a")]) and not strict_equal(1, 1.0) and not strict_equal(True, 1)
     assert reference_equal(1, 1.0) and reference_equal(True, 1)
-    assert strict_equal(0.1 + 0.2, Approx(0.3)) and not strict_equal(0.31, Approx(0.3))
-    assert Approx([1.0, 2.0]) == [1.0, 2.0000000001]
+    assert strict_equal(0.1 + 0.2, pytest.approx(0.3)) and not strict_equal(0.31, pytest.approx(0.3))
+    assert strict_equal([1.0, 2.0000000001], pytest.approx([1.0, 2.0]))
 
 
 @pytest.mark.parametrize(

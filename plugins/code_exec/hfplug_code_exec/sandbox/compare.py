@@ -17,24 +17,11 @@ FLOAT_REL_TOL = 1e-6
 FLOAT_ABS_TOL = 1e-6
 
 
-class Approx:
-    """``pytest.approx``: numbers (and lists, tuples, dicts of numbers) within a tolerance."""
-
-    def __init__(self, expected: Any, rel: float | None = None, abs: float | None = None) -> None:
-        self.expected = expected
-        self.rel = 1e-6 if rel is None else rel
-        self.abs = 1e-12 if abs is None else abs
-
-    def matches(self, actual: Any) -> bool:
-        return _close(actual, self.expected, self.rel, self.abs)
-
-    def __eq__(self, actual: object) -> bool:
-        return self.matches(actual)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"approx({self.expected!r})"
+def _is_approx(value: Any) -> bool:
+    """``pytest.approx(...)`` (its classes live in ``_pytest``); only the tests can make one: the program's
+    values reach the judge as built-in types."""
+    kind = type(value)
+    return kind.__name__.startswith("Approx") and kind.__module__.startswith("_pytest.")
 
 
 def _close(actual: Any, expected: Any, rel: float, abs_tol: float) -> bool:
@@ -61,10 +48,10 @@ def _close(actual: Any, expected: Any, rel: float, abs_tol: float) -> bool:
 
 def strict_equal(actual: Any, expected: Any) -> bool:
     """Equality with identical types at every level (``1 != 1.0 != True`` here)."""
-    if isinstance(expected, Approx):
-        return expected.matches(actual)
-    if isinstance(actual, Approx):
-        return actual.matches(expected)
+    if _is_approx(expected):
+        return bool(expected == actual)
+    if _is_approx(actual):
+        return bool(actual == expected)
     if type(actual) is not type(expected):
         return False
     if isinstance(actual, list | tuple):

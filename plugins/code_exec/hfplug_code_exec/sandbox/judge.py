@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 import wire
+from leetcode_nodes import NODE_CLASSES
 
 MAX_SHOWN_CHARS = 300
 
@@ -207,14 +208,14 @@ class Candidate:
         recorder = self.recorder
         recorder.last_args, recorder.last_kwargs, recorder.has_value = args, kwargs, False
         # Arguments come from the trusted tests: one that cannot be sent is the tests' error, not the run's.
-        message["args"] = wire.to_wire(list(args))
-        message["kwargs"] = wire.to_wire(kwargs)
+        graph: list = []  # list and tree nodes among the arguments: the reply updates them in place
+        message["args"] = wire.to_wire([list(args), kwargs], graph)
         reply = self.request(message)
         if "handle" in reply:
             value: Any = ProgramObject(self, int(reply["handle"]), str(message.get("name", "object")))
         else:
             try:
-                value = wire.from_wire(reply.get("value"))
+                value = wire.from_wire(reply.get("value"), graph, NODE_CLASSES)
             except (ValueError, TypeError, KeyError, RecursionError) as error:
                 self.aborted = RunAborted("protocol", f"the run sent a malformed value ({error})")
                 raise self.aborted from error
@@ -253,7 +254,7 @@ class ProgramObject:
         reply = candidate.request({"handle": self._handle, "attr": name})
         if reply.get("callable"):
             return lambda *args, **kwargs: candidate.invoke({"handle": self._handle, "method": name}, args, kwargs)
-        return wire.from_wire(reply.get("value"))
+        return wire.from_wire(reply.get("value"), classes=NODE_CLASSES)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("the judge cannot set attributes of the program's objects")

