@@ -6,8 +6,10 @@ batch of 4 rows: the same loss logged at step 3 and the same weights.
 What makes it hold: one plain SGD step (no optimizer state, constant learning rate) and the data position. The
 sampler draws one permutation for the whole launch; on resume each process skips the batches it would have
 trained, so step 3 reads the same 4 rows however many processes share them. What the checkpoint cannot carry
-over: a process that had none gets no RNG state of its own (transformers warns and goes on), so a method that
-samples (dropout, generation) draws differently after a change of process count; TALR's tiny model samples nothing.
+over: random state. transformers saves ``rng_state.pth`` from one process and ``rng_state_<rank>.pth`` from several,
+and each resumed process looks only for its own name, so after a change of process count no process restores its
+stream (logged at info level): a method that samples (dropout, generation) draws differently from an uninterrupted
+run. TALR's tiny model samples nothing.
 
 The resumed run is configured with a different (untrained, other seed) base model, so only loading the
 checkpoint's weights can give the uninterrupted run's result.
