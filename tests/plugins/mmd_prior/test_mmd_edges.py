@@ -126,3 +126,28 @@ def test_encode_dataset_reads_pixel_values_by_default():
     with torch.no_grad():
         np.testing.assert_allclose(encoded.latents, model.encode(torch.tensor(points)).numpy(), rtol=1e-5, atol=1e-6)
     assert encoded.examples == 30
+
+
+def test_encode_dataset_rescales_like_training():
+    model = MMDAutoencoder(
+        input_shape=[4], latent_dim=2, architecture="mlp", hidden_sizes=[8], output_activation="none"
+    )
+    pixels = np.random.default_rng(3).integers(0, 256, size=(10, 4), dtype=np.uint8)
+    encoded = encode_dataset(model, Dataset.from_dict({"pixel_values": pixels}), batch_size=4)
+    with torch.no_grad():
+        expected = model.encode(torch.tensor(pixels, dtype=torch.float32) / 255).numpy()
+    np.testing.assert_allclose(encoded.latents, expected, rtol=1e-5, atol=1e-6)  # integers: 1/255
+    points = np.random.default_rng(4).normal(size=(10, 4)).astype(np.float32)
+    halved = encode_dataset(model, Dataset.from_dict({"pixel_values": points}), rescale_factor=0.5)
+    with torch.no_grad():
+        expected = model.encode(torch.tensor(points) * 0.5).numpy()
+    np.testing.assert_allclose(halved.latents, expected, rtol=1e-5, atol=1e-6)  # a given factor
+
+
+def test_saving_writes_the_training_arguments_next_to_the_model(mmd_args, toy_points, tmp_path):
+    trainer = MMDAETrainer(args=mmd_args(latent_dim=2, prior_weight=1.5), train_dataset=toy_points)
+    trainer.save_model(str(tmp_path / "saved"))
+    saved = torch.load(tmp_path / "saved" / "training_args.bin", weights_only=False)
+    assert type(saved).__name__ == "MMDAEConfig"
+    assert (saved.latent_dim, saved.prior_weight, saved.objective) == (2, 1.5, "mmd")
+    assert (tmp_path / "saved" / "config.json").is_file()
