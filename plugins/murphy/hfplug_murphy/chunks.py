@@ -10,6 +10,7 @@ and each chunk is backpropagated before the next one's forward pass.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -42,6 +43,26 @@ def chunk_weights(loss_type: str, chunks: list[dict[str, Any]]) -> list[float]:
         rows = [chunk["completion_ids"].size(0) for chunk in chunks]
         return [r / sum(rows) for r in rows]
     raise ValueError(f"Murphy cannot split the loss type {loss_type!r} into chunks; set max_rows_per_forward=0.")
+
+
+def process_share(loss_type: str, inputs: dict[str, Any], processes: int, total: Callable[[float], float]) -> float:
+    """The factor that turns trl's loss on one process's rows into that process's share of the loss one process
+    would compute on every process's rows, which data parallelism's gradient mean over ``processes`` completes.
+
+    trl's token-normalised losses already divide by every process's tokens (1). Its row means divide by this
+    process's rows and ``bnpo`` by its tokens: in GRPO every process has as many rows, but Murphy's trees give
+    each process its own count (padded with empty rows, ``inputs["is_node"]`` False), so each divisor is replaced
+    by the total over processes (``total``: a sum over processes, a collective)."""
+    if loss_type in GLOBAL_TOKEN_NORMALISED:
+        return 1.0
+    if loss_type in BATCH_TOKEN_NORMALISED:
+        divided_by = counted = float(inputs["completion_mask"].sum())
+    elif loss_type in ROW_MEAN:
+        divided_by, counted = float(inputs["completion_ids"].size(0)), float(inputs["is_node"].sum())
+    else:
+        raise ValueError(f"Murphy cannot share the loss type {loss_type!r} between processes.")
+    everywhere = total(counted)
+    return processes * max(divided_by, 1.0) / everywhere if everywhere else 1.0
 
 
 def weighted_chunk_losses(

@@ -23,7 +23,7 @@ from trl.trainer.utils import shuffle_sequence_dict
 from hfplug.errors import ConfigError, DatasetError
 from hfplug_murphy.accounting import PREFIX, ComputeAccount, rollout_cost
 from hfplug_murphy.batch import pad_nodes
-from hfplug_murphy.chunks import chunk_rows, chunk_weights, weighted_chunk_losses
+from hfplug_murphy.chunks import chunk_rows, chunk_weights, process_share, weighted_chunk_losses
 from hfplug_murphy.config import MurphyConfig
 from hfplug_murphy.credit import assign_advantages, propagate_credit
 from hfplug_murphy.grading import Items, NodeGrader, find_grader, require_grader
@@ -315,6 +315,7 @@ class MurphyTrainer(GRPOTrainer):
             "completion_mask": completion_mask,
             "advantages": batch.advantages.to(device),
             "num_items_in_batch": num_items_in_batch,
+            "is_node": torch.arange(rows, device=device) < len(nodes),  # False: an empty padding row
         }
         from trl.models.utils import disable_gradient_checkpointing
 
@@ -369,16 +370,29 @@ class MurphyTrainer(GRPOTrainer):
         limit = self.args.max_rows_per_forward
         if limit is None:
             limit = self.args.per_device_train_batch_size
+        share = self._process_share(inputs)
         rows = inputs["completion_ids"].size(0)
         if not limit or rows <= limit or not torch.is_grad_enabled():
-            return super()._compute_loss(model, inputs)
+            return super()._compute_loss(model, inputs) * share
         chunks = chunk_rows(inputs, limit)
         return weighted_chunk_losses(
             chunks,
-            chunk_weights(self.loss_type, chunks),
+            [weight * share for weight in chunk_weights(self.loss_type, chunks)],
             loss_of=lambda chunk: super(MurphyTrainer, self)._compute_loss(model, chunk),
             backward=self.accelerator.backward,
         )
+
+    def _process_share(self, inputs: dict[str, Any]) -> float:
+        """This process's share of the loss over every process's tree rows (chunks.process_share); 1 on one
+        process and for GRPO's own rows (``max_turns=1``), which are as many on every process."""
+        if self.accelerator.num_processes == 1 or "is_node" not in inputs:
+            return 1.0
+        device = self.accelerator.device
+
+        def total(count: float) -> float:
+            return float(self.accelerator.reduce(torch.tensor(count, device=device), reduction="sum"))
+
+        return process_share(self.loss_type, inputs, self.accelerator.num_processes, total)
 
     def _prepare_inputs(self, generation_batch: Any) -> dict[str, Any]:
         # As GRPOTrainer, but a tree's row count varies: split it into steps_per_generation parts

@@ -10,8 +10,9 @@ parameters after the step. Generation is a scripted stand-in for trl's, behind t
 itself generates (under FSDP2 from sharded weights, through trl's ``unwrap_model_for_generation``).
 
 The check runs under DDP and under FSDP2 (accelerate's fully_shard path on CPU, see
-``hfplug.testing.distributed``); with ``scale_rewards="batch"`` the advantages depend on every process's
-credits.
+``hfplug.testing.distributed``): under DDP with ``scale_rewards="batch"`` (the advantages depend on every
+process's credits), under FSDP2 with ``loss_type="grpo"`` (a mean over rows, which the processes hold in
+different numbers).
 """
 
 from __future__ import annotations
@@ -106,11 +107,11 @@ class RecordTrees(TrainerCallback):
             json.dump(nodes, handle)
 
 
-def make_trainer(out, scale_rewards="group", **sizes):
+def make_trainer(out, **fields):
     tokenizer = make_tiny_tokenizer()
     args = exact_sgd_config(
         MurphyConfig, out, num_generations=4, max_turns=2, max_completion_length=24, beta=0.0, learning_rate=1.0,
-        shuffle_dataset=False, scale_rewards=scale_rewards, **sizes,
+        shuffle_dataset=False, **fields,
     )
     trainer = MurphyTrainer(
         make_tiny_model(tokenizer), reward_funcs=[Exact()], args=args, train_dataset=DATA,
@@ -152,17 +153,26 @@ def assert_same_nodes(got, expected):
         assert got_row == pytest.approx(expected_row, rel=1e-5, abs=1e-6, nan_ok=True)
 
 
-# Batch scaling under DDP (advantages then depend on every process's credits), group scaling under FSDP2: the
-# rest of the step (trees, padding, metrics, loss) is the same code in both.
-@pytest.mark.parametrize(("backend", "scale_rewards"), [("ddp", "batch"), ("fsdp2", "group")], ids=str)
-def test_two_processes_match_one_process_on_the_global_batch(tmp_path, backend, scale_rewards):
+# Under DDP: batch scaling (advantages then depend on every process's credits) and trl's default loss, divided by
+# every process's tokens. Under FSDP2: group scaling and the grpo loss, a mean over rows, which each process takes
+# over its own rows unless Murphy rescales it. The rest of the step (trees, padding, metrics) is the same code.
+@pytest.mark.parametrize(
+    ("backend", "fields"),
+    [
+        ("ddp", {"scale_rewards": "batch", "loss_type": "dapo"}),
+        ("fsdp2", {"scale_rewards": "group", "loss_type": "grpo"}),
+    ],
+    ids=["ddp-batch-dapo", "fsdp2-group-grpo"],
+)
+def test_two_processes_match_one_process_on_the_global_batch(tmp_path, backend, fields):
     ranks = assert_two_processes_match_one(
         SOURCE,
         tmp_path,
         backend=backend,
-        per_process={"per_device_train_batch_size": 8, "scale_rewards": scale_rewards},
-        single={"per_device_train_batch_size": 16, "scale_rewards": scale_rewards},
-        logged=LOGGED,
+        per_process={"per_device_train_batch_size": 8, **fields},
+        single={"per_device_train_batch_size": 16, **fields},
+        # grpo's first loss is the mean of zero-sum advantages, 0 up to rounding: the parameters check that step.
+        logged=[name for name in LOGGED if name != "loss" or fields["loss_type"] != "grpo"],
     )
     per_process = [trees(tmp_path / f"trees{rank}.json") for rank in range(2)]
     single = trees(tmp_path / "single" / "trees0.json")
