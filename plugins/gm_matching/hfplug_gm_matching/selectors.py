@@ -148,6 +148,7 @@ def center_of(points: np.ndarray, settings: SelectOptions, seed: int) -> np.ndar
             seed=seed,
             device=settings.device,
             block_rows=settings.block_rows,
+            distributed=settings.distributed,
         ).median
     else:
         center = column_mean(points, settings.block_rows)

@@ -1,5 +1,6 @@
 """The batched variant across two processes (torchrun with gloo, as `accelerate launch` starts it on CPU): each
-process herds half of the batches of int8 rows on disk, and both end with the ranking one process computes."""
+process sums half of the Weiszfeld blocks and herds half of the batches of int8 rows on disk, and both end with
+the median and the ranking one process computes, bit for bit."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from hfplug_gm_matching import select
+from hfplug_gm_matching import geometric_median, select
 
 from hfplug.testing import run_data_parallel
 
@@ -17,6 +18,7 @@ SCRIPT = textwrap.dedent(
     import json, os, sys
     import numpy as np
     import torch
+    import hfplug_gm_matching.median as median
     import hfplug_gm_matching.selectors as selectors
 
     torch.set_num_threads(1)
@@ -31,10 +33,22 @@ SCRIPT = textwrap.dedent(
         return real_herd(members, *args, **kwargs)
 
     selectors.herd = counting_herd
+    blocks_read = []
+    real_mine = median._Blocks.mine
+
+    def counting_mine(self):
+        for index, block in real_mine(self):
+            blocks_read.append(index)
+            yield index, block
+
+    median._Blocks.mine = counting_mine
+    center = median.geometric_median(np.load(path, mmap_mode="r"), block_rows=50, distributed=True, eps=1e-7)
+    center_blocks = sorted(set(blocks_read))
     labels = np.load(path.replace("rows", "labels"))
     picks = selectors.select(np.load(path, mmap_mode="r"), 120, labels=labels, distributed=True, **options)
     with open(f"{out}/rank{rank}.json", "w") as handle:
-        json.dump({"picks": picks.tolist(), "herded": herded}, handle)
+        json.dump({"picks": picks.tolist(), "herded": herded, "center": center.tolist(), "blocks": center_blocks},
+                  handle)
     """
 )
 
@@ -56,6 +70,9 @@ def test_two_processes_herd_half_the_batches_each_and_pick_what_one_process_pick
     ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in range(2)]
     alone = select(np.load(tmp_path / "rows.npy", mmap_mode="r"), 120, labels=labels, **options)
     assert ranks[0]["picks"] == ranks[1]["picks"] == alone.tolist()
+    center = geometric_median(np.load(tmp_path / "rows.npy", mmap_mode="r"), block_rows=50, eps=1e-7)
+    assert ranks[0]["center"] == ranks[1]["center"] == center.tolist()  # float64 lists: equal bit for bit
+    assert ranks[0]["blocks"] == list(range(0, 30, 2)) and ranks[1]["blocks"] == list(range(1, 30, 2))
     per_class = options["batches"]
     assert len(ranks[0]["herded"]) == 2 * -(-per_class // 2)  # two classes, batches 0, 2 (, 4) of each
     assert len(ranks[1]["herded"]) == 2 * (per_class // 2)
