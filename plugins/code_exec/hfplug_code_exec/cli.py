@@ -91,6 +91,14 @@ def eval_command(task_set: str) -> click.Command:
         "--workers", default=None, type=click.IntRange(1, 256), help="Executor pool size (default: 2 x CPUs)."
     )
     @click.option(
+        "--executor",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Where programs run: this machine's sandbox pool, or the pools of a Ray cluster (hfplug-code-exec[ray]).",
+    )
+    @click.option("--ray-address", default=None, help="The Ray cluster for --executor ray (default: RAY_ADDRESS).")
+    @click.option(
         "--strict-types/--reference-equality",
         default=False,
         show_default=True,
@@ -115,6 +123,8 @@ def eval_command(task_set: str) -> click.Command:
         batch_size: int,
         limit: int | None,
         workers: int | None,
+        executor: str,
+        ray_address: str | None,
         strict_types: bool,
         device: str,
         seed: int,
@@ -129,6 +139,10 @@ def eval_command(task_set: str) -> click.Command:
             temperature = 0.0 if samples == 1 else 0.8
         if samples > 1 and temperature <= 0:
             raise click.BadParameter("more than one sample needs --temperature > 0", param_hint="--temperature")
+        if executor == "ray" and workers is not None:
+            raise click.BadParameter(
+                "--workers sizes the local pool; a Ray node's pool follows its CPUs", param_hint="--workers"
+            )
         problems = load_task_set(task_set, limit)
         generate = transformers_generator(
             path, temperature=temperature, max_new_tokens=max_new_tokens, device=device, seed=seed
@@ -144,6 +158,8 @@ def eval_command(task_set: str) -> click.Command:
             workers=workers,
             strict_types=strict_types,
             label=task_set,
+            executor=executor,
+            ray_address=ray_address,
         )
 
     command.help = f"Evaluate a model on {'HumanEval' if task_set == 'humaneval' else 'MBPP'}: pass@k and Iter-k."
@@ -166,14 +182,26 @@ def write_report(
     workers: int | None,
     strict_types: bool = False,
     label: str = "humaneval",
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
-    """Run the evaluation with a progress bar and write results.json + results.md into ``output_dir``."""
+    """Run the evaluation with a progress bar and write results.json + results.md into ``output_dir``.
+
+    ``executor``: ``local`` (a pool of ``workers`` on this machine) or ``ray`` (the cluster at ``ray_address``).
+    """
     from hfplug_code_exec.humaneval import evaluate, markdown_table
-    from hfplug_code_exec.pool import ExecutorPool
 
     output_dir.mkdir(parents=True, exist_ok=True)
     total = len(problems) * samples * attempts
-    with ExecutorPool(workers) as pool, click.progressbar(length=total, label=label) as bar:
+    if executor == "ray":
+        from hfplug_code_exec.ray_executor import RayExecutor
+
+        runner = RayExecutor(ray_address)
+    else:
+        from hfplug_code_exec.pool import ExecutorPool
+
+        runner = ExecutorPool(workers)
+    with runner as pool, click.progressbar(length=total, label=label) as bar:
         summary = evaluate(
             problems,
             generate,

@@ -19,3 +19,7 @@ class WorkerFailure(CodeExecError):
 
 class InvalidTestsError(CodeExecError):
     """The tests themselves are malformed (no ``check`` function, a syntax error, ...)."""
+
+
+class ClusterUnavailableError(CodeExecError):
+    """The ``ray`` executor found no node of its Ray cluster that can run code (none alive, or none started a pool)."""

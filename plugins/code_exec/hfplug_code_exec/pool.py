@@ -267,6 +267,12 @@ _shared_lock = threading.Lock()
 _shared: ExecutorPool | None = None
 
 
+def shared_limits() -> ExecutionLimits:
+    """The limits of the rewards' executors: ``HFPLUG_CODE_EXEC_WALL_TIME_S`` (default 10) of wall and CPU time."""
+    wall = float(os.environ.get("HFPLUG_CODE_EXEC_WALL_TIME_S", "10"))
+    return ExecutionLimits(wall_time_s=wall, cpu_time_s=wall)
+
+
 def shared_pool() -> ExecutorPool:
     """The process-wide pool the reward functions use, created on first use.
 
@@ -278,7 +284,6 @@ def shared_pool() -> ExecutorPool:
             import atexit
 
             workers = int(os.environ.get("HFPLUG_CODE_EXEC_WORKERS", "0")) or None
-            wall = float(os.environ.get("HFPLUG_CODE_EXEC_WALL_TIME_S", "10"))
-            _shared = ExecutorPool(workers, ExecutionLimits(wall_time_s=wall, cpu_time_s=wall))
+            _shared = ExecutorPool(workers, shared_limits())
             atexit.register(_shared.close)
         return _shared

@@ -8,29 +8,52 @@ that every row of a dataset can be graded. A multi-turn trainer finds them by na
 ``hfplug.feedback.grading_reward("unit_tests")`` and never imports this plugin.
 
 An infrastructure failure gives ``None``, which trl treats as "no reward" for that sample, never
-as a score.
+as a score, and is counted in the log (logger ``hfplug_code_exec``).
+
+Where programs run: the ``executor`` option, ``local`` (this machine's sandbox pool, the default) or
+``ray`` (the sandbox pools of a Ray cluster, at ``address`` or ``RAY_ADDRESS``); see
+:mod:`hfplug_code_exec.executors`.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from hfplug.feedback import GradedCompletion
+from hfplug_code_exec.executors import chosen_executor, shared_executor
 from hfplug_code_exec.formats import jobs_for
-from hfplug_code_exec.pool import ExecutorPool, shared_pool
+from hfplug_code_exec.pool import ExecutorPool
 from hfplug_code_exec.results import ExecutionResult
 from hfplug_code_exec.validation import validate_rows
 
+logger = logging.getLogger("hfplug_code_exec")
+
 
 def execute(
-    prompts: list[Any], completions: list[Any], pool: ExecutorPool | None = None, **columns: Any
+    prompts: list[Any],
+    completions: list[Any],
+    pool: ExecutorPool | None = None,
+    *,
+    executor: str | None = None,
+    address: str | None = None,
+    **columns: Any,
 ) -> list[ExecutionResult]:
-    """Run every completion against its row's tests (in parallel over the pool).
+    """Run every completion against its row's tests (in parallel over the pool, or ``executor``'s).
 
     ``columns`` are the dataset columns trl passes (see :mod:`hfplug_code_exec.formats`), plus the
     options ``test_format`` (force one format) and ``strict_types``.
     """
-    return (pool or shared_pool()).run_many(jobs_for(prompts, completions, **columns))
+    runner = pool or shared_executor(executor, address)
+    results = runner.run_many(jobs_for(prompts, completions, **columns))
+    failures = sum(r.status == "infrastructure_error" for r in results)
+    if failures:
+        logger.warning(
+            "%d of %d programs could not be run (infrastructure failure): reward None, not scored",
+            failures,
+            len(results),
+        )
+    return results
 
 
 class UnitTestsReward:
@@ -40,15 +63,28 @@ class UnitTestsReward:
     ``strict_types``: ``True`` (default for training) compares with identical types (``True`` is not
     ``1``, ``2.0`` not ``2``); ``False`` uses Python's ``==`` on plain values, as the reference harnesses.
     ``test_format``: force one format for every row (default: detected per row from its columns).
+    ``executor``: ``local`` or ``ray`` (default: ``HFPLUG_CODE_EXEC_EXECUTOR``, else ``local``); ``address``:
+    the Ray cluster's (default: ``RAY_ADDRESS``, as ``ray.init()``).
     """
 
     def __init__(
-        self, name: str, *, all_or_nothing: bool = False, strict_types: bool = True, test_format: str | None = None
+        self,
+        name: str,
+        *,
+        all_or_nothing: bool = False,
+        strict_types: bool = True,
+        test_format: str | None = None,
+        executor: str | None = None,
+        address: str | None = None,
     ) -> None:
+        if executor is not None:
+            chosen_executor(executor)  # an unknown name fails here, not at the first reward
         self.__name__ = name
         self.all_or_nothing = all_or_nothing
         self.strict_types = strict_types
         self.test_format = test_format
+        self.executor = executor
+        self.address = address
 
     def __repr__(self) -> str:
         return f"UnitTestsReward({self.__name__!r}, {self._options()})"
@@ -58,10 +94,12 @@ class UnitTestsReward:
             "all_or_nothing": self.all_or_nothing,
             "strict_types": self.strict_types,
             "test_format": self.test_format,
+            "executor": self.executor,
+            "address": self.address,
         }
 
     def with_options(self, **options: Any) -> UnitTestsReward:
-        """A copy with other options, e.g. ``unit_tests.with_options(strict_types=False, test_format="mbpp")``."""
+        """A copy with other options, e.g. ``unit_tests.with_options(strict_types=False, executor="ray")``."""
         name = options.pop("name", self.__name__)
         return UnitTestsReward(name, **{**self._options(), **options})
 
@@ -102,7 +140,7 @@ class UnitTestsReward:
 
     def _execute(self, prompts: list[Any], completions: list[Any], columns: dict[str, Any]) -> list[ExecutionResult]:
         columns = {"strict_types": self.strict_types, "test_format": self.test_format, **columns}
-        return execute(list(prompts), list(completions), **columns)
+        return execute(list(prompts), list(completions), executor=self.executor, address=self.address, **columns)
 
 
 unit_tests = UnitTestsReward("unit_tests")

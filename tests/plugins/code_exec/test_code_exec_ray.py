@@ -1,0 +1,308 @@
+"""``executor="ray"`` on a Ray cluster simulated on this machine (``ray.cluster_utils.Cluster``, loopback only).
+
+One cluster for the module (a head and two worker nodes of one CPU each; starting it takes seconds).
+Nodes added for a test are removed in it. Skipped only when Ray cannot start here (the reason says so).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hfplug_code_exec.cgroup import remove_when_empty
+from hfplug_code_exec.errors import ClusterUnavailableError
+from hfplug_code_exec.humaneval import load_problems, problem_job
+from hfplug_code_exec.pool import Job
+from hfplug_code_exec.rewards import unit_tests
+
+from .conftest import SHORT_LIMITS
+from .test_code_exec_eval import canonical_generator
+from .test_code_exec_infra import orphaned_cgroups
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'hfplug-code-exec[ray]' (make install does)")
+
+from hfplug_code_exec.ray_actors import node_actor_name  # noqa: E402
+from hfplug_code_exec.ray_executor import RayExecutor  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.code_exec_harness_agreement import items_for, mutant  # noqa: E402
+
+# A local Ray binds this machine's network address unless told otherwise: every node is given 127.0.0.1 (the
+# variable does the same for Ray's own processes and the trainer processes of a test); usage statistics stay off.
+LOOPBACK = "127.0.0.1"
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+# A node killed in a test is declared dead within about a second, not after Ray's default 30 s.
+FAST_FAILURE_DETECTION = {
+    "health_check_initial_delay_ms": 0,
+    "health_check_period_ms": 300,
+    "health_check_timeout_ms": 300,
+    "health_check_failure_threshold": 3,
+}
+SLOW = "import time\ndef f(x):\n    time.sleep({s})\n    return x + {d}\n"
+CHECK = "def check(candidate):\n    assert candidate(1) == 2\n"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from ray.cluster_utils import Cluster
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in LOOPBACK_ENV.items():
+            patch.setenv(name, value)
+        # Ray reads the variable once, at import, and it may have been imported before this fixture ran.
+        patch.setattr(ray._private.ray_constants, "ENABLE_RAY_CLUSTER", False)
+        try:
+            started = Cluster(
+                initialize_head=True,
+                head_node_args={
+                    "num_cpus": 1,
+                    "node_ip_address": LOOPBACK,
+                    "include_dashboard": False,
+                    "_system_config": FAST_FAILURE_DETECTION,
+                },
+            )
+            for _ in range(2):
+                started.add_node(num_cpus=1, node_ip_address=LOOPBACK, resources={"code_exec": 1})
+            started.wait_for_nodes()
+            ray.init(
+                address=started.address,
+                _node_ip_address=LOOPBACK,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
+        except Exception as error:  # the only reason to skip: Ray itself cannot run on this machine
+            pytest.skip(f"Ray cannot start a local cluster on this machine: {type(error).__name__}: {error}")
+        try:
+            assert {node["NodeManagerAddress"] for node in ray.nodes()} == {LOOPBACK}
+            assert len(ray.nodes()) == 3
+            patch.setenv("RAY_ADDRESS", started.address)
+            yield started
+        finally:
+            ray.shutdown()
+            started.shutdown()
+            # The pools of the nodes killed here could not remove their workers' memory cgroups (empty now).
+            for folder in orphaned_cgroups():
+                remove_when_empty(folder)
+
+
+@pytest.fixture(scope="module")
+def executor(cluster):
+    """The default namespace's executor: every node of the cluster, no limit below their slots."""
+    return RayExecutor(limits=SHORT_LIMITS)
+
+
+@contextmanager
+def extra_node(cluster, **resources):
+    """A node added for one test, with its Ray node id; removed (killed) at the end if still there."""
+    node = cluster.add_node(num_cpus=1, node_ip_address=LOOPBACK, resources=resources or None)
+    cluster.wait_for_nodes()
+    assert {n["NodeManagerAddress"] for n in ray.nodes()} == {LOOPBACK}
+    try:
+        yield node
+    finally:
+        if node in cluster.worker_nodes:
+            cluster.remove_node(node, allow_graceful=False)
+
+
+def kill_when_busy(actor_of, kill) -> threading.Thread:
+    """Run ``kill()`` once the node's pool (``actor_of()``) has finished a job: the batch is under way there."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if ray.get(actor_of().completed.remote(), timeout=10) >= 1:
+                    break
+            except ValueError:  # not started yet
+                pass
+            time.sleep(0.05)
+        kill()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def slow_jobs(count: int, sleep_s: float) -> tuple[list[Job], list[str]]:
+    """Right (even) and wrong (odd) programs that take ``sleep_s`` each, and their expected statuses."""
+    jobs = [Job(SLOW.format(s=sleep_s, d=1 + i % 2), CHECK, "f") for i in range(count)]
+    return jobs, ["passed" if i % 2 == 0 else "failed" for i in range(count)]
+
+
+def verdicts(results) -> list[tuple]:
+    return [(r.status, r.passed, r.total, r.reason) for r in results]
+
+
+def test_ray_grades_humaneval_canonical_solutions_and_mutants_as_the_local_pool(executor, pool):
+    problems = load_problems()[::2]
+    mutants = [(p["task_id"], mutant(p["prompt"] + p["canonical_solution"], seed=i)) for i, p in enumerate(problems)]
+    jobs = [problem_job(p, p["canonical_solution"]) for p in problems]
+    jobs += [
+        Job(item["program"], item["problem"]["test"], item["problem"]["entry_point"], prompt=item["helpers"])
+        for item in items_for("humaneval", [m for m in mutants if m[1] is not None])
+    ]
+    jobs.append(Job("def f(x):\n    while True:\n        pass\n", CHECK, "f"))  # hangs: timed out, as locally
+    local = pool.run_many(jobs)
+    on_ray = executor.run_many(jobs)
+    assert verdicts(on_ray) == verdicts(local)
+    assert sum(r.all_passed for r in on_ray[: len(problems)]) == len(problems)
+    assert 0 < sum(r.all_passed for r in on_ray[len(problems) : -1]) < len(mutants)  # mutants: mostly caught
+    assert on_ray[-1].reason == "timed out"
+    assert {r.isolation for r in on_ray} == {"bubblewrap"} and executor.last_batch.infrastructure_failures == 0
+
+
+def test_the_rewards_and_hfplug_eval_choose_ray_by_option_or_environment(executor, monkeypatch, tmp_path):
+    from hfplug_code_exec.cli import write_report
+
+    rows = {"test_list": [["assert add(1, 2) == 3"], ["assert add(1, 2) == 3"]]}
+    completions = ["def add(a, b):\n    return a + b\n", "def add(a, b):\n    return a - b\n"]
+    prompts = ["Add two numbers."] * 2
+    assert unit_tests.with_options(executor="ray")(prompts, completions, **rows) == [1.0, 0.0]
+    monkeypatch.setenv("HFPLUG_CODE_EXEC_EXECUTOR", "ray")
+    assert unit_tests(prompts, completions, **rows) == [1.0, 0.0]
+    with pytest.raises(ValueError, match="unknown executor 'dask'"):
+        unit_tests.with_options(executor="dask")
+    summary = write_report(
+        load_problems()[:3],
+        canonical_generator,
+        tmp_path,
+        "canonical",
+        samples=1,
+        attempts=1,
+        batch_size=8,
+        workers=None,
+        executor="ray",
+    )
+    assert summary["isolation"] == "bubblewrap" and summary["pass@1"] == 1.0
+
+
+def test_a_node_removed_mid_batch_has_its_jobs_resent_and_each_graded_once(cluster, executor):
+    jobs, expected = slow_jobs(48, 0.6)
+    with extra_node(cluster, code_exec=1) as victim:
+        executor.refresh_nodes()
+        while victim.node_id not in executor.stats()["nodes"]:  # its pool is up and registered
+            time.sleep(0.1)
+            executor.refresh_nodes()
+        killer = kill_when_busy(
+            lambda: ray.get_actor(node_actor_name(victim.node_id), namespace=executor.namespace),
+            lambda: cluster.remove_node(victim, allow_graceful=False),
+        )
+        results = executor.run_many(jobs)
+        killer.join()
+    assert [r.status for r in results] == expected  # in order, no false pass, none missing
+    report = executor.last_batch
+    assert report.resent >= 1 and report.nodes_lost == 1  # the node died with jobs on it
+    assert report.infrastructure_failures == 0 and sum(r.status == "passed" for r in results) == len(jobs) // 2
+    assert victim.node_id not in executor.stats()["nodes"]
+
+
+def test_a_job_that_cannot_be_run_is_none_and_counted_never_a_zero(cluster, executor, caplog):
+    lost_once = RayExecutor(limits=SHORT_LIMITS, infra_retries=0)  # same pools, no second try
+    node_id = next(iter(lost_once.stats()["nodes"]))
+    pool_actor = ray.get_actor(node_actor_name(node_id), namespace=lost_once.namespace)
+    killer = kill_when_busy(lambda: pool_actor, lambda: ray.kill(pool_actor, no_restart=True))
+    count = 24
+    with caplog.at_level(logging.WARNING, logger="hfplug_code_exec"):
+        rewards = unit_tests(
+            ["def f(x):\n"] * count,
+            ["    import time\n    time.sleep(0.6)\n    return x + 1\n"] * count,
+            test=[CHECK] * count,
+            entry_point=["f"] * count,
+            pool=lost_once,
+        )
+    killer.join()
+    lost = lost_once.last_batch.infrastructure_failures
+    assert lost >= 1 and rewards.count(None) == lost and rewards.count(1.0) == count - lost
+    assert 0.0 not in rewards
+    assert f"{lost} of {count} programs could not be run" in caplog.text
+    assert f"{lost} infrastructure failures" in caplog.text
+
+
+def test_no_node_left_is_a_clear_error_naming_the_cluster_not_a_hang(cluster):
+    with pytest.raises(ClusterUnavailableError, match=f"Ray cluster at {cluster.address}.*'gpu_only'"):
+        RayExecutor(node_resource="gpu_only", namespace="no-node")
+    jobs, _ = slow_jobs(40, 0.6)
+    with extra_node(cluster, only_here=1) as victim:
+        alone = RayExecutor(limits=SHORT_LIMITS, node_resource="only_here", namespace="one-node")
+        killer = kill_when_busy(
+            lambda: ray.get_actor(node_actor_name(victim.node_id), namespace="one-node"),
+            lambda: cluster.remove_node(victim, allow_graceful=False),
+        )
+        with pytest.raises(ClusterUnavailableError, match=f"no node of the Ray cluster at {cluster.address}"):
+            alone.run_many(jobs)
+        killer.join()
+
+
+DRIVER = """
+import json, os, sys, time
+from pathlib import Path
+import ray
+ray.init(address=os.environ["RAY_ADDRESS"], _node_ip_address="127.0.0.1", log_to_driver=False, logging_level="WARNING")
+from hfplug_code_exec.limits import ExecutionLimits
+from hfplug_code_exec.pool import Job
+from hfplug_code_exec.ray_executor import RayExecutor
+folder, me, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+executor = RayExecutor(ExecutionLimits(wall_time_s=5), max_concurrency=2, namespace="shared-limit")
+(folder / f"ready-{me}").touch()
+while not (folder / "go").exists():  # both trainers send at the same moment
+    time.sleep(0.02)
+program = "import time\\ndef f(x):\\n    time.sleep(0.3)\\n    return x + 1\\n"
+results = executor.run_many([Job(program, "def check(candidate):\\n    assert candidate(1) == 2\\n", "f")] * count)
+print(json.dumps([r.status for r in results]))
+"""
+
+
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals open at one moment (an end before a start at the same instant)."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def test_two_trainer_processes_share_one_cluster_wide_limit_and_a_burst_is_queued(cluster, tmp_path):
+    count = 12  # each: 6 slots on the cluster, but a limit of 2 for everyone together
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    drivers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path), str(i), str(count)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **LOOPBACK_ENV},
+        )
+        for i in range(2)
+    ]
+    deadline = time.monotonic() + 300
+    while not all((tmp_path / f"ready-{i}").exists() for i in range(2)):
+        assert time.monotonic() < deadline and all(d.poll() is None for d in drivers), [
+            d.communicate() for d in drivers
+        ]
+        time.sleep(0.1)
+    (tmp_path / "go").touch()
+    outputs = [d.communicate(timeout=300) for d in drivers]
+    assert [d.returncode for d in drivers] == [0, 0], outputs
+    assert [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs] == [["passed"] * count] * 2  # none dropped
+    intervals = []
+    for node in [n for n in ray.nodes() if n["Alive"]]:  # the nodes other tests removed are listed dead
+        actor = ray.get_actor(node_actor_name(node["NodeID"]), namespace="shared-limit")
+        intervals += ray.get(actor.intervals.remote())
+    assert len(intervals) == 2 * count
+    assert most_at_once(intervals) == 2  # the limit held across both processes, and was reached
+    limiter = ray.get_actor("slot-limiter", namespace="shared-limit")
+    stats = ray.get(limiter.stats.remote())
+    assert stats["max_in_use"] == 2 and stats["in_use"] == 0
