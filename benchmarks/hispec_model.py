@@ -68,6 +68,38 @@ def train_tokenizer(text: str, vocab_size: int) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<eos>", pad_token="<pad>")
 
 
+def add_model_arguments(parser: argparse.ArgumentParser, *, layers: int, train_seconds: float, trainer: str) -> None:
+    """The options of the benchmark's model (its shape, training text and recipe, or a saved one)."""
+    parser.add_argument("--text-file", help="train on this file (written by --write-text) instead of the package")
+    parser.add_argument(
+        "--trainer",
+        default=trainer,
+        choices=["auto", "early_exit", "plain"],
+        help="early_exit: the trl-based trainer; plain: the same objective in a PyTorch loop; "
+        "auto: the trainer where trl is installed",
+    )
+    parser.add_argument("--warmup-steps", type=int, default=50)
+    parser.add_argument("--layers", type=int, default=layers)
+    parser.add_argument("--hidden-size", type=int, default=128)
+    parser.add_argument("--head-dim", type=int, default=64)
+    parser.add_argument("--exit-loss-scale", type=float, default=3.0, help="early_exit_loss_scale of the trainer")
+    parser.add_argument("--vocab-size", type=int, default=512)
+    parser.add_argument("--max-steps", type=int, default=2800, help="training steps (cosine schedule)")
+    parser.add_argument(
+        "--train-seconds", type=float, default=train_seconds, help="stop training early after this long"
+    )
+    parser.add_argument("--max-length", type=int, default=64, help="training sequence length")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--layer-dropout", type=float, default=0.1, help="layer_dropout_max of the trainer")
+    parser.add_argument(
+        "--layer-dropout-schedule", default="exponential", choices=["exponential", "linear"], help="LayerSkip's: exp."
+    )
+    parser.add_argument("--distillation", type=float, default=0.5, help="early_exit_distillation of the trainer")
+    parser.add_argument("--load", help="time this saved early-exit model instead of training one")
+    parser.add_argument("--output-dir", default="/tmp/hfplug_hispec_bench", help="the trained model is saved here")
+
+
 class TimeBudget(TrainerCallback):
     """Stop training after a wall-clock budget, so the benchmark's runtime is bounded."""
 

@@ -47,7 +47,7 @@ import torch
 # The sibling modules, also when this file runs through runpy (which does not put its folder on the path).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # hispec_model first: it finds the plugin where it is not installed.
-from hispec_model import prepare_model, training_and_held_out_text, write_text
+from hispec_model import add_model_arguments, prepare_model, training_and_held_out_text, write_text
 
 # isort: split
 from hfplug_hispec.layer_choice import suggest_exit_layers
@@ -199,32 +199,8 @@ def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], help="decoding dtype (cpu: float32, cuda: bf16)")
-    parser.add_argument("--text-file", help="train on this file (written by --write-text) instead of the package")
     parser.add_argument("--write-text", metavar="PATH", help="write the training text to PATH and exit")
-    parser.add_argument(
-        "--trainer",
-        default="auto",
-        choices=["auto", "early_exit", "plain"],
-        help="early_exit: the trl-based trainer; plain: the same objective in a PyTorch loop; "
-        "auto: the trainer where trl is installed",
-    )
-    parser.add_argument("--warmup-steps", type=int, default=50)
-    parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--hidden-size", type=int, default=128)
-    parser.add_argument("--head-dim", type=int, default=64)
-    parser.add_argument("--exit-loss-scale", type=float, default=3.0, help="early_exit_loss_scale of the trainer")
-    parser.add_argument("--vocab-size", type=int, default=512)
-    parser.add_argument("--max-steps", type=int, default=2800, help="training steps (cosine schedule)")
-    parser.add_argument("--train-seconds", type=float, default=900, help="stop training early after this long")
-    parser.add_argument("--max-length", type=int, default=64, help="training sequence length")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
-    parser.add_argument("--layer-dropout", type=float, default=0.1, help="layer_dropout_max of the trainer")
-    parser.add_argument(
-        "--layer-dropout-schedule", default="exponential", choices=["exponential", "linear"], help="LayerSkip's: exp."
-    )
-    parser.add_argument("--distillation", type=float, default=0.5, help="early_exit_distillation of the trainer")
-    parser.add_argument("--load", help="time this saved early-exit model instead of training one")
+    add_model_arguments(parser, layers=12, train_seconds=900, trainer="auto")
     parser.add_argument("--tuning-prompts", type=int, default=4, help="prompts the settings are chosen on")
     parser.add_argument("--prompts", type=int, default=8, help="report prompts (disjoint from the tuning prompts)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
@@ -234,7 +210,6 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--batch-rows", type=int, default=0, help="also time each method's pick on this many prompts at once"
     )
-    parser.add_argument("--output-dir", default="/tmp/hfplug_hispec_bench")
     parser.add_argument("--json", help="also write the results here")
     options = parser.parse_args()
     for name in ("tuning_prompts", "prompts", "candidates", "repeats", "tuning_repeats"):

@@ -141,3 +141,48 @@ def test_a_text_file_not_written_by_the_benchmark_is_named(tmp_path):
     assert "not a file written by --write-text" in run.stderr
     missing = _run_bare(tmp_path, "--text-file", str(tmp_path / "absent.txt"))
     assert "absent.txt: no such file" in missing.stderr
+
+
+COMPILED_BENCHMARK = ROOT / "benchmarks" / "hispec_compiled.py"
+COMPILED_ROWS = {
+    "transformers greedy (dynamic cache)",
+    "transformers greedy (static cache, eager)",
+    "transformers greedy (static cache, compiled)",
+    "transformers assistant_early_exit",
+    *(f"hfplug {name} ({mode})" for name in ("greedy", "self_spec", "hispec") for mode in ("eager", "compiled")),
+}
+
+
+def test_compiled_benchmark_trains_its_model_and_writes_its_table_on_a_bare_host(tmp_path):
+    """The GPU command's path end to end on a tiny model: time-budgeted training in the plain loop, exits
+    chosen on tuning prompts, every row (dynamo's capture run without code generation: fast), the table file."""
+    plays = [" ".join(TINY_CORPUS) * 20, " ".join(reversed(TINY_CORPUS)) * 3]
+    text_file = tmp_path / "plays.txt"
+    text_file.write_text(_play_separator().join(plays), encoding="utf-8")
+    table, results = tmp_path / "table.md", tmp_path / "results.json"
+    run = subprocess.run(
+        [
+            *(sys.executable, "-c", BARE_HOST, str(COMPILED_BENCHMARK), "--text-file", str(text_file)),
+            *("--layers", "4", "--hidden-size", "32", "--head-dim", "16", "--vocab-size", "300"),
+            *("--train-seconds", "60", "--max-steps", "15", "--batch-size", "4", "--max-length", "32"),
+            *("--prompts", "2", "--prompt-length", "8", "--max-new-tokens", "8", "--repeats", "1"),
+            *("--compile-backend", "eager", "--output-dir", str(tmp_path / "out")),
+            *("--output", str(table), "--json", str(results)),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "plain loop: 15 steps" in run.stdout
+    assert "not imported: trl, datasets" in run.stdout
+    rows = {row["method"]: row for row in json.loads(results.read_text())["results"]}
+    assert set(rows) == COMPILED_ROWS
+    for row in rows.values():
+        assert row["tokens_per_second"] > 0
+        assert row["identical"] == "2/2", row  # float32: every method gives plain greedy's tokens
+    written = table.read_text()
+    assert all(f"| {method} |" in written for method in COMPILED_ROWS)
+    assert "vs transformers greedy (static cache, compiled)" in written
+    assert "vs transformers assistant_early_exit" in written
