@@ -151,3 +151,10 @@ def test_saving_writes_the_training_arguments_next_to_the_model(mmd_args, toy_po
     assert type(saved).__name__ == "MMDAEConfig"
     assert (saved.latent_dim, saved.prior_weight, saved.objective) == (2, 1.5, "mmd")
     assert (tmp_path / "saved" / "config.json").is_file()
+
+
+def test_arrays_and_lists_are_read_as_float32_like_the_model_codes():
+    x, y = np.random.default_rng(5).normal(size=(2, 6, 2))  # float64
+    assert mmd2(x, y).dtype == torch.float32
+    assert mmd2(x.tolist(), y.tolist()).dtype == torch.float32
+    assert mmd2(torch.tensor(x), torch.tensor(y)).dtype == torch.float64  # a tensor keeps its float type

@@ -20,9 +20,9 @@ from .conftest import square_dataset
 SCALES = (0.5, 1.0, 2.0)
 
 
-def _kernel(a: np.ndarray, b: np.ndarray, sigma: float) -> np.ndarray:
+def _kernel(a: np.ndarray, b: np.ndarray, sigma: float, scales: tuple[float, ...] = SCALES) -> np.ndarray:
     squared = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-    return sum(np.exp(-squared / (2 * (m * sigma) ** 2)) for m in SCALES)
+    return sum(np.exp(-squared / (2 * (m * sigma) ** 2)) for m in scales)
 
 
 def _lower_median(values: np.ndarray) -> float:
@@ -36,7 +36,9 @@ def _median_distance(x: np.ndarray, y: np.ndarray) -> float:
     return _lower_median(distances[np.triu_indices(len(pooled), k=1)])
 
 
-def mmd2_from_scratch(x: np.ndarray, y: np.ndarray, estimator: str, sigma: float | None = None) -> float:
+def mmd2_from_scratch(
+    x: np.ndarray, y: np.ndarray, estimator: str, sigma: float | None = None, scales: tuple[float, ...] = SCALES
+) -> float:
     """Gretton et al. (2012): the V-statistic, the U-statistic and the linear-time statistic (Lemma 14:
     the mean over disjoint pairs of h = k(x, x') + k(y, y') - k(x, y') - k(x', y))."""
     if estimator == "linear":
@@ -50,7 +52,7 @@ def mmd2_from_scratch(x: np.ndarray, y: np.ndarray, estimator: str, sigma: float
         h -= [_kernel(a[None], b[None], sigma)[0, 0] for a, b in zip(x2, y1, strict=True)]
         return float(h.mean())
     sigma = _median_distance(x, y) if sigma is None else sigma
-    kxx, kyy, kxy = _kernel(x, x, sigma), _kernel(y, y, sigma), _kernel(x, y, sigma)
+    kxx, kyy, kxy = _kernel(x, x, sigma, scales), _kernel(y, y, sigma, scales), _kernel(x, y, sigma, scales)
     n, m = len(x), len(y)
     if estimator == "biased":
         return float(kxx.mean() + kyy.mean() - 2 * kxy.mean())
@@ -125,6 +127,20 @@ def test_ae_mmd_loss_is_mse_plus_lambda_times_mmd2(mmd_args, toy_points, weight)
     logged = trainer._metrics["train"]
     assert logged["reconstruction_mse"][-1] == pytest.approx(mse, rel=1e-5)
     assert logged["mmd2"][-1] == pytest.approx(divergence, rel=1e-4)  # logged unweighted
+
+
+def test_ae_mmd_uses_the_configured_estimator_and_kernel_scales(mmd_args, toy_points):
+    args = mmd_args(mmd_estimator="unbiased", kernel_scales=[1.0], latent_dim=2, max_steps=1)
+    trainer = MMDAETrainer(args=args, train_dataset=toy_points)
+    prior = np.random.default_rng(6).normal(size=(64, 2))
+    trainer.prior = _FixedPrior(torch.tensor(prior, dtype=torch.float32))
+    batch = _batch(trainer)
+    trainer.compute_loss(trainer.model, batch)
+    codes = trainer.model(pixel_values=batch["pixel_values"]).latents.detach().numpy().astype(np.float64)
+    expected = mmd2_from_scratch(codes, prior, "unbiased", scales=(1.0,))
+    assert expected != pytest.approx(mmd2_from_scratch(codes, prior, "biased", scales=(1.0,)), rel=1e-3)
+    assert expected != pytest.approx(mmd2_from_scratch(codes, prior, "unbiased"), rel=1e-3)
+    assert trainer._metrics["train"]["mmd2"][-1] == pytest.approx(expected, rel=1e-4)
 
 
 def _batch_kl(codes: np.ndarray) -> float:
