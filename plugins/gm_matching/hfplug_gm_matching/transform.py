@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,9 @@ def gm_matching(dataset: Any, config: GMMatchingConfig | None, context: DataCont
     if n == 0:
         raise DatasetError("gm_matching: the dataset is empty.")
     k = config.rows_to_keep(n)
-    settings = config.select_options(seed=context.seed)
+    # Under a launch every process runs this transform (the embedding pass waits for all of them), so the
+    # median's blocks and the batches can be shared out; outside a process group this changes nothing.
+    settings = replace(config.select_options(seed=context.seed), distributed=True)
     labels = _labels(dataset, config)
     if labels is not None:
         names, groups = class_groups(labels, n)

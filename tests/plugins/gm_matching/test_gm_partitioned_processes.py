@@ -77,3 +77,47 @@ def test_two_processes_herd_half_the_batches_each_and_pick_what_one_process_pick
     assert len(ranks[0]["herded"]) == 2 * -(-per_class // 2)  # two classes, batches 0, 2 (, 4) of each
     assert len(ranks[1]["herded"]) == 2 * (per_class // 2)
     assert sum(ranks[0]["herded"]) + sum(ranks[1]["herded"]) == 1500  # every row herded once, by one process
+
+
+TRANSFORM_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import torch
+    from datasets import Dataset
+    from hfplug.data import DataContext
+    import hfplug_gm_matching.selectors as selectors
+    from hfplug_gm_matching.config import GMMatchingConfig
+    from hfplug_gm_matching.transform import gm_matching
+
+    torch.set_num_threads(1)
+    out, path = sys.argv[1], sys.argv[2]
+    torch.distributed.init_process_group("gloo")
+    herded = []
+    real_herd = selectors.herd
+    selectors.herd = lambda members, *args, **kwargs: herded.append(len(members)) or real_herd(members, *args, **kwargs)
+    rows = np.load(path)
+    dataset = Dataset.from_dict({"embedding": rows.tolist(), "row": list(range(len(rows)))})
+    kept = gm_matching(dataset, GMMatchingConfig(k=40, batches=3, use_cache=False, progress=False), DataContext(seed=1))
+    with open(f"{out}/rank{torch.distributed.get_rank()}.json", "w") as handle:
+        json.dump({"rows": list(kept["row"]), "herded": herded}, handle)
+    """
+)
+
+
+def test_the_transform_under_a_launch_shares_the_batches_and_keeps_the_rows_one_process_keeps(tmp_path):
+    from datasets import Dataset
+    from hfplug_gm_matching.config import GMMatchingConfig
+    from hfplug_gm_matching.transform import gm_matching
+
+    from hfplug.data import DataContext
+
+    rows = (np.random.default_rng(1).standard_normal((300, 8)) + 1.0).astype(np.float32)
+    np.save(tmp_path / "rows.npy", rows)
+    run_data_parallel(TRANSFORM_SCRIPT, tmp_path, str(tmp_path), str(tmp_path / "rows.npy"))
+    ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in range(2)]
+    dataset = Dataset.from_dict({"embedding": rows.tolist(), "row": list(range(300))})
+    config = GMMatchingConfig(k=40, batches=3, use_cache=False, progress=False)
+    alone = list(gm_matching(dataset, config, DataContext(seed=1))["row"])
+    assert ranks[0]["rows"] == ranks[1]["rows"] == alone
+    assert len(ranks[0]["herded"]) == 2 and len(ranks[1]["herded"]) == 1  # batches 0, 2 and batch 1
