@@ -62,11 +62,15 @@ class NodeGrader:
         self.executions = 0
         self.order: list[Node] = []
         """Every node graded since the last ``reset``, in grading order (the order of trl's completion logs)."""
+        self.calls: list[int] = []
+        """How many of ``order`` each call since the last ``reset`` graded (0 for a call with nothing to grade)."""
 
     def reset(self) -> None:
         self.order = []
+        self.calls = []
 
     def __call__(self, items: Items) -> None:
+        self.calls.append(len(items))
         if not items:
             self.score([], [])  # nothing to grade here; other processes may be scoring
             return

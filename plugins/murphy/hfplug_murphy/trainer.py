@@ -427,7 +427,7 @@ class MurphyTrainer(GRPOTrainer):
 
     def _log_trees(self, trees: list[RolloutTree], mode: str, batch_credits: list[float | None] | None) -> None:
         """trl's reward metrics and completions table for a tree batch, and Murphy's quality metrics; each over the
-        whole batch (every process's trees, as trl's metrics), the table of this process's nodes."""
+        whole batch (every process's trees, as trl's)."""
         metrics = self._metrics[mode]
         gather = self._gather_object
         log_reward_metrics(
@@ -450,7 +450,8 @@ class MurphyTrainer(GRPOTrainer):
             metrics[f"{PREFIX}credit_mean"].append(sum(credit for _, _, _, credit in graded) / len(graded))
         solved_tasks = gather([any(n.solved for n in t.nodes) for t in trees])
         metrics[f"{PREFIX}tasks_solved"].append(sum(solved_tasks) / len(solved_tasks))
-        log_completions(self._logs, self.reward_func_names, self.node_grader.order)
+        grader = self.node_grader
+        log_completions(self._logs, self.reward_func_names, grader.order, calls=grader.calls, gather=gather)
 
 
 def resolve_reward_funcs(reward_funcs: Any) -> list[Any]:

@@ -76,16 +76,36 @@ def zero_std_flags(
     return flags
 
 
-def log_completions(logs: dict[str, Any], names: Sequence[str], nodes: Sequence[Node]) -> None:
-    """Rows of trl's completions table, one per graded node in grading order (the order ``log_extra`` saw)."""
-    for node in nodes:
-        logs["prompt"].append(node.prompt)
-        logs["completion"].append(node.completion)
-        for name, value in zip(names, node.func_rewards or [float("nan")] * len(names), strict=True):
-            logs["rewards"][name].append(value)
-        logs["advantages"].append(node.advantage)
-        logs["extra"]["turn"].append(node.depth)
-        logs["extra"]["credit"].append(node.credit)
+def log_completions(
+    logs: dict[str, Any],
+    names: Sequence[str],
+    nodes: Sequence[Node],
+    *,
+    calls: Sequence[int] | None = None,
+    gather: Callable[[list[Any]], list[Any]] = list,
+) -> None:
+    """Rows of trl's completions table, one per graded node in grading order (the order ``log_extra`` saw).
+
+    ``calls``: how many of ``nodes`` each scoring call graded on this process (default: one call). The rows of
+    each call are gathered over processes (``gather``), as trl gathers each call's ``log_extra`` values, so that
+    every column of the table lists the same nodes in the same order."""
+    start = 0
+    for size in [len(nodes)] if calls is None else calls:
+        rows = gather(
+            [
+                (node.prompt, node.completion, node.func_rewards, node.advantage, node.depth, node.credit)
+                for node in nodes[start : start + size]
+            ]
+        )
+        start += size
+        for prompt, completion, func_rewards, advantage, depth, credit in rows:
+            logs["prompt"].append(prompt)
+            logs["completion"].append(completion)
+            for name, value in zip(names, func_rewards or [float("nan")] * len(names), strict=True):
+                logs["rewards"][name].append(value)
+            logs["advantages"].append(advantage)
+            logs["extra"]["turn"].append(depth)
+            logs["extra"]["credit"].append(credit)
 
 
 def flush_extra_logs(pending: dict[str, list[Any]], extra: dict[str, Any], rows: int, gather_object: Callable) -> None:

@@ -105,6 +105,13 @@ class RecordTrees(TrainerCallback):
         ]
         with open(f"{self.out}/trees{args.process_index}.json", "w") as handle:
             json.dump(nodes, handle)
+        logs = self.trainer._logs  # trl's completions table (its latest generation_batch_size rows)
+        table = {
+            "completion": list(logs["completion"]), "advantage": list(logs["advantages"]),
+            "turn": list(logs["extra"]["turn"]), "credit": list(logs["extra"]["credit"]),
+        }
+        with open(f"{self.out}/table{args.process_index}.json", "w") as handle:
+            json.dump(table, handle)
 
 
 def make_trainer(out, **fields):
@@ -179,3 +186,9 @@ def test_two_processes_match_one_process_on_the_global_batch(tmp_path, backend, 
     assert [len(nodes) for nodes in per_process] == [4 * 2 + 4 * 7, 4 * 2 + 4 * 2]  # the processes' trees differ
     assert_same_nodes(per_process[0] + per_process[1], single)
     assert ranks[0]["log"]["murphy/refinement_groups"] == 9
+    # The main process's completions table: every process's nodes, row for row the single run's.
+    table, expected = trees(tmp_path / "table0.json"), trees(tmp_path / "single" / "table0.json")
+    assert table["completion"] == expected["completion"] and table["turn"] == expected["turn"]
+    assert set(table["turn"]) == {2} and len(table["completion"]) == 16  # 8 of each process's refinements
+    for column in ("advantage", "credit"):
+        assert table[column] == pytest.approx(expected[column], rel=1e-5, abs=1e-6, nan_ok=True)
