@@ -1,7 +1,7 @@
 """Config files and command-line overrides -> the trainer's own config dataclass.
 
 A config file is YAML: a few host keys (``trainer``, ``model_name_or_path``, ``dataset``,
-``data``, ``reward_funcs``, ``required_plugins``) plus any field of the trainer's config
+``data``, ``reward_funcs``, ``reward_options``, ``required_plugins``) plus any field of the trainer's config
 dataclass (every ``TrainingArguments`` field included) and of trl's ``ModelConfig``
 (``dtype``, ``use_peft``, ``lora_r`` ...). Command-line flags ``--field value`` override the
 file, with ``HfArgumentParser`` semantics. Everything is checked before anything heavy runs:
@@ -55,8 +55,9 @@ class RunArguments:
     )
 
 
-# `data` is a list of mappings, which argparse cannot express; it is read from the file only.
-FILE_ONLY_KEYS = ("data",)
+# `data` is a list of mappings and `reward_options` a mapping of mappings, which argparse cannot express; they are
+# read from the file only.
+FILE_ONLY_KEYS = ("data", "reward_options")
 
 
 @dataclass
@@ -226,6 +227,7 @@ def parse_train_config(config_path: str | Path | None, cli_args: list[str] | Non
         registry.get("data", spec["name"])
     for reward in _peek_list(raw, "reward_funcs") or []:
         registry.get("reward", str(reward))
+    reward_options = read_reward_options(raw)
 
     from transformers import HfArgumentParser
     from trl import ModelConfig
@@ -268,6 +270,12 @@ def parse_train_config(config_path: str | Path | None, cli_args: list[str] | Non
     steps = [build_data_step(index, spec, registry) for index, spec in enumerate(data_specs)]
     if trainer_component.extras.get("needs_rewards") and not run.reward_funcs:
         raise ConfigError(f"reward_funcs: trainer {trainer_component.name!r} needs at least one reward function.")
+    unlisted = sorted(set(reward_options) - set(run.reward_funcs or []))
+    if unlisted:
+        raise ConfigError(
+            f"reward_options: {', '.join(unlisted)} not in reward_funcs ({run.reward_funcs or []}); "
+            "options apply only to the rewards the run uses."
+        )
     setup = TrainSetup(
         run=run,
         trainer_component=trainer_component,
@@ -289,7 +297,11 @@ def resolve_components(setup: TrainSetup, registry: Any) -> None:
     setup.model_loader = setup.trainer_component.load_model_loader()
     for step in setup.data_steps:
         step.load()
-    setup.reward_functions = [registry.get("reward", name).load() for name in setup.run.reward_funcs or []]
+    reward_options = read_reward_options(setup.raw)
+    setup.reward_functions = [
+        with_reward_options(name, registry.get("reward", name).load(), reward_options.get(name))
+        for name in setup.run.reward_funcs or []
+    ]
     name = setup.trainer_component.name
     if setup.model_config.use_peft:
         require_keyword(setup.trainer_class, "peft_config", f"use_peft: trainer {name!r} does not take a peft_config")
@@ -297,6 +309,37 @@ def resolve_components(setup: TrainSetup, registry: Any) -> None:
         require_keyword(
             setup.trainer_class, "reward_funcs", f"reward_funcs: trainer {name!r} takes no reward functions"
         )
+
+
+def read_reward_options(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The config's ``reward_options:``, a mapping of reward name -> keyword options, checked for shape.
+
+    ``reward_options: {unit_tests: {executor: ray}}`` is the config form of
+    ``unit_tests.with_options(executor="ray")`` in Python.
+    """
+    options = raw.get("reward_options") or {}
+    if not isinstance(options, dict):
+        raise ConfigError(
+            f"reward_options: expected a mapping of reward name -> options, e.g. "
+            f"{{unit_tests: {{executor: ray}}}}; got {options!r}."
+        )
+    for name, values in options.items():
+        if not isinstance(values, dict) or not all(isinstance(key, str) for key in values):
+            raise ConfigError(f"reward_options.{name}: expected a mapping of option: value, got {values!r}.")
+    return {str(name): dict(values) for name, values in options.items()}
+
+
+def with_reward_options(name: str, reward: Any, options: dict[str, Any] | None) -> Any:
+    """``reward`` with the config's options applied through its ``with_options`` (rewards that take options have
+    one, e.g. code_exec's ``unit_tests``); a bad option is a :class:`ConfigError` naming the reward."""
+    if not options:
+        return reward
+    if not callable(getattr(reward, "with_options", None)):
+        raise ConfigError(f"reward_options.{name}: reward {name!r} takes no options (it has no with_options).")
+    try:
+        return reward.with_options(**options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"reward_options.{name}: {exc}") from exc
 
 
 def _default_precision_for_this_machine(merged: dict[str, Any], types_by_field: dict[str, Any]) -> None:
