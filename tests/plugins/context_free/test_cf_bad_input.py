@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from datasets import Dataset
-from hfplug_context_free import ContextFreeConfig, context_free
+from hfplug_context_free import ContextFreeConfig, context_free, context_free_count, mix_context_free
 
 from hfplug.data import DataContext
 from hfplug.errors import ConfigError, DatasetError
@@ -47,8 +47,24 @@ def test_empty_dataset_is_rejected(tmp_path, tiny_tokenizer):
 
 def test_dataset_without_usable_columns_is_rejected(tmp_path, tiny_tokenizer):
     context = NoModelContext(tokenizer=tiny_tokenizer, cache_dir=tmp_path)
-    with pytest.raises(DatasetError, match=r"\(messages\) or \(prompt, completion\) or \(text\).*question"):
+    with pytest.raises(
+        DatasetError, match=r"^context_free needs .*\(messages\) or \(prompt, completion\) or \(text\).*question"
+    ):
         context_free(Dataset.from_dict({"question": ["q"]}), ContextFreeConfig(), context)
+
+
+def test_mixing_from_python_names_itself_and_the_missing_columns(tiny_tokenizer):
+    with pytest.raises(DatasetError, match=r"^context_free needs the column\(s\) \(messages\) or .*question"):
+        mix_context_free(Dataset.from_dict({"question": ["q"]}), [], tiny_tokenizer, start_token_id=1, ratio=0.0)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 1.5])
+def test_a_ratio_of_one_or_more_from_python_is_refused_not_divided_by_zero(tiny_tokenizer, ratio):
+    """The config refuses it first; the Python API (no config) must refuse it too, naming the range."""
+    with pytest.raises(ConfigError, match=r"ratio must be in \[0, 1\)"):
+        context_free_count(8, ratio)
+    with pytest.raises(ConfigError, match=r"ratio must be in \[0, 1\)"):
+        mix_context_free(TASK, [[5]], tiny_tokenizer, start_token_id=1, ratio=ratio)
 
 
 def test_chat_data_with_a_tokenizer_without_template_is_rejected(tmp_path, tiny_tokenizer):

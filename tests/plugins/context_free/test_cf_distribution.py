@@ -42,3 +42,38 @@ def test_top_k_setting_truncates_when_asked(tiny_model, tiny_tokenizer):
     config = ContextFreeConfig(max_new_tokens=1, batch_size=500, top_k=5, progress=False)
     samples = draw_context_free_samples(tiny_model, tiny_tokenizer, 500, config, seed=0)
     assert {s[0] for s in samples} <= top5
+
+
+def spread_first_token_logits(model, tokenizer) -> torch.Tensor:
+    """Scale the head so the first-token distribution is far from uniform (temperature and top_p then matter)."""
+    with torch.no_grad():
+        model.lm_head.weight.mul_(8.0)
+        return model(input_ids=torch.tensor([[tokenizer.bos_token_id]])).logits[0, -1]
+
+
+def test_temperature_samples_the_tempered_distribution(tiny_model, tiny_tokenizer):
+    """The mean first-token logit of the samples is E_q[logit] for q = softmax(logits / T), computed here; it is
+    many standard errors away from the untempered E_p[logit]."""
+    logits = spread_first_token_logits(tiny_model, tiny_tokenizer)
+    tempered, plain = (logits / 0.5).softmax(-1), logits.softmax(-1)
+    expected, untempered = (tempered * logits).sum().item(), (plain * logits).sum().item()
+    error = (((tempered * (logits - expected) ** 2).sum() / NUM_SAMPLES) ** 0.5).item()
+    assert abs(expected - untempered) > 10 * error  # the check has power
+
+    config = ContextFreeConfig(max_new_tokens=1, batch_size=NUM_SAMPLES, temperature=0.5, progress=False)
+    samples = draw_context_free_samples(tiny_model, tiny_tokenizer, NUM_SAMPLES, config, seed=0)
+    mean_logit = logits[torch.tensor([s[0] for s in samples])].mean().item()
+    assert abs(mean_logit - expected) < 4 * error
+
+
+def test_top_p_keeps_the_smallest_set_holding_that_much_mass(tiny_model, tiny_tokenizer):
+    probs = spread_first_token_logits(tiny_model, tiny_tokenizer).softmax(-1)
+    ranked = probs.argsort(descending=True)
+    needed = int((probs[ranked].cumsum(0) < 0.5).sum()) + 1  # the top tokens until their mass reaches 0.5
+    nucleus = set(ranked[:needed].tolist())
+    assert 10 < needed < 100  # a real cut: most of the vocabulary lies outside
+
+    config = ContextFreeConfig(max_new_tokens=1, batch_size=1000, top_p=0.5, progress=False)
+    samples = draw_context_free_samples(tiny_model, tiny_tokenizer, 1000, config, seed=0)
+    first = {s[0] for s in samples}
+    assert first <= nucleus and len(first) > needed // 2

@@ -115,3 +115,57 @@ def test_corrupt_cache_file_is_regenerated(tmp_path, tiny_model, tiny_tokenizer)
     (cache,) = (tmp_path / "context_free").iterdir()
     cache.write_text("{not json")
     assert draw_context_free_samples(tiny_model, tiny_tokenizer, 4, SMALL, seed=0, cache_dir=tmp_path) == first
+
+
+def bias_head_towards(model, token_ids: list[int], bias: float) -> None:
+    """Give the model's head a bias towards ``token_ids``: samples end early, so end-token checks have power."""
+    head = model.lm_head
+    biased = torch.nn.Linear(head.in_features, head.out_features, bias=True)
+    with torch.no_grad():
+        biased.weight.copy_(head.weight)
+        biased.bias.zero_()
+        biased.bias[token_ids] = bias
+    model.lm_head = biased
+
+
+def test_samples_end_at_the_tokenizers_eos_and_at_the_models_own(tiny_model, tiny_tokenizer):
+    """A checkpoint whose generation config names another end token than its tokenizer: either one ends a sample."""
+    tokenizer_eos = tiny_tokenizer.eos_token_id
+    model_eos = tiny_tokenizer.convert_tokens_to_ids("<|im_start|>")
+    tiny_model.generation_config.eos_token_id = model_eos
+    bias_head_towards(tiny_model, [tokenizer_eos, model_eos], 4.0)
+    config = ContextFreeConfig(max_new_tokens=12, batch_size=8, progress=False)
+    samples = draw_context_free_samples(tiny_model, tiny_tokenizer, 40, config, seed=3)
+    endings = [sample[-1] for sample in samples]
+    assert endings.count(tokenizer_eos) >= 5 and endings.count(model_eos) >= 5
+    for sample in samples:
+        assert tokenizer_eos not in sample[:-1] and model_eos not in sample[:-1]
+
+
+def test_generation_stops_once_every_sample_has_ended(tiny_model, tiny_tokenizer):
+    """The tokenizer's EOS stops generate itself (not only the trimming after it): with every sample ending at
+    once, a batch costs a forward pass or two, not max_new_tokens of them."""
+    tiny_model.generation_config.eos_token_id = None  # the end token is known from the tokenizer only
+    bias_head_towards(tiny_model, [tiny_tokenizer.eos_token_id], 30.0)
+    forwards = []
+    tiny_model.register_forward_hook(lambda module, args, output: forwards.append(1))
+    config = ContextFreeConfig(max_new_tokens=12, batch_size=4, progress=False)
+    samples = draw_context_free_samples(tiny_model, tiny_tokenizer, 4, config, seed=0)
+    assert samples == [[tiny_tokenizer.eos_token_id]] * 4
+    assert len(forwards) <= 2
+
+
+def test_a_checkpoint_without_a_pad_token_samples_as_one_with(tiny_model, tiny_tokenizer):
+    config = ContextFreeConfig(max_new_tokens=8, batch_size=4, progress=False)
+    expected = draw_context_free_samples(tiny_model, tiny_tokenizer, 8, config, seed=2)
+    tiny_model.generation_config.pad_token_id = None
+    assert draw_context_free_samples(tiny_model, tiny_tokenizer, 8, config, seed=2) == expected
+
+
+def test_without_end_or_pad_tokens_every_sample_runs_to_the_length_cap(tiny_model, tiny_tokenizer):
+    """No end token anywhere and no pad token: nothing to pad with but the start token, nothing ends a sample."""
+    tiny_model.generation_config.eos_token_id = None
+    tiny_model.generation_config.pad_token_id = None
+    config = ContextFreeConfig(max_new_tokens=5, batch_size=4, progress=False)
+    samples = generate_context_free(tiny_model, tiny_tokenizer.bos_token_id, 6, config, seed=0, end_ids=[])
+    assert [len(sample) for sample in samples] == [5] * 6

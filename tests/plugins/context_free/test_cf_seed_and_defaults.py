@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from datasets import Dataset
-from hfplug_context_free import ContextFreeConfig, draw_context_free_samples, mix_context_free
+from hfplug_context_free import ContextFreeConfig, draw_context_free_samples, generate_context_free, mix_context_free
 
 import hfplug
 from hfplug.data import DataContext
@@ -43,6 +43,26 @@ def test_no_seed_uses_the_runs_seed(tmp_path, tiny_model, tiny_tokenizer):
     assert (
         transform(tiny_tokenizer, tiny_model, tmp_path, 7)["input_ids"]
         == direct(tiny_tokenizer, tiny_model, 7)["input_ids"]
+    )
+
+
+def test_the_python_apis_seed_defaults_to_zero(tiny_model, tiny_tokenizer):
+    """generate_context_free, draw_context_free_samples and mix_context_free without a seed are the calls with
+    seed=0 (their signatures)."""
+    config = ContextFreeConfig(**SMALL)
+    samples = draw_context_free_samples(tiny_model, tiny_tokenizer, 4, config)
+    assert samples == draw_context_free_samples(tiny_model, tiny_tokenizer, 4, config, seed=0)
+    assert samples != draw_context_free_samples(tiny_model, tiny_tokenizer, 4, config, seed=1)
+    bos = tiny_tokenizer.bos_token_id
+    assert generate_context_free(tiny_model, bos, 4, config) == samples
+    mixed = mix_context_free(TEXTS, samples, tiny_tokenizer, start_token_id=bos, ratio=0.25)
+    assert (
+        mixed["input_ids"]
+        == mix_context_free(TEXTS, samples, tiny_tokenizer, start_token_id=bos, ratio=0.25, seed=0)["input_ids"]
+    )
+    assert (
+        mixed["input_ids"]
+        != mix_context_free(TEXTS, samples, tiny_tokenizer, start_token_id=bos, ratio=0.25, seed=1)["input_ids"]
     )
 
 
