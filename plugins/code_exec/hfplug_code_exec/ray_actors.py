@@ -2,7 +2,7 @@
 
 * :class:`SandboxNode`, one per node: today's local :class:`~hfplug_code_exec.pool.ExecutorPool` on that
   node (bubblewrap sandboxes, the same limits), sized from the node's CPUs. A threaded actor: one call
-  per job, as many at once as the pool has workers.
+  per job; the jobs of one lease run one after another.
 * :class:`SlotLimiter`, one per cluster: the :class:`~hfplug_code_exec.slot_ledger.SlotLedger` that every
   trainer process leases slots from, so one concurrency limit holds for the whole cluster. Callers that
   find no free slot wait in line (first come, first served): a burst larger than the cluster is queued.
@@ -48,6 +48,7 @@ class SandboxNode:
         self._lock = threading.Lock()
         self._intervals: collections.deque[tuple[float, float]] = collections.deque(maxlen=HISTORY)
         self._completed = 0
+        self._leases: dict[int, tuple[threading.Lock, int]] = {}  # lease id -> (its lock, calls holding or awaiting it)
 
     def describe(self) -> dict[str, Any]:
         """Node id, slots (sandbox workers) and isolation level: the actor is ready once this answers."""
@@ -57,15 +58,31 @@ class SandboxNode:
             "isolation": self.pool.isolation,
         }
 
-    def run(self, job: Job, limits: ExecutionLimits) -> ExecutionResult:
-        """One job on this node's pool (infrastructure failures retried there first, as locally)."""
-        started = time.monotonic()
+    def run(self, job: Job, limits: ExecutionLimits, lease_id: int) -> ExecutionResult:
+        """One job on this node's pool (infrastructure failures retried there first, as locally).
+
+        Jobs of one lease run one after another: a trainer sends a lease's next job before the current
+        one ends (no idle slot while its answer travels), and the lease still stands for one sandbox.
+        """
+        with self._lock:
+            lease_lock, users = self._leases.get(lease_id, (threading.Lock(), 0))
+            self._leases[lease_id] = (lease_lock, users + 1)
         try:
-            return self.pool.run(job, limits)
+            with lease_lock:
+                started = time.monotonic()
+                try:
+                    return self.pool.run(job, limits)
+                finally:
+                    with self._lock:
+                        self._intervals.append((started, time.monotonic()))
+                        self._completed += 1
         finally:
             with self._lock:
-                self._intervals.append((started, time.monotonic()))
-                self._completed += 1
+                lease_lock, users = self._leases[lease_id]
+                if users == 1:
+                    del self._leases[lease_id]
+                else:
+                    self._leases[lease_id] = (lease_lock, users - 1)
 
     def intervals(self) -> list[tuple[float, float]]:
         """(start, end) of the jobs this node ran, on the machine's monotonic clock."""

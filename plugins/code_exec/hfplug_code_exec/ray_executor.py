@@ -41,6 +41,7 @@ NODE_START_TIMEOUT_S = 120.0
 NODE_TRIES = 3
 HEAD_NODE_RESOURCE = "node:__internal_head__"  # what Ray gives the head node only
 MAX_LEASE_REQUEST = 256  # slots asked for at once: larger batches ask again as results come back
+PIPELINE_DEPTH = 2  # jobs sent per lease before the first answer: the next one waits at the node, not on the way
 ASK_WAIT_S = 0.5  # the longest a request for slots waits in the limiter before it is asked again
 
 
@@ -164,7 +165,7 @@ class RayExecutor:
                 namespace=self.namespace,
                 lifetime="detached",
                 get_if_exists=True,
-                max_concurrency=workers + 2,
+                max_concurrency=PIPELINE_DEPTH * workers + 2,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
                 resources={self.node_resource: 0.001} if self.node_resource else None,
             ).remote(workers, self.isolation_level)
@@ -272,6 +273,7 @@ class _Batch:
         self.tries = [0] * len(jobs)
         self.todo: deque[int] = deque(range(len(jobs)))
         self.running: dict[Any, tuple[int, Any, float]] = {}  # result ref -> (job index, lease, deadline)
+        self.per_lease: dict[int, int] = {}  # lease id -> its jobs sent and not yet answered
         self.asking: Any = None  # the pending acquire() of the limiter
         self.to_release: list[int] = []
         self.to_renew: list[int] = []
@@ -328,12 +330,16 @@ class _Batch:
             self.ex.refresh_nodes(wait=True)
             return
         for lease in leases:
-            self._send_next(lease)
+            for _ in range(PIPELINE_DEPTH):
+                self._send_next(lease)
 
     def _send_next(self, lease: Any) -> None:
-        """The next job to the lease's node, or the lease back when there is none (or the node is lost)."""
+        """The next job to the lease's node; the lease goes back once it has no job left (or its node is lost)."""
+        sent = self.per_lease.get(lease.lease_id, 0)
         if not self.todo or self.error is not None or lease.node_id in self.ex._lost:
-            self.to_release.append(lease.lease_id)
+            if sent == 0:
+                self.per_lease.pop(lease.lease_id, None)
+                self.to_release.append(lease.lease_id)
             return
         index = self.todo.popleft()
         self.tries[index] += 1
@@ -342,15 +348,23 @@ class _Batch:
         except ValueError:  # its actor is gone already: the node was lost
             self._failed(index, lease, f"node {lease.node_id} has no sandbox pool")
             return
-        self.running[node.run.remote(self.jobs[index], self.limits)] = (index, lease, time.monotonic() + self.lease_s)
+        self.per_lease[lease.lease_id] = sent + 1
+        # It may wait behind the lease's other job at the node: its deadline allows for both.
+        deadline = time.monotonic() + PIPELINE_DEPTH * self.lease_s
+        self.running[node.run.remote(self.jobs[index], self.limits, lease.lease_id)] = (index, lease, deadline)
+
+    def _done(self, lease: Any) -> None:
+        """One job of the lease answered (or lost)."""
+        self.per_lease[lease.lease_id] = self.per_lease.get(lease.lease_id, 1) - 1
 
     def _answered(self, ref: Any) -> None:
         index, lease, _ = self.running.pop(ref)
+        self._done(lease)
         try:
             result = self.ray.get(ref)
         except self.ray.exceptions.RayTaskError as error:  # the job raised: bad tests, as the local pool raises
-            self.to_release.append(lease.lease_id)
             self.error = self.error or (error.cause if isinstance(error.cause, Exception) else error)
+            self._send_next(lease)  # sends nothing more: gives the lease back once its jobs are answered
             return
         except (self.ray.exceptions.RayActorError, self.ray.exceptions.ObjectLostError) as error:
             self._failed(index, lease, f"{type(error).__name__}")
@@ -384,6 +398,7 @@ class _Batch:
         now = time.monotonic()
         for ref in [r for r, (_, _, deadline) in self.running.items() if deadline <= now]:
             index, lease, _ = self.running.pop(ref)
+            self._done(lease)
             with contextlib.suppress(Exception):  # best effort: the node may be gone
                 self.ray.cancel(ref)
             self._failed(index, lease, "no answer within its lease")
