@@ -115,26 +115,61 @@ def test_closing_a_pool_removes_its_cgroups():
     assert not any(os.path.exists(f) for f in folders if f)
 
 
+FORK_ALL_YOU_CAN = (  # a program's helper: forks children that stay alive until a fork fails
+    "def fork_all_you_can():\n"
+    "    forks = 0\n"
+    "    for _ in range(100):\n"
+    "        try:\n"
+    "            if os.fork() == 0:\n"
+    "                time.sleep(5)\n"
+    "                os._exit(0)\n"
+    "            forks += 1\n"
+    "        except OSError:\n"
+    "            break\n"
+    "    return forks\n"
+)
+
+
 def test_nested_user_namespaces_do_not_lift_the_process_limit(pool, no_leftovers):
     program = (
-        "import ctypes, os, time\n"
+        f"import ctypes, os, time\n{FORK_ALL_YOU_CAN}"
         "def f(x):\n"
         "    unshared = ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0\n"
-        "    forks = 0\n"
-        "    for _ in range(100):\n"
-        "        try:\n"
-        "            if os.fork() == 0:\n"
-        "                time.sleep(5)\n"
-        "                os._exit(0)\n"
-        "            forks += 1\n"
-        "        except OSError:\n"
-        "            break\n"
-        "    return [unshared, forks]\n"
+        "    return [unshared, fork_all_you_can()]\n"
     )
     public = "def check(candidate):\n    assert candidate(0) == []\n"
     result = run_attack(pool, program, public, public_test=public)
     unshared, forks = ast.literal_eval(result.feedback.split("Actual: ")[1].split("\n")[0])
     assert forks < pool.limits.max_processes, (unshared, forks)
+
+
+def test_sibling_user_namespaces_share_one_process_limit(pool, no_leftovers):
+    """Four user namespaces side by side, each forking all it can: the run's limit holds for all of them
+    together (the run's own user namespace records it as the cap of everything below it)."""
+    program = (
+        f"import ctypes, os, select, time\n{FORK_ALL_YOU_CAN}"
+        "def f(x):\n"
+        "    read_end, write_end = os.pipe()\n"
+        "    leaders = 0\n"
+        "    for _ in range(4):\n"
+        "        try:\n"
+        "            if os.fork() == 0:\n"
+        "                ctypes.CDLL(None, use_errno=True).unshare(0x10000000)\n"
+        "                os.write(write_end, bytes([fork_all_you_can()]))\n"
+        "                time.sleep(5)\n"
+        "                os._exit(0)\n"
+        "            leaders += 1\n"
+        "        except OSError:\n"
+        "            break\n"
+        "    counts = b''\n"
+        "    while len(counts) < leaders and select.select([read_end], [], [], 1.5)[0]:\n"
+        "        counts += os.read(read_end, 16)\n"
+        "    return [leaders, sum(counts)]\n"
+    )
+    public = "def check(candidate):\n    assert candidate(0) == []\n"
+    result = run_attack(pool, program, public, public_test=public)
+    leaders, forks = ast.literal_eval(result.feedback.split("Actual: ")[1].split("\n")[0])
+    assert leaders >= 2 and 1 + leaders + forks <= pool.limits.max_processes, (leaders, forks)
 
 
 def test_double_forked_daemon_does_not_survive(pool, no_leftovers):
