@@ -1,11 +1,13 @@
 """The process that lives inside the sandbox and starts one run per request (stdlib only).
 
 It is started once per worker (inside bubblewrap when isolation is on), imports the common
-standard-library modules, and then for every request forks a run:
+standard-library modules (and, once a request's code names them, numpy and pytest: see
+``_preload``), and then for every request forks a run:
 
-* ``ns`` mode: the fork enters new user, mount, PID and IPC namespaces, forks again so that the
-  run is PID 1 of its own PID namespace, mounts a fresh size-limited tmpfs as its working folder,
-  hides ``/proc``, sets the rlimits, drops every capability and only then executes the program.
+* ``ns`` mode: the run's first process is cloned into new user, mount, PID and IPC namespaces (PID 1
+  of its own PID namespace), mounts a fresh size-limited tmpfs as its working folder, hides
+  ``/proc``, drops every capability and forks the program, which sets the rlimits and only then
+  executes the program's code; PID 1 stays as its reaper.
   The zygote is invisible from inside the run (so it cannot be signalled or traced), and killing
   PID 1 makes the kernel kill every process of the run, double-forked daemons included.
 * ``plain`` mode (no isolation; only with the explicit opt-out): a forked child in its own
