@@ -89,7 +89,8 @@ class Int8Herding:
         self.dots = np.empty(n, dtype=np.int32)
         self.fallbacks = 0
         self.rescored = 0
-        self.windows_match: bool | None = None  # unknown until the first near tie
+        # Unknown until the first near tie; streamed rows compute their full product window by window anyway.
+        self.windows_match: bool | None = None if isinstance(points, np.ndarray) else True
 
     def close(self) -> None:
         """Stop the int8 pass's worker threads."""
