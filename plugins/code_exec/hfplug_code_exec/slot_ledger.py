@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,7 +35,9 @@ class SlotLedger:
         self._clock = clock
         self._slots: dict[str, int] = {}
         self._leases: dict[int, tuple[str, float]] = {}  # lease id -> (node, expiry)
-        self._ids = itertools.count()
+        # Lease ids unique beyond this ledger: a node keys its per-lease queue on them, and a limiter made
+        # again (after the head restarted) must not hand out the ids of leases still running.
+        self._ids = itertools.count(uuid.uuid4().int >> 64)
         self.max_in_use = 0  # the most jobs ever leased at once (what tests check the limit with)
         self.granted = 0
 

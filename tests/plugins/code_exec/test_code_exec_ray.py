@@ -257,9 +257,10 @@ executor = RayExecutor(ExecutionLimits(wall_time_s=5), max_concurrency=2, namesp
 (folder / f"ready-{me}").touch()
 while not (folder / "go").exists():  # both trainers send at the same moment
     time.sleep(0.02)
-program = "import time\\ndef f(x):\\n    time.sleep(0.3)\\n    return x + 1\\n"
+program = "import time\\ndef f(x):\\n    time.sleep(0.4)\\n    return x + 1\\n"
+started = time.monotonic()
 results = executor.run_many([Job(program, "def check(candidate):\\n    assert candidate(1) == 2\\n", "f")] * count)
-print(json.dumps([r.status for r in results]))
+print(json.dumps({"statuses": [r.status for r in results], "window": [started, time.monotonic()]}))
 """
 
 
@@ -274,7 +275,7 @@ def most_at_once(intervals: list[tuple[float, float]]) -> int:
 
 
 def test_two_trainer_processes_share_one_cluster_wide_limit_and_a_burst_is_queued(cluster, tmp_path):
-    count = 12  # each: 6 slots on the cluster, but a limit of 2 for everyone together
+    count = 16  # each: 6 slots on the cluster, but a limit of 2 for everyone together
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
     drivers = [
@@ -296,7 +297,10 @@ def test_two_trainer_processes_share_one_cluster_wide_limit_and_a_burst_is_queue
     (tmp_path / "go").touch()
     outputs = [d.communicate(timeout=300) for d in drivers]
     assert [d.returncode for d in drivers] == [0, 0], outputs
-    assert [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs] == [["passed"] * count] * 2  # none dropped
+    reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    assert [report["statuses"] for report in reports] == [["passed"] * count] * 2  # none dropped
+    (start_a, end_a), (start_b, end_b) = (report["window"] for report in reports)
+    assert start_a < end_b and start_b < end_a  # both were sending at once: a per-process limit would show
     intervals = []
     for node in [n for n in ray.nodes() if n["Alive"]]:  # the nodes other tests removed are listed dead
         actor = ray.get_actor(node_actor_name(node["NodeID"]), namespace="shared-limit")
