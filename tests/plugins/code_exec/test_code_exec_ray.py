@@ -310,3 +310,45 @@ def test_two_trainer_processes_share_one_cluster_wide_limit_and_a_burst_is_queue
     limiter = ray.get_actor("slot-limiter", namespace="shared-limit")
     stats = ray.get(limiter.stats.remote())
     assert stats["max_in_use"] == 2 and stats["in_use"] == 0
+
+
+def test_a_trl_grpo_step_with_the_ray_executor_gets_the_local_rewards(
+    executor, pool, tiny_model, tiny_tokenizer, tmp_path
+):
+    import torch
+    from datasets import Dataset
+    from hfplug_code_exec.executors import shared_executor
+    from trl import GRPOConfig, GRPOTrainer
+
+    torch.set_num_threads(1)
+    on_ray = unit_tests.with_options(executor="ray")
+    seen = []
+
+    def unit_tests_on_ray(prompts, completions, **columns):
+        rewards = on_ray(prompts, completions, **columns)  # what trl receives
+        seen.append((rewards, unit_tests(prompts, completions, pool=pool, **columns)))
+        return rewards
+
+    unit_tests_on_ray.__name__ = "unit_tests"
+    problems = load_problems()[:2]
+    rows = [{"prompt": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]} for p in problems]
+    args = GRPOConfig(
+        output_dir=str(tmp_path),
+        max_steps=1,
+        per_device_train_batch_size=2,
+        num_generations=2,
+        max_completion_length=8,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+    )
+    ray_jobs = shared_executor("ray").totals.jobs
+    GRPOTrainer(
+        model=tiny_model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tiny_tokenizer,
+        reward_funcs=[unit_tests_on_ray],
+    ).train()
+    assert seen and all(ray_rewards == local_rewards for ray_rewards, local_rewards in seen)
+    assert shared_executor("ray").totals.jobs - ray_jobs == sum(len(r) for r, _ in seen) > 0  # they ran on Ray
