@@ -158,3 +158,20 @@ def test_arrays_and_lists_are_read_as_float32_like_the_model_codes():
     assert mmd2(x, y).dtype == torch.float32
     assert mmd2(x.tolist(), y.tolist()).dtype == torch.float32
     assert mmd2(torch.tensor(x), torch.tensor(y)).dtype == torch.float64  # a tensor keeps its float type
+
+
+def test_the_model_class_defaults_and_its_smallest_code():
+    model = MMDAutoencoder(input_shape=[4], architecture="mlp", hidden_sizes=[8])
+    assert (model.latent_dim, model.prior_spec, model.objective) == (12, "gaussian", "mmd")  # [paper]: d = 12, N(0, I)
+    one = MMDAutoencoder(input_shape=[4], latent_dim=1, architecture="mlp", hidden_sizes=[8])
+    assert one.encode(torch.rand(3, 4)).shape == (3, 1)
+    vae = MMDAutoencoder(input_shape=[4], latent_dim=3, architecture="mlp", hidden_sizes=[8], objective="vae")
+    assert vae.eval().encode(torch.rand(5, 4)).shape == (5, 3)  # a mean and a variance head of 3 each
+    with pytest.raises(ConfigError, match="expected latents of shape"):
+        vae.decode(torch.rand(5, 2))
+
+
+def test_a_vae_continues_as_a_vae(mmd_args, toy_points):
+    vae = MMDAutoencoder(input_shape=[2], latent_dim=2, architecture="mlp", hidden_sizes=[8], objective="vae")
+    trainer = MMDAETrainer(vae, args=mmd_args(objective="vae", latent_dim=2), train_dataset=toy_points)
+    assert trainer.model is vae
