@@ -8,17 +8,21 @@ GPU is present (on a CPU-only machine nothing is skipped: the CUDA cases simply 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from transformers import LlamaConfig, LlamaForCausalLM
 
 import hfplug
 from hfplug.testing import make_tiny_model, make_tiny_tokenizer
 
 NUM_LAYERS = 8
+VOCAB = 6  # the sampling tests' vocabulary: small enough to enumerate every continuation
+NEW_TOKENS = 3  # tokens sampled per sequence there
 # Most tests here decode with random exits on purpose, so the strategy's untrained-exits warning is expected
 # there and says nothing; test_hispec_untrained_exits.py asserts where it must, and must not, appear.
 UNTRAINED_EXITS_EXPECTED = pytest.mark.filterwarnings("ignore:.*early exits look untrained.*:UserWarning")
@@ -39,6 +43,48 @@ def deep_model(
     return model.to(device, dtype).eval()
 
 
+def scaled_model(*, layers: int, deeper_scale: float) -> Any:
+    """A random float32 Llama (hidden 64) whose layers >= 1 add ``deeper_scale`` times what they would:
+    a scale near 0 makes every exit agree with the full model, 1 makes them disagree."""
+    model = make_tiny_model(make_tiny_tokenizer(), num_hidden_layers=layers, hidden_size=64, seed=3)
+    with torch.no_grad():
+        for layer in model.model.layers[1:]:
+            layer.self_attn.o_proj.weight.mul_(deeper_scale)
+            layer.mlp.down_proj.weight.mul_(deeper_scale)
+    return model.float().eval()
+
+
+def record_accepted(static: Any) -> list[int]:
+    """Wrap a ``StaticSpeculation``'s verification steps so that a test sees every acceptance length."""
+    seen: list[int] = []
+
+    def recording(step: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*positions: torch.Tensor) -> Any:
+            accepted = step(*positions)
+            seen.append(int(accepted))
+            return accepted
+
+        return run
+
+    static.steps[1:] = [recording(step) for step in static.steps[1:]]
+    return seen
+
+
+def sampled_counts(draw: Callable[[], Any], samples: int, prompt_length: int) -> tuple[torch.Tensor, list[int]]:
+    """How often each NEW_TOKENS continuation came out of ``samples`` calls of ``draw`` (a generate call with
+    ``return_dict_in_generate=True``; row 0), and how many candidates each level rejected in all."""
+    counts = torch.zeros((VOCAB,) * NEW_TOKENS)
+    rejections: list[int] = []
+    for _ in range(samples):
+        output = draw()
+        counts[tuple(output.sequences[0, prompt_length:].tolist())] += 1
+        levels = output.speculation_stats["acceptance"]
+        rejections = rejections or [0] * len(levels)
+        for index, level in enumerate(levels):
+            rejections[index] += level["proposed"] - level["accepted"]
+    return counts, rejections
+
+
 def chi_square_p_value(counts: torch.Tensor, probabilities: torch.Tensor) -> float:
     """Pearson's test; cells expected fewer than 5 times are pooled into one."""
     expected = probabilities.flatten() * counts.sum()
@@ -49,6 +95,32 @@ def chi_square_p_value(counts: torch.Tensor, probabilities: torch.Tensor) -> flo
     statistic = ((observed - expected) ** 2 / expected.clamp(min=1e-12)).sum()
     degrees = len(expected) - 1
     return float(torch.special.gammaincc(torch.tensor(degrees / 2.0), statistic / 2.0))
+
+
+def exact_joint(
+    model: Any, prompt: list[int], exit_layer: int | None, warp: Callable[[torch.Tensor], torch.Tensor] | None = None
+) -> torch.Tensor:
+    """P(t1, ..., t_NEW_TOKENS | prompt) when every token is drawn from the softmax of the (``warp``-ed) logits
+    of the model read at ``exit_layer`` (None: the full model)."""
+    sequences = [
+        prompt + list(prefix) for n in range(NEW_TOKENS) for prefix in itertools.product(range(VOCAB), repeat=n)
+    ]
+    next_token = {}
+    with torch.no_grad():
+        for sequence in sequences:
+            output = model(torch.tensor([sequence], device=model.device), output_hidden_states=exit_layer is not None)
+            if exit_layer is None:
+                logits = output.logits[0, -1]
+            else:
+                logits = model.lm_head(model.model.norm(output.hidden_states[exit_layer][0, -1]))
+            if warp is not None:
+                logits = warp(logits[None])[0]
+            next_token[tuple(sequence[len(prompt) :])] = torch.softmax(logits, dim=-1).cpu()
+    joint = torch.ones((VOCAB,) * NEW_TOKENS, dtype=torch.float64)
+    for tokens in itertools.product(range(VOCAB), repeat=NEW_TOKENS):
+        for n in range(NEW_TOKENS):
+            joint[tokens] *= next_token[tokens[:n]][tokens[n]]
+    return joint
 
 
 @pytest.fixture(scope="module", params=DEVICES)
@@ -156,3 +228,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.parent == here and item.path.name != ASSERTS_THE_WARNING:
             item.add_marker(UNTRAINED_EXITS_EXPECTED)
+
+
+@pytest.fixture(scope="module")
+def small_vocab_model(device: torch.device) -> Any:
+    """A float64 6-layer Llama over a VOCAB-token vocabulary whose exits disagree with the full model."""
+    # The shared tiny-model helper sizes the vocabulary from a real tokenizer; these tests need VOCAB tokens.
+    config = LlamaConfig(
+        vocab_size=VOCAB,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=6,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        initializer_range=0.4,
+        tie_word_embeddings=False,
+        bos_token_id=None,
+        eos_token_id=None,
+        pad_token_id=None,
+    )
+    torch.manual_seed(7)
+    return LlamaForCausalLM(config).to(device, torch.float64).eval()

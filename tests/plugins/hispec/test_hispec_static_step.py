@@ -17,7 +17,9 @@ import torch
 from torch._dynamo.testing import CompileCounter
 from torch._dynamo.utils import counters
 
-from hfplug.testing import make_tiny_model, make_tiny_tokenizer
+from hfplug.testing import make_tiny_tokenizer
+
+from .conftest import record_accepted, scaled_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # untrained-exit warnings of random models
 
@@ -35,17 +37,6 @@ def static_decoding():
     return static_decoding
 
 
-def _model(*, layers: int, deeper_scale: float) -> Any:
-    """A random float32 Llama (hidden 64) whose layers >= 1 add ``deeper_scale`` times what they would:
-    a scale near 0 makes every exit agree with the full model, 1 makes them disagree."""
-    model = make_tiny_model(make_tiny_tokenizer(), num_hidden_layers=layers, hidden_size=64, seed=3)
-    with torch.no_grad():
-        for layer in model.model.layers[1:]:
-            layer.self_attn.o_proj.weight.mul_(deeper_scale)
-            layer.mlp.down_proj.weight.mul_(deeper_scale)
-    return model.float().eval()
-
-
 @pytest.fixture(scope="module")
 def prompts() -> list[torch.Tensor]:
     tokenizer = make_tiny_tokenizer()
@@ -55,7 +46,7 @@ def prompts() -> list[torch.Tensor]:
 @pytest.mark.parametrize("deeper_scale", [1.0, 0.3, 1e-3])
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_traced_static_steps_give_plain_greedy_tokens(name, deeper_scale, strategy, prompts):
-    model = _model(layers=6, deeper_scale=deeper_scale)
+    model = scaled_model(layers=6, deeper_scale=deeper_scale)
     for prompt in prompts:
         expected = model.generate(prompt, do_sample=False, max_new_tokens=30)
         eager = strategy(name)(model=model, input_ids=prompt, do_sample=False, max_new_tokens=30, **SETTINGS[name])
@@ -83,7 +74,7 @@ def test_traced_static_steps_give_plain_greedy_tokens(name, deeper_scale, strate
 def test_inductor_compiled_steps_equal_the_eager_steps_and_plain_greedy(static_decoding, strategy, prompts):
     """The real compiler (inductor, CPU) on the smallest model: two steps (draft at exit 1, verify at 2)."""
     torch._dynamo.reset()
-    model = _model(layers=2, deeper_scale=0.3)
+    model = scaled_model(layers=2, deeper_scale=0.3)
     expected = model.generate(prompts[0], do_sample=False, max_new_tokens=40)
     compiled = strategy("self_spec")(
         model=model,
@@ -112,22 +103,6 @@ def test_inductor_compiled_steps_equal_the_eager_steps_and_plain_greedy(static_d
         torch.testing.assert_close(compiled_keys[:, :, :length], eager_keys[:, :, :length])
 
 
-def _record_accepted(static: Any) -> list[int]:
-    """Wrap the verification steps so that the test sees every acceptance length."""
-    seen: list[int] = []
-
-    def recording(step):
-        def run(*positions):
-            accepted = step(*positions)
-            seen.append(int(accepted))
-            return accepted
-
-        return run
-
-    static.steps[1:] = [recording(step) for step in static.steps[1:]]
-    return seen
-
-
 def _graph_count(backend: CompileCounter) -> tuple[int, int]:
     return backend.frame_count, sum(counters["graph_break"].values())
 
@@ -137,7 +112,7 @@ def test_256_tokens_after_warm_up_compile_nothing_and_break_no_graph(name, strat
     torch._dynamo.reset()
     counters.clear()
     backend = CompileCounter()
-    model = _model(layers=6, deeper_scale=0.3)
+    model = scaled_model(layers=6, deeper_scale=0.3)
     levels = 1 + len([key for key in SETTINGS[name] if key.endswith("_layer")])
 
     def generate(prompt: torch.Tensor) -> Any:
@@ -154,7 +129,7 @@ def test_256_tokens_after_warm_up_compile_nothing_and_break_no_graph(name, strat
     generate(prompts[0])  # warm-up: compiles each level's step once
     assert _graph_count(backend) == (levels, 0), "each level's step must be one whole graph"
     static = model._hfplug_static[1]
-    accepted = _record_accepted(static)
+    accepted = record_accepted(static)
     output = generate(prompts[1])
     assert _graph_count(backend) == (levels, 0), f"recompiled or broke a graph: {dict(counters['graph_break'])}"
     assert model._hfplug_static[1] is static  # same buffers, same compiled steps
@@ -187,7 +162,7 @@ def test_a_planted_host_read_or_data_dependent_shape_is_counted(planted, static_
     torch._dynamo.reset()
     counters.clear()
     backend = CompileCounter()
-    model = _model(layers=3, deeper_scale=0.3)
+    model = scaled_model(layers=3, deeper_scale=0.3)
     planted_class = type("Planted", (planted, static_decoding.StaticSpeculation), {})
     static = planted_class(model, [1, 3], [0, 2], capacity=256, compile_options={"backend": backend})
     with torch.no_grad():

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import DynamicCache, GenerationConfig, LogitsProcessorList
-from transformers.generation import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+from transformers import DynamicCache, GenerationConfig
 from transformers.generation.utils import GenerateDecoderOnlyOutput, GenerationMixin
 
-from .acceptance import GreedyChooser, SamplingChooser
+from .acceptance import GreedyChooser, SamplingChooser, Warp, logits_warp
 from .layer_stack import check_supported
 from .speculation import HierarchicalDecoder, SpeculationStats
 from .static_decoding import StaticDecodingRun, default_compile_options, static_speculation_for
@@ -110,15 +109,11 @@ def _check_arguments(arguments: dict[str, Any], generation_config: GenerationCon
 def _chooser(generation_config: GenerationConfig) -> GreedyChooser | SamplingChooser:
     if not generation_config.do_sample:
         return GreedyChooser()
-    warpers = LogitsProcessorList()
-    if generation_config.temperature is not None and generation_config.temperature != 1.0:
-        warpers.append(TemperatureLogitsWarper(generation_config.temperature))
-    if generation_config.top_k:
-        warpers.append(TopKLogitsWarper(generation_config.top_k))
-    if generation_config.top_p is not None and generation_config.top_p < 1.0:
-        warpers.append(TopPLogitsWarper(generation_config.top_p))
-    # These warpers ignore the prefix, which is what makes them exact under speculation.
-    return SamplingChooser(lambda logits: warpers(None, logits))
+    return SamplingChooser(_warp(generation_config))
+
+
+def _warp(generation_config: GenerationConfig) -> Warp:
+    return logits_warp(generation_config.temperature, generation_config.top_k, generation_config.top_p)
 
 
 def _prompt(arguments: dict[str, Any], model_kwargs: dict) -> tuple[torch.Tensor, list[int]]:
@@ -179,8 +174,9 @@ def _decode_static(
     compile_options: dict[str, Any] | None,
 ) -> tuple[list[list[int]], SpeculationStats, DynamicCache]:
     """``compile=True``: fixed-shape steps compiled once per setting (see ``static_decoding``)."""
+    sampling = None
     if generation_config.do_sample:
-        raise ValueError("compile=True supports greedy decoding only (do_sample=False).")
+        sampling = (generation_config.temperature, generation_config.top_k, generation_config.top_p)
     if prompt.shape[0] != 1 or any(padding):
         raise ValueError("compile=True decodes one unpadded prompt at a time (batch size 1).")
     device = model.lm_head.weight.device
@@ -188,7 +184,7 @@ def _decode_static(
     max_length = prompt.shape[1] + max_new_tokens
     # no_grad, not inference_mode: tensors made under inference mode cannot be saved across compiled calls.
     with torch.no_grad():
-        static = static_speculation_for(model, exits, windows, max_length, float32_logits, options)
+        static = static_speculation_for(model, exits, windows, max_length, float32_logits, options, sampling)
         row, stats = StaticDecodingRun(static, eos_token_ids).decode(prompt[0].tolist(), max_new_tokens)
     return [row], stats, static.to_dynamic_cache(max(len(row) - 1, 0))
 

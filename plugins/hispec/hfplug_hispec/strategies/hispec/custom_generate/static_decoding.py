@@ -14,12 +14,19 @@ round, whatever was accepted before.
   candidates the level can collect, plus one) from its own start; past the real candidates the
   window holds stale states whose outputs no real position attends to. Acceptance (longest
   agreeing prefix, then the correction or bonus token written after it) is tensor arithmetic.
+- Sampling (``sampling`` = temperature, top-k, top-p) keeps one more buffer: the distribution each
+  token was drawn from at the latest level that chose it. A level verifies its candidates against
+  them with speculative sampling (``acceptance.speculative_verdict``) and writes its own
+  distributions over its window, so the accepted tokens and its own token carry the distribution they
+  now follow, as in the eager path; tokens are drawn from uniform draws inside the step
+  (``acceptance.sample``), so the output follows the full model's distribution exactly, but with
+  other random numbers than the eager path's.
 - The host keeps the round structure: it reads one number per verification (how many candidates
   were accepted, which decides where the next round starts), outside the compiled steps, and the
   committed tokens when it must look for an end-of-sequence token.
 
-Greedy only, one unpadded row. Tokens are the eager path's up to floating-point reduction order:
-the attention sums run over the whole buffer, whose masked entries weigh exactly zero.
+One unpadded row. Greedy tokens are the eager path's up to floating-point reduction order: the
+attention sums run over the whole buffer, whose masked entries weigh exactly zero.
 """
 
 from __future__ import annotations
@@ -30,12 +37,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from .acceptance import logits_warp, sample, speculative_verdict
 from .decoder_layers import LayerRunner, fused_weights
 from .exit_head import ExitHead
 from .speculation import LevelCounts, SpeculationStats
 
 # Buffers are sized in steps of this many positions, so calls of similar length share compiled steps.
 CAPACITY_STEP = 256
+# What sampling warps the logits with: temperature, top-k, top-p (as in GenerationConfig).
+Sampling = tuple[float | None, int | None, float | None]
 
 
 def window_widths(windows: list[int]) -> list[int]:
@@ -66,7 +76,8 @@ class StaticSpeculation(LayerRunner):
     """Fixed buffers and one step function per level for one model, exits, windows and capacity.
 
     ``compile_options`` None runs the steps eagerly (same code, same buffers); a dict is passed to
-    ``torch.compile`` for every step.
+    ``torch.compile`` for every step. ``sampling`` None decodes greedily; else it samples with those
+    settings.
     """
 
     def __init__(
@@ -77,8 +88,10 @@ class StaticSpeculation(LayerRunner):
         capacity: int,
         float32_logits: bool = False,
         compile_options: dict[str, Any] | None = None,
+        sampling: Sampling | None = None,
     ) -> None:
         super().__init__(model, capacity, batch_size=1)
+        self.warp = None if sampling is None else logits_warp(*sampling)
         self.exits = list(exits)
         self.windows = list(windows)
         self.ranges = [(0 if k == 0 else exits[k - 1], exits[k]) for k in range(len(exits))]
@@ -89,7 +102,10 @@ class StaticSpeculation(LayerRunner):
         self.saved = [torch.zeros(hidden_shape, dtype=self.dtype, device=self.device) for _ in exits[:-1]]
         self.tokens = torch.zeros(1, capacity, dtype=torch.long, device=self.device)
         self.key_positions = torch.arange(capacity, device=self.device)
-        for buffer in [*self.keys, *self.values, *self.saved, self.tokens]:
+        # proposals[p]: the distribution the token at p was drawn from (sampling only; the logits are float32).
+        vocabulary = model.lm_head.weight.shape[0]
+        self.proposals = torch.zeros(0 if self.warp is None else capacity, vocabulary, device=self.device)
+        for buffer in [*self.keys, *self.values, *self.saved, self.tokens, self.proposals]:
             # CUDA graphs replay fixed addresses: the buffers the steps write must never move.
             torch._dynamo.mark_static_address(buffer)
         steps = [self._draft_step] + [self._verify_step(level) for level in range(1, len(exits))]
@@ -133,9 +149,21 @@ class StaticSpeculation(LayerRunner):
         positions = position.reshape(1)
         hidden = self.model.model.embed_tokens(self.tokens.index_select(1, positions))
         hidden = self.run_range(0, hidden, positions)
-        token = self.head.logits(hidden).argmax(dim=-1)
-        self.tokens.index_copy_(1, positions + 1, token)
+        token = self._choose(self.head.logits(hidden)[0], positions + 1)
+        self.tokens.index_copy_(1, positions + 1, token[None])
         return token
+
+    def _probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.warp(logits), dim=-1)
+
+    def _choose(self, logits: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """The tokens for ``positions`` from one row of logits each: argmax, or drawn from the warped
+        distribution, which is then kept as the proposal of those tokens."""
+        if self.warp is None:
+            return logits.argmax(dim=-1)
+        probabilities = self._probabilities(logits)
+        self.proposals.index_copy_(0, positions, probabilities)
+        return sample(probabilities)
 
     def _verify_step(self, level: int) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         width = self.widths[level]
@@ -148,11 +176,19 @@ class StaticSpeculation(LayerRunner):
             self._catch_up(level, newest)
             positions = start + offsets
             hidden = self.run_range(level, self.saved[level - 1].index_select(1, positions), positions)
-            predictions = self.head.logits(hidden)[0].argmax(dim=-1)
+            logits = self.head.logits(hidden)[0]
             candidates = self.tokens[0].index_select(0, positions + 1)
-            agrees = (candidates == predictions) & (offsets < newest - start)
-            accepted = agrees.long().cumprod(dim=0).sum()
-            token = predictions.index_select(0, accepted.reshape(1))
+            real = offsets < newest - start
+            if self.warp is None:
+                predictions = logits.argmax(dim=-1)
+                accepted = ((candidates == predictions) & real).long().cumprod(dim=0).sum()
+                token = predictions.index_select(0, accepted.reshape(1))
+            else:
+                targets = self._probabilities(logits)
+                proposals = self.proposals.index_select(0, positions + 1)
+                accepted, token = speculative_verdict(targets, proposals, candidates, real)
+                # The accepted tokens and this level's own now follow this level's distributions.
+                self.proposals.index_copy_(0, positions + 1, targets)
             self.tokens.index_copy_(1, (start + 1 + accepted).reshape(1), token.reshape(1, 1))
             return accepted
 
@@ -166,7 +202,7 @@ class StaticSpeculation(LayerRunner):
         hidden = self.model.model.embed_tokens(self.tokens[:, :length])
         for k in range(len(self.exits)):
             hidden = self.run_range(k, hidden if k == 0 else self.saved[k - 1][:, :length], positions)
-        self.tokens[0, length] = self.head.logits(hidden[:, -1]).argmax(dim=-1)[0]
+        self.tokens[0, length] = self._choose(self.head.logits(hidden[:, -1]), positions[length - 1 :] + 1)[0]
 
 
 class StaticDecodingRun:
@@ -208,7 +244,7 @@ class StaticDecodingRun:
         return start + 1 + accepted
 
     def decode(self, prompt: list[int], max_new_tokens: int) -> tuple[list[int], SpeculationStats]:
-        """The prompt followed by its greedy continuation (up to and including an EOS), and the counters."""
+        """The prompt followed by its continuation (up to and including an EOS), and the counters."""
         static = self.static
         prompt_length = len(prompt)
         self.max_length = prompt_length + max_new_tokens
@@ -258,15 +294,16 @@ def static_speculation_for(
     max_length: int,
     float32_logits: bool,
     compile_options: dict[str, Any] | None,
+    sampling: Sampling | None = None,
 ) -> StaticSpeculation:
     """The model's static decoder for these settings, built once and kept on the model (``_hfplug_static``),
     so later calls reuse its buffers and compiled steps; rebuilt when a setting or a weight changes."""
     capacity = static_capacity(max_length, windows)
     options = None if compile_options is None else tuple(sorted(compile_options.items(), key=lambda item: item[0]))
-    key = (tuple(exits), tuple(windows), capacity, float32_logits, options)
+    key = (tuple(exits), tuple(windows), capacity, float32_logits, options, sampling)
     cached = getattr(model, "_hfplug_static", None)
     if cached is not None and cached[0] == key and cached[1].weights is fused_weights(model):
         return cached[1]
-    static = StaticSpeculation(model, exits, windows, capacity, float32_logits, compile_options)
+    static = StaticSpeculation(model, exits, windows, capacity, float32_logits, compile_options, sampling)
     model._hfplug_static = (key, static)
     return static
