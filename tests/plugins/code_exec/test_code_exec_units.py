@@ -26,6 +26,11 @@ def test_call_based_results_unwrap_a_one_element_list_and_treat_tuples_as_lists(
     assert call_result_matches(0.30000000000000004, 0.3, strict=False)
     assert not call_result_matches(4, [3], strict=False)
     assert not call_result_matches(True, 1, strict=True) and call_result_matches(True, 1, strict=False)
+    nan = float("nan")
+    assert call_result_matches(nan, nan, strict=False) and call_result_matches([nan], [nan], strict=False)
+    assert not call_result_matches(1.0, nan, strict=False) and not call_result_matches(nan, 1.0, strict=False)
+    assert call_result_matches(1e-6, 0.0, strict=False)  # exactly at the absolute tolerance
+    assert not call_result_matches(2e-6, 0.0, strict=False)
 
 
 def test_equalities():
