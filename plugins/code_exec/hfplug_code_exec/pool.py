@@ -96,8 +96,10 @@ class _Worker:
         env = {"PATH": os.defpath, "LANG": "C.UTF-8"}
         if os.environ.get("HFPLUG_CODE_EXEC_DEBUG"):
             env["HFPLUG_CODE_EXEC_DEBUG"] = "1"
+        # -P: `-m` would put the caller's working folder first on the import path, where a file named like a
+        # module the worker imports (selectors.py, json.py) would shadow it.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hfplug_code_exec.worker", config],
+            [sys.executable, "-P", "-m", "hfplug_code_exec.worker", config],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None,
