@@ -1,9 +1,10 @@
 """Where the code rewards run programs: ``local`` (this machine's sandbox pool) or ``ray`` (a Ray cluster's).
 
-The choice comes from the reward's ``executor`` option (``unit_tests.with_options(executor="ray")``),
-else from ``HFPLUG_CODE_EXEC_EXECUTOR`` (what a config run sets: ``HFPLUG_CODE_EXEC_EXECUTOR=ray hfplug
-train --config ...``), else ``local``. ``ray`` connects as ``ray.init()`` does: the ``address`` option,
-else ``RAY_ADDRESS``. Ray is imported only when ``ray`` is chosen.
+The choice comes from the reward's ``executor`` option (``unit_tests.with_options(executor="ray")``; in a
+config, ``reward_options: {unit_tests: {executor: ray}}``), else from ``HFPLUG_CODE_EXEC_EXECUTOR`` (e.g.
+``HFPLUG_CODE_EXEC_EXECUTOR=ray hfplug eval ...``, or any run without changing its config), else ``local``.
+``ray`` connects as ``ray.init()`` does: the ``address`` option, else ``RAY_ADDRESS``. Ray is imported only
+when ``ray`` is chosen.
 """
 
 from __future__ import annotations
