@@ -120,3 +120,16 @@ def test_the_same_gaps_asked_again_reuse_the_basis_despite_round_off():
     again = solver.rates(gaps.copy(), 0)
     assert (solver.full_solves, solver.reused) == (1, 1)
     np.testing.assert_allclose(again, first, rtol=1e-9)
+
+
+def test_an_arm_known_exactly_through_another_action_is_left_out_of_the_basis():
+    # Action 2 observes arm 1 exactly (std 0): arm 1 needs no rate, so only arm 2's constraint is in the LP and
+    # its one-constraint basis is reused at the same gaps, with the cold solve's rates.
+    precision = np.array([[1.0, 0.0, 0.0], [0.0, 0.25, 0.0], [0.0, INF, 1.0]])
+    gaps = np.array([0.0, 0.3, 0.5])
+    solver = RateSolver(precision)
+    first = solver.rates(gaps, 0)
+    again = solver.rates(gaps.copy(), 0)
+    assert (solver.full_solves, solver.reused) == (1, 1)
+    np.testing.assert_allclose(again[1:], solve_bound(precision, gaps, 0).rates[1:], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(again, first, rtol=1e-9)
