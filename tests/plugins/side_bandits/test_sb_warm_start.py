@@ -133,3 +133,13 @@ def test_an_arm_known_exactly_through_another_action_is_left_out_of_the_basis():
     assert (solver.full_solves, solver.reused) == (1, 1)
     np.testing.assert_allclose(again[1:], solve_bound(precision, gaps, 0).rates[1:], rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(again, first, rtol=1e-9)
+
+
+def test_the_refresh_tolerance_is_relative_to_each_gap(blind_instance):
+    means, sigma = blind_instance
+    precision = np.where(np.isinf(sigma), 0.0, 1.0 / np.asarray(sigma) ** 2)
+    gaps = np.max(means) - np.asarray(means)  # 0, 0.3, 0.4, 1.0
+    solver = RateSolver(precision, refresh_tolerance=0.02)
+    solver.rates(gaps, 0)
+    solver.rates(gaps * np.array([1.0, 1.0, 1.021, 1.0]), 0)  # the 0.4 gap moved by 2.1 % (0.0084 absolute)
+    assert (solver.full_solves, solver.reused) == (2, 0)
