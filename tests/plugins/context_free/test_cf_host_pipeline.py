@@ -9,18 +9,13 @@ import yaml
 from hfplug.config import parse_train_config
 from hfplug.train import run_training
 
+from .conftest import write_task_file
 
-def test_config_with_context_free_trains_end_to_end(tmp_path, monkeypatch, tiny_model, tiny_tokenizer):
+
+def test_config_with_context_free_trains_end_to_end(tmp_path, monkeypatch, base_model_dir):
     monkeypatch.setenv("HFPLUG_CACHE", str(tmp_path / "cache"))
-    model_dir = tmp_path / "base"
-    tiny_model.save_pretrained(model_dir)
-    tiny_tokenizer.save_pretrained(model_dir)
-    rows = [
-        {"messages": [{"role": "user", "content": f"What is {i} plus 3?"}, {"role": "assistant", "content": "5"}]}
-        for i in range(6)
-    ]
-    data_file = tmp_path / "task.jsonl"
-    data_file.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    model_dir = base_model_dir
+    data_file = write_task_file(tmp_path / "task.jsonl", rows=6)
     config = {
         "trainer": "sft",
         "model_name_or_path": str(model_dir),

@@ -11,6 +11,8 @@ import yaml
 
 from hfplug.testing import run_data_parallel
 
+from .conftest import write_task_file
+
 SCRIPT = textwrap.dedent(
     """
     import json, os, sys
@@ -31,16 +33,9 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_every_process_builds_the_one_process_training_set(tmp_path, monkeypatch, tiny_model, tiny_tokenizer):
-    model_dir = tmp_path / "base"
-    tiny_model.save_pretrained(model_dir)
-    tiny_tokenizer.save_pretrained(model_dir)
-    rows = [
-        {"messages": [{"role": "user", "content": f"What is {i} plus 3?"}, {"role": "assistant", "content": "5"}]}
-        for i in range(9)
-    ]
-    data_file = tmp_path / "task.jsonl"
-    data_file.write_text("".join(json.dumps(row) + "\n" for row in rows))
+def test_every_process_builds_the_one_process_training_set(tmp_path, monkeypatch, base_model_dir):
+    model_dir = base_model_dir
+    data_file = write_task_file(tmp_path / "task.jsonl", rows=9)
     config = {
         "trainer": "sft",
         "model_name_or_path": str(model_dir),
