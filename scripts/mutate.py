@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,11 +114,16 @@ def write_project(workdir: Path, package: str, config: dict) -> None:
     )
 
 
-def prepare(workdir: Path, plugin: str, config: dict) -> Path:
-    """A fresh copy of what the run needs in ``workdir``; returns the package's name."""
+def prepare(workdir: Path, plugin: str, config: dict, keep_results: bool = False) -> Path:
+    """A fresh copy of what the run needs in ``workdir``; returns the package's name.
+
+    ``keep_results``: leave ``mutants/`` (mutmut's mutated copies, per-function hashes and results) in place, so
+    that mutmut checks only the mutants it has no result for and re-creates those of functions that changed.
+    """
     package = package_dir(plugin, config)
+    kept = {".lock", "mutants"} if keep_results else {".lock"}
     for entry in workdir.iterdir():
-        if entry.name != ".lock":
+        if entry.name not in kept:
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(package, workdir / package.name, ignore=ignore)
@@ -137,7 +143,7 @@ def prepare(workdir: Path, plugin: str, config: dict) -> Path:
     write_project(workdir, package.name, config)
     # Made before mutmut starts so that PYTHONPATH's entry is a directory when Python first looks at it
     # (a missing one is cached as "no finder" and would stay skipped).
-    (workdir / "mutants").mkdir()
+    (workdir / "mutants").mkdir(exist_ok=True)
     return package
 
 
@@ -247,6 +253,12 @@ def main() -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="no run: score the work dir's last run against the current list"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the work dir's results: check the mutants not checked yet, then run the last run's survivors "
+        "again (the tests may have changed since)",
+    )
     args = parser.parse_args()
     if not (Path(sys.executable).parent / "mutmut").exists():
         raise SystemExit("mutmut is not installed in this environment: pip install -e '.[dev]'")
@@ -269,14 +281,25 @@ def main() -> None:
             (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
             sys.exit(1 if summary["score"] < args.fail_under else 0)
         start = time.monotonic()
-        package = prepare(workdir, args.plugin, config)
+        resuming = args.resume and (workdir / "mutants" / "mutmut-stats.json").is_file()
+        if args.resume and not resuming:
+            print(f"== nothing to resume in {workdir}: a full run", flush=True)
+        package = prepare(workdir, args.plugin, config, keep_results=resuming)
         env = run_environment(workdir)
-        # The copy must be importable from mutants/ too: mutmut copies it there before it runs the tests.
-        shutil.copytree(workdir / package.name, workdir / "mutants" / package.name)
-        check_shadowing(workdir, package.name, env)
-        shutil.rmtree(workdir / "mutants" / package.name)
+        survivors = [name for name, status in results(workdir, env).items() if status == "survived"] if resuming else []
+        if resuming:
+            check_shadowing(workdir, package.name, env)  # mutmut's own copy is in mutants/ already
+        else:
+            # The copy must be importable from mutants/ too: mutmut copies it there before it runs the tests.
+            shutil.copytree(workdir / package.name, workdir / "mutants" / package.name)
+            check_shadowing(workdir, package.name, env)
+            shutil.rmtree(workdir / "mutants" / package.name)
         print(f"== mutating {args.plugin} in {workdir} (tests: {' '.join(config['tests'])})", flush=True)
         mutmut(workdir, env, "run", "--max-children", str(args.jobs), *args.mutants)
+        rerun = [name for name in survivors if not args.mutants or any(fnmatch(name, g) for g in args.mutants)]
+        if rerun:
+            print(f"== running the last run's {len(rerun)} survivors again against the current tests", flush=True)
+            mutmut(workdir, env, "run", "--max-children", str(args.jobs), *rerun)
         summary = report(args.plugin, config, results(workdir, env), workdir, env, time.monotonic() - start)
         (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if summary["score"] < args.fail_under:
