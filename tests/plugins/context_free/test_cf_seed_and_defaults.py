@@ -78,3 +78,19 @@ def test_readme_defaults():
         True,
         True,
     )
+
+
+def test_the_generation_config_turns_every_reshaping_setting_off_itself():
+    """Every setting that would reshape p_model is given explicitly at its "off" value (none left to a checkpoint's
+    saved config or transformers' global defaults, whose top_k is 50); the configured ones pass through."""
+    from hfplug_context_free.sampling import unbiased_generation_config
+
+    config = ContextFreeConfig(temperature=0.7, top_p=0.9, top_k=3, max_new_tokens=5)
+    generation = unbiased_generation_config(config, [2, 3], 0)
+    assert generation.do_sample is True
+    assert (generation.temperature, generation.top_p, generation.top_k) == (0.7, 0.9, 3)
+    assert generation.min_p is None
+    off = ("typical_p", "epsilon_cutoff", "eta_cutoff", "repetition_penalty", "no_repeat_ngram_size", "min_length")
+    assert [getattr(generation, name) for name in off] == [1.0, 0.0, 0.0, 1.0, 0, 0]
+    assert (generation.max_new_tokens, generation.eos_token_id, generation.pad_token_id) == (5, [2, 3], 0)
+    assert unbiased_generation_config(ContextFreeConfig(), [], 0).eos_token_id is None
