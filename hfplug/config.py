@@ -92,6 +92,8 @@ class TrainSetup:
     model_loader: Any = None
     """The trainer's own ``(path, **kwargs) -> (model, tokenizer)`` loader, or None for a causal LM."""
     reward_functions: list[Any] = field(default_factory=list)
+    reward_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The config's ``reward_options``, checked: reward name -> keyword options for its ``with_options``."""
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -283,6 +285,7 @@ def parse_train_config(config_path: str | Path | None, cli_args: list[str] | Non
         model_config=model_config,
         data_steps=steps,
         raw=raw,
+        reward_options=reward_options,
     )
     resolve_components(setup, registry)
     return setup
@@ -297,9 +300,8 @@ def resolve_components(setup: TrainSetup, registry: Any) -> None:
     setup.model_loader = setup.trainer_component.load_model_loader()
     for step in setup.data_steps:
         step.load()
-    reward_options = read_reward_options(setup.raw)
     setup.reward_functions = [
-        with_reward_options(name, registry.get("reward", name).load(), reward_options.get(name))
+        with_reward_options(name, registry.get("reward", name).load(), setup.reward_options.get(name))
         for name in setup.run.reward_funcs or []
     ]
     name = setup.trainer_component.name
