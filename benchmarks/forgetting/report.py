@@ -11,6 +11,7 @@ from typing import Any
 from benchmarks.forgetting.evaluation import absolute_scores, compare_with_base, count_items
 from benchmarks.forgetting.grid import METHODS, rate_label
 from benchmarks.forgetting.matched import REFERENCE, curve_draws, matched_comparison
+from benchmarks.forgetting.same_rate import same_rate_comparison
 from benchmarks.forgetting.sizes import Sizes
 
 # (key in compare_with_base, column title, digits)
@@ -64,6 +65,10 @@ def write_report(out: Path, sizes: Sizes) -> dict[str, Any]:
         "points": points,
         "matched_target_gain": matched,
         "matched_target_gain_against_baseline": against_own_baselines(curves),
+        # Only methods on full fine-tuning's rate scale: a LoRA rate is another knob, equal to an SFT rate by chance.
+        "same_rate_against_sft": same_rate_comparison(
+            {m: c for m, c in curves.items() if m in METHODS and METHODS[m].lr_scale == METHODS[REFERENCE].lr_scale}
+        ),
     }
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     (out / "results.md").write_text(markdown(summary))
@@ -130,7 +135,27 @@ def markdown(summary: dict[str, Any]) -> str:
             summary["matched_target_gain_against_baseline"],
             "A combination against the method it adds to, read the same way (< 0 = the addition forgets less):",
         )
+    if summary.get("same_rate_against_sft"):
+        lines += same_rate_table(summary["same_rate_against_sft"])
     return "\n".join(lines) + "\n"
+
+
+def same_rate_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines of the same-rate table: each method minus SFT trained at the same learning rate."""
+    lines = [
+        "",
+        "Against SFT at the same learning rate (paired: method minus SFT; target gain > 0 = learns more, general NLL"
+        " rise < 0 = forgets less):",
+        "",
+        "| method | lr | target gain minus SFT's | general NLL rise minus SFT's |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['method']} | {rate_label(row['learning_rate'])} | {cell(row['target_gain_difference'], 3)} | "
+            f"{cell(row['general_loss_difference'], 4)} |"
+        )
+    return lines
 
 
 def plot(points: list[dict[str, Any]], path: Path) -> None:

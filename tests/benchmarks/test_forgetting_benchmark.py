@@ -47,6 +47,11 @@ def test_quick_grid_reports_every_point_and_resumes(tmp_path, tiny_model_dir, mo
     assert {row["method"] for row in summary["matched_target_gain"]} <= set(METHODS) - {"sft"}
     against_lora = summary["matched_target_gain_against_baseline"]
     assert against_lora and {(row["method"], row["reference"]) for row in against_lora} == {("flow_lora", "lora")}
+    same_rate = {(row["method"], row["learning_rate"]) for row in summary["same_rate_against_sft"]}
+    assert same_rate == {
+        (name, lr) for name, method in METHODS.items() if name != "sft" and method.lr_scale == 1 for lr in (1e-5, 1e-4)
+    }
+    assert "Against SFT at the same learning rate" in (out / "results.md").read_text()
     assert (out / "trade_off.png").stat().st_size > 0
     assert not (out / "models").exists() or not any((out / "models").iterdir())  # trained models were deleted
 

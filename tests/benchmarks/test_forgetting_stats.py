@@ -103,3 +103,26 @@ def test_a_combination_is_also_read_against_the_method_it_adds_to():
     assert rows[("flow_lora", 5e-4)]["reference"] == "lora"
     assert rows[("flow_lora", 5e-4)]["general_loss_difference"]["value"] == pytest.approx(-0.03 - (-0.05))
     assert rows[("flow_lora", 1.5e-3)]["general_loss_difference"]["value"] == pytest.approx(0.01 - 0.05)
+
+
+def test_same_rate_comparison_pairs_each_method_with_sft_at_its_rate():
+    from benchmarks.forgetting.same_rate import same_rate_comparison
+
+    shared = np.random.default_rng(0).normal(0, 0.05, RESAMPLES)  # what every run's resample shares (same items)
+
+    def noisy(gain: float, loss: float) -> dict:
+        return {"gain": gain, "loss": loss, "gain_draws": gain + shared, "loss_draws": loss + shared}
+
+    curves = {
+        "sft": [(5e-6, noisy(0.10, 0.010)), (1e-6, noisy(0.05, 0.001))],
+        "talr": [(1e-6, noisy(0.06, 0.002)), (5e-6, noisy(0.08, 0.012)), (5e-5, noisy(-0.2, 0.05))],  # no SFT 5e-5
+    }
+    rows = {r["learning_rate"]: r for r in same_rate_comparison(curves)}
+    assert set(rows) == {1e-6, 5e-6}
+    assert rows[5e-6]["method"] == "talr" and rows[5e-6]["reference"] == "sft"
+    gain, loss = rows[5e-6]["target_gain_difference"], rows[5e-6]["general_loss_difference"]
+    assert gain["value"] == pytest.approx(-0.02) and loss["value"] == pytest.approx(0.002)
+    # Paired: the shared resampling noise cancels, so the interval is the point (unpaired it would be ~+-0.14).
+    assert gain["low"] == pytest.approx(-0.02) and gain["high"] == pytest.approx(-0.02)
+    assert rows[1e-6]["target_gain_difference"]["value"] == pytest.approx(0.01)
+    assert rows[1e-6]["general_loss_difference"]["low"] == pytest.approx(0.001)
