@@ -248,6 +248,11 @@ class RayExecutor:
         with self._lock:
             return _Batch(self, list(jobs), limits or self.limits).run()
 
+    def connected(self) -> bool:
+        """Whether this process is still connected to this executor's cluster (not shut down, not another one)."""
+        ray = self._ray
+        return not self._closed and ray.is_initialized() and ray.get_runtime_context().gcs_address == self.cluster
+
     def close(self) -> None:
         """Stop sending jobs (the cluster's pools stay up for other processes: see :func:`stop_cluster_pools`)."""
         self._closed = True
@@ -447,13 +452,13 @@ _shared: dict[str | None, RayExecutor] = {}
 def shared_ray_executor(address: str | None = None) -> RayExecutor:
     """The process-wide Ray executor of the rewards: limits from ``HFPLUG_CODE_EXEC_WALL_TIME_S``, the
     cluster-wide limit from ``HFPLUG_CODE_EXEC_MAX_CONCURRENCY`` and the nodes' custom resource from
-    ``HFPLUG_CODE_EXEC_RAY_RESOURCE``, when set."""
+    ``HFPLUG_CODE_EXEC_RAY_RESOURCE``, when set. Made again once this process is connected to another cluster."""
     import os
 
     from hfplug_code_exec.pool import shared_limits
 
     with _shared_lock:
-        if address not in _shared or _shared[address]._closed:
+        if address not in _shared or not _shared[address].connected():
             _shared[address] = RayExecutor(
                 address,
                 shared_limits(),

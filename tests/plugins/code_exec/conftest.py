@@ -7,6 +7,7 @@ import os
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hfplug_code_exec.limits import ExecutionLimits
@@ -129,3 +130,19 @@ def run_suite(judge_modules):
                     sys.modules[name] = module
 
     return run
+
+
+def one_step_grpo_args(output_dir: Path) -> Any:
+    """trl's GRPOConfig for one CPU step of the tests' GRPO runs (2 rows, 2 generations of 8 tokens, nothing saved)."""
+    from trl import GRPOConfig
+
+    return GRPOConfig(
+        output_dir=str(output_dir),
+        max_steps=1,
+        per_device_train_batch_size=2,
+        num_generations=2,
+        max_completion_length=8,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+    )

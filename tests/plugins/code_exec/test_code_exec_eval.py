@@ -16,6 +16,8 @@ from hfplug_code_exec.rewards import unit_tests, unit_tests_all
 import hfplug
 from hfplug.errors import DatasetError
 
+from .conftest import one_step_grpo_args
+
 PROBLEMS = load_problems()
 CANONICAL = {p["prompt"]: p["canonical_solution"] for p in PROBLEMS}
 
@@ -160,7 +162,7 @@ def test_plugin_registers_rewards_and_the_eval_group(isolated_plugins):
 def test_unit_tests_reward_in_a_trl_grpo_step(tiny_model, tiny_tokenizer, tmp_path, monkeypatch):
     import torch
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     torch.set_num_threads(1)
     monkeypatch.setenv("HFPLUG_CODE_EXEC_WORKERS", "2")
@@ -172,16 +174,7 @@ def test_unit_tests_reward_in_a_trl_grpo_step(tiny_model, tiny_tokenizer, tmp_pa
         return rewards
 
     rows = [{"prompt": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]} for p in PROBLEMS[:2]]
-    args = GRPOConfig(
-        output_dir=str(tmp_path),
-        max_steps=1,
-        per_device_train_batch_size=2,
-        num_generations=2,
-        max_completion_length=8,
-        report_to=[],
-        use_cpu=True,
-        save_strategy="no",
-    )
+    args = one_step_grpo_args(tmp_path)
     trainer = GRPOTrainer(
         model=tiny_model,
         args=args,

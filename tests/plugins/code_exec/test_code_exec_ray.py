@@ -23,7 +23,15 @@ from hfplug_code_exec.humaneval import load_problems, problem_job
 from hfplug_code_exec.pool import Job
 from hfplug_code_exec.rewards import unit_tests
 
-from .conftest import SHORT_LIMITS
+from hfplug.testing.ray_cluster import (
+    FAST_FAILURE_DETECTION,
+    LOOPBACK,
+    LOOPBACK_ENV,
+    check_loopback,
+    loopback_ray_cluster,
+)
+
+from .conftest import SHORT_LIMITS, one_step_grpo_args
 from .test_code_exec_eval import canonical_generator
 from .test_code_exec_infra import orphaned_cgroups
 
@@ -38,62 +46,20 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.code_exec_harness_agreement import items_for, mutant  # noqa: E402
 
-# A local Ray binds this machine's network address unless told otherwise: every node is given 127.0.0.1 (the
-# variable does the same for Ray's own processes and the trainer processes of a test); usage statistics stay off.
-LOOPBACK = "127.0.0.1"
-LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
-# A node killed in a test is declared dead within about a second, not after Ray's default 30 s.
-FAST_FAILURE_DETECTION = {
-    "health_check_initial_delay_ms": 0,
-    "health_check_period_ms": 300,
-    "health_check_timeout_ms": 300,
-    "health_check_failure_threshold": 3,
-}
 SLOW = "import time\ndef f(x):\n    time.sleep({s})\n    return x + {d}\n"
 CHECK = "def check(candidate):\n    assert candidate(1) == 2\n"
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    from ray.cluster_utils import Cluster
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in LOOPBACK_ENV.items():
-            patch.setenv(name, value)
-        # Ray reads the variable once, at import, and it may have been imported before this fixture ran.
-        patch.setattr(ray._private.ray_constants, "ENABLE_RAY_CLUSTER", False)
-        try:
-            started = Cluster(
-                initialize_head=True,
-                head_node_args={
-                    "num_cpus": 1,
-                    "node_ip_address": LOOPBACK,
-                    "include_dashboard": False,
-                    "_system_config": FAST_FAILURE_DETECTION,
-                },
-            )
-            for _ in range(2):
-                started.add_node(num_cpus=1, node_ip_address=LOOPBACK, resources={"code_exec": 1})
-            started.wait_for_nodes()
-            ray.init(
-                address=started.address,
-                _node_ip_address=LOOPBACK,
-                log_to_driver=False,
-                logging_level=logging.WARNING,
-            )
-        except Exception as error:  # the only reason to skip: Ray itself cannot run on this machine
-            pytest.skip(f"Ray cannot start a local cluster on this machine: {type(error).__name__}: {error}")
-        try:
-            assert {node["NodeManagerAddress"] for node in ray.nodes()} == {LOOPBACK}
-            assert len(ray.nodes()) == 3
-            patch.setenv("RAY_ADDRESS", started.address)
+    """A head and two worker nodes of one CPU each (the workers also offer ``code_exec``), loopback only."""
+    try:
+        with loopback_ray_cluster([{"code_exec": 1}] * 2, system_config=FAST_FAILURE_DETECTION) as started:
             yield started
-        finally:
-            ray.shutdown()
-            started.shutdown()
-            # The pools of the nodes killed here could not remove their workers' memory cgroups (empty now).
-            for folder in orphaned_cgroups():
-                remove_when_empty(folder)
+    finally:
+        # The pools of the nodes killed here could not remove their workers' memory cgroups (empty now).
+        for folder in orphaned_cgroups():
+            remove_when_empty(folder)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +73,7 @@ def extra_node(cluster, **resources):
     """A node added for one test, with its Ray node id; removed (killed) at the end if still there."""
     node = cluster.add_node(num_cpus=1, node_ip_address=LOOPBACK, resources=resources or None)
     cluster.wait_for_nodes()
-    assert {n["NodeManagerAddress"] for n in ray.nodes()} == {LOOPBACK}
+    check_loopback(ray)
     try:
         yield node
     finally:
@@ -318,7 +284,7 @@ def test_a_trl_grpo_step_with_the_ray_executor_gets_the_local_rewards(
     import torch
     from datasets import Dataset
     from hfplug_code_exec.executors import shared_executor
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     torch.set_num_threads(1)
     on_ray = unit_tests.with_options(executor="ray")
@@ -332,16 +298,7 @@ def test_a_trl_grpo_step_with_the_ray_executor_gets_the_local_rewards(
     unit_tests_on_ray.__name__ = "unit_tests"
     problems = load_problems()[:2]
     rows = [{"prompt": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]} for p in problems]
-    args = GRPOConfig(
-        output_dir=str(tmp_path),
-        max_steps=1,
-        per_device_train_batch_size=2,
-        num_generations=2,
-        max_completion_length=8,
-        report_to=[],
-        use_cpu=True,
-        save_strategy="no",
-    )
+    args = one_step_grpo_args(tmp_path)
     ray_jobs = shared_executor("ray").totals.jobs
     GRPOTrainer(
         model=tiny_model,
