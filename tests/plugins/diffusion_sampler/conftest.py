@@ -112,6 +112,19 @@ def coupling_model() -> CouplingModel:
     return CouplingModel().eval()
 
 
+def prompts_with_left_padding(model, seed: int, rows: int, length: int):
+    """Random prompt tokens (neither pad nor mask) and, for rows after the first, some left padding."""
+    generator = torch.Generator().manual_seed(seed)
+    pad = model.pad_token_id
+    tokens = torch.randint(1, model.mask_token_id, (rows, length), generator=generator)
+    attention = torch.ones(rows, length, dtype=torch.long)
+    for row in range(1, rows):
+        padding = int(torch.randint(0, length, (1,), generator=generator))
+        attention[row, :padding] = 0
+        tokens[row, :padding] = pad
+    return tokens, attention
+
+
 def inconsistent_share(sequences: torch.Tensor) -> float:
     """Share of rows whose two generated slots differ."""
     return float((sequences[:, 1] != sequences[:, 2]).float().mean())

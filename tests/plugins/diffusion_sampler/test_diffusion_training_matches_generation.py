@@ -28,6 +28,8 @@ from hfplug_diffusion_sampler.trainer.trajectories import RolloutSettings, teach
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from .conftest import prompts_with_left_padding
+
 TEMPERATURE = 0.7
 DETERMINISTIC_RULES = ("confidence", "margin", "entropy", "left_to_right")
 
@@ -40,19 +42,6 @@ def random_sampler_for(model, seed: int) -> JointSampler:
         for parameter in sampler.parameters():
             parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
     return sampler.eval()
-
-
-def prompts_with_left_padding(model, seed: int, rows: int, length: int):
-    """Random prompt tokens (neither pad nor mask) and, for rows after the first, some left padding."""
-    generator = torch.Generator().manual_seed(seed)
-    pad = model.pad_token_id
-    tokens = torch.randint(1, model.mask_token_id, (rows, length), generator=generator)
-    attention = torch.ones(rows, length, dtype=torch.long)
-    for row in range(1, rows):
-        padding = int(torch.randint(0, length, (1,), generator=generator))
-        attention[row, :padding] = 0
-        tokens[row, :padding] = pad
-    return tokens, attention
 
 
 def independent_logits(model, canvas, attention, mask_id):

@@ -63,7 +63,7 @@ def distillation_batch(records: list[StepRecord], base: MaskedDiffusionModel) ->
 
 
 def kl_divergence(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch.Tensor:
-    """KL(softmax(teacher) || softmax(student)) per row."""
+    """KL(softmax(teacher) || softmax(student)) per row: over the last dimension (the vocabulary), any leading shape."""
     teacher = torch.log_softmax(teacher_logits.float(), dim=-1)
     student = torch.log_softmax(student_logits.float(), dim=-1)
     # Tokens the teacher never draws (the mask token, at -inf) add nothing, even where the student is -inf too.
