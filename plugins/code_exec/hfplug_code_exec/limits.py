@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -29,10 +29,11 @@ class ExecutionLimits:
     max_value_bytes: int = 4 * 1024 * 1024  # largest encoded return value of one call
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
+        for name, value in self.as_dict().items():
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"ExecutionLimits.{name} must be a positive number, got {value!r}.")
 
     def as_dict(self) -> dict[str, Any]:
-        """The limits as a JSON-ready dict (what travels to the worker and the sandbox)."""
-        return asdict(self)
+        """The limits as a JSON-ready dict (what travels to the worker and the sandbox). Every field is a number: a
+        plain copy (``dataclasses.asdict`` deep-copies each value, a tenth of a millisecond per run in the worker)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
