@@ -57,9 +57,14 @@ def test_logits_warp_is_temperature_then_top_k_then_top_p(acceptance, temperatur
     torch.testing.assert_close(warped, expected)
 
 
-@pytest.mark.parametrize("temperature, top_k, top_p", [(None, None, None), (1.0, 0, 1.0), (1.0, None, None)])
+@pytest.mark.parametrize(
+    "temperature, top_k, top_p", [(None, None, None), (1.0, 0, 1.0), (1.0, None, None), (None, None, 1.5)]
+)
 def test_logits_warp_without_settings_leaves_the_logits_alone(acceptance, temperature, top_k, top_p):
-    logits = torch.tensor([SPREAD], dtype=torch.float64).log()
+    """As in generate(), which adds no warper for these (it accepts top_p above 1 and ignores it). The last logit's
+    probability is exactly 0 in float64: a top-p warper at 1.0 would still turn it into -inf."""
+    logits = torch.tensor([[*SPREAD, 1.0]], dtype=torch.float64).log()
+    logits[0, -1] = -1e5
     assert torch.equal(acceptance.logits_warp(temperature, top_k, top_p)(logits), logits)
 
 
@@ -140,10 +145,11 @@ def test_speculative_verdict_counts_only_the_unbroken_prefix_of_real_candidates(
 
 
 def test_a_candidate_impossible_under_both_laws_is_rejected_and_replaced_from_p(acceptance):
-    """p = q with the candidate at 0 under both: rejected (0 < 0 is false), and the residual is empty, so the
-    replacement comes from p itself."""
+    """p = q with the candidate at 0 under both: rejected (0 < 0 is false), and the residual of that row is empty, so
+    the replacement comes from p itself (the padding row's stale proposal leaves a residual there: only the
+    rejected row's own residual counts)."""
     one_hot_2 = torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0], dtype=torch.float64)
-    targets, proposals = torch.stack([one_hot_2, BONUS]), torch.stack([one_hot_2, BONUS])
+    targets, proposals = torch.stack([one_hot_2, BONUS]), torch.stack([one_hot_2, Q])
     for seed in range(20):
         torch.manual_seed(seed)
         assert _verdict(acceptance, targets, proposals, [4, 0], [True, False]) == (0, 2)
