@@ -93,3 +93,75 @@ def test_a_module_with_no_test_is_refused(run_suite, judge_modules):
     only_helpers = "import pytest\n\n@pytest.fixture\ndef test_data():\n    return 1\n\ndef helper():\n    pass\n"
     with pytest.raises(spec_error, match="no test_\\* function"):
         run_suite({"format": "pytest", "test": only_helpers}, LocalProgram(judge_modules.judge, add=_sum))
+
+
+SHAPES = """import pytest
+from solution import add
+
+
+@pytest.mark.parametrize("a", [1, 2])
+@pytest.mark.slow                                 # comes before parametrize in the function's marks
+def test_marked_then_parametrized(a):
+    assert add(0, a) == a
+
+
+@pytest.mark.parametrize(("a", "b"), [(1, 2)])    # names as a tuple
+def test_names_as_a_tuple(a, b):
+    assert add(a, b) == 3
+
+
+@pytest.mark.parametrize(["a", "b"], [(2, 2)])    # names as a list
+def test_names_as_a_list(a, b):
+    assert add(a, b) == 4
+
+
+@pytest.mark.parametrize("mapping", [{"x": 1, "y": 2}])   # a dict has .values, yet it is one value
+def test_a_dict_value(mapping):
+    assert add(mapping["x"], mapping["y"]) == 3
+
+
+@pytest.mark.parametrize("text", ["x" * 100])
+def test_long(text):
+    assert add(text, "") == text
+
+
+class TestWithAFixture:
+    @pytest.fixture
+    def test_data(self):                          # a fixture method named test_*: not a test
+        return (1, 2)
+
+    def test_add(self):
+        assert add(1, 2) == 3
+"""
+
+# Real pytest 9.2 collects the same tests from SHAPES (checked on a copy beside a solution.py, every test passing);
+# the judge names a case by its parameters, each value's repr cut to 80 characters.
+SHAPES_COLLECTED = [
+    "test_marked_then_parametrized[a=1]",
+    "test_marked_then_parametrized[a=2]",
+    "test_names_as_a_tuple[a=1, b=2]",
+    "test_names_as_a_list[a=2, b=2]",
+    "test_a_dict_value[mapping={'x': 1, 'y': 2}]",
+    "test_long[text=" + repr("x" * 100)[:77] + "...]",
+    "TestWithAFixture::test_add",
+]
+
+
+def test_parametrize_shapes_and_class_fixtures_are_collected_as_pytest_does(run_suite, judge_modules):
+    _, right = run_suite({"format": "pytest", "test": SHAPES}, LocalProgram(judge_modules.judge, add=_sum))
+    assert [outcome["source"] for outcome in right] == SHAPES_COLLECTED
+    assert [outcome["status"] for outcome in right] == ["passed"] * len(SHAPES_COLLECTED)
+    # a fixture method collected as a test would pass for any program (or fail a right one)
+    _, wrong = run_suite({"format": "pytest", "test": SHAPES}, LocalProgram(judge_modules.judge, add=_difference))
+    assert [outcome["status"] for outcome in wrong] == ["failed"] * len(SHAPES_COLLECTED)
+
+
+def test_a_parametrize_case_of_the_wrong_length_is_refused_as_pytest_refuses_it(run_suite, judge_modules):
+    """pytest stops at collection ("the number of names (2) must be equal to the number of values (3)"):
+    cutting the case to fit would run a test the dataset did not write."""
+    module = (
+        "import pytest\nfrom solution import add\n\n"
+        "@pytest.mark.parametrize('a, b', [(1, 2, 3)])\ndef test_add(a, b):\n    assert add(a, b) == 3\n"
+    )
+    with pytest.raises(judge_modules.judge.SpecError, match=r"test_add: parametrize has 2 names \['a', 'b'\]"):
+        run_suite({"format": "pytest", "test": module}, LocalProgram(judge_modules.judge, add=_sum))

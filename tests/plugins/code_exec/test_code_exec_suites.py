@@ -130,25 +130,35 @@ def test_malformed_checks_are_named(test, message, run_suite, judge_modules):
         run_suite({"format": "humaneval", "test": test}, LocalProgram(judge_modules.judge, add=_add), entry_point="f")
 
 
-def test_mbpp_asserts_are_one_test_each_and_ask_the_program_only_for_free_names(run_suite, judge_modules):
+def _triple(x):
+    return 3 * x
+
+
+def test_mbpp_asserts_are_one_test_each_and_set_up_names_win_over_the_programs(run_suite, judge_modules):
+    """As in MBPP's harness (program, set-up code and asserts run in one namespace, in that order): a name the
+    set-up code defines is the set-up's even where the program defines it too; every other name is the program's,
+    a local variable of a set-up function included."""
     spec = {
         "format": "mbpp",
         "setup": (
             "import math\nfrom functools import reduce as fold\nPAIR = (1, 2)\ndef double(x):\n    return add(x, x)\n"
+            "def total_of(values):\n    total = sum(values)\n    return total\n"
         ),
         "test": [
             "assert add(1, 2) == 3",
             "assert add(*PAIR) == math.floor(3.5)",
             "assert double(2) == fold(lambda a, b: a + b, [1, 3])",
+            "assert total([1, 2]) == total_of([1, 2])",
             "assert len(str(add(5, 5))) == 2",
         ],
     }
-    suite, outcomes = run_suite(spec, LocalProgram(judge_modules.judge, add=_add))
-    assert suite.free_names == {"add"}
+    right = LocalProgram(judge_modules.judge, add=_add, total=sum, double=_triple, fold=lambda f, xs: 0)
+    suite, outcomes = run_suite(spec, right)
+    assert suite.free_names == {"add", "double", "fold", "total", "total_of"}  # called, not built-ins (len, str)
     assert _sources(outcomes) == spec["test"]
-    assert _statuses(outcomes) == ["passed"] * 4
-    _, outcomes = run_suite(spec, LocalProgram(judge_modules.judge, add=_subtract))
-    assert _statuses(outcomes) == ["failed"] * 4
+    assert _statuses(outcomes) == ["passed"] * 5
+    _, outcomes = run_suite(spec, LocalProgram(judge_modules.judge, add=_subtract, total=len))
+    assert _statuses(outcomes) == ["failed", "failed", "failed", "failed", "failed"]
     entry, _ = run_suite(
         {**spec, "test": ["assert True"]}, LocalProgram(judge_modules.judge, add=_add), entry_point="add"
     )
@@ -466,3 +476,12 @@ def test_leetcode_tests_get_list_and_tree_nodes_without_defining_them(run_suite,
     _, wrong = run_suite(spec, LocalProgram(judge_modules.judge, reverse=lambda head: head))
     assert _statuses(right) == ["passed", "passed"]
     assert _statuses(wrong) == ["failed", "passed"]
+
+
+def test_malformed_prompt_helpers_and_asserts_are_named_with_their_place(run_suite, judge_modules):
+    spec_error, program = judge_modules.judge.SpecError, LocalProgram(judge_modules.judge, add=_add)
+    check = "def check(candidate):\n    assert candidate(1, 1) == 2\n"
+    with pytest.raises(spec_error, match="the prompt helpers do not parse"):
+        run_suite({"format": "humaneval", "test": check, "helpers": "def (\n"}, program, entry_point="add")
+    with pytest.raises(spec_error, match="the test 1 do not parse"):
+        run_suite({"format": "mbpp", "test": ["assert add(1, 1) == 2", "assert add(1,"]}, program)

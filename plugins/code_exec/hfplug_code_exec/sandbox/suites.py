@@ -196,10 +196,11 @@ class HumanEvalSuite(_Suite):
 
 
 def _calls_check(statement: ast.stmt) -> bool:
-    """``test_check()`` / ``check(f)`` at module level, or ``def test_check(): check(f)`` (MultiPL-E)."""
-    if isinstance(statement, ast.FunctionDef) and statement.name.startswith("test_"):
-        return True
-    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
+    """``check(f)`` or ``test_check()`` (MultiPL-E) at module level; other module-level statements are set-up."""
+    if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+        return False
+    function = statement.value.func
+    return isinstance(function, ast.Name) and (function.id == "check" or function.id.startswith("test_"))
 
 
 class MbppSuite(_Suite):
@@ -210,23 +211,17 @@ class MbppSuite(_Suite):
         asserts = spec["test"]
         if not isinstance(asserts, list) or not asserts:
             raise SpecError("test_list must be a non-empty list of assert statements")
-        setup_source = str(spec.get("setup") or "")
-        setup = _parse(setup_source, "test set-up code")
-        defined = {n.id for n in ast.walk(setup) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        defined |= {
-            a.asname or a.name.split(".")[0]
-            for n in ast.walk(setup)
-            if isinstance(n, ast.Import | ast.ImportFrom)
-            for a in n.names
-        }
-        defined |= {n.name for n in ast.walk(setup) if isinstance(n, ast.FunctionDef | ast.ClassDef)}
-        body = list(setup.body)
+        body = list(_parse(str(spec.get("setup") or ""), "test set-up code").body)
+        # Every name an assert calls (not a built-in) is the program's unless the set-up code defines it: MBPP's
+        # harness runs the program, the set-up code and the asserts in one namespace, in that order. So these are
+        # bound to the program first and the set-up code, run next, rebinds what it defines (a name bound to the
+        # program is only a handle: nothing is asked of the program until it is called).
         self.free_names: set[str] = set()
         for index, text in enumerate(asserts):
             tree = _parse(str(text), f"test {index}")
             called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+            self.free_names |= called - BUILTIN_NAMES
             tree = _Eq().visit(tree)
-            self.free_names |= called - defined - BUILTIN_NAMES
             body.extend(_wrap(tree.body, index))
             self.sources.append(str(text)[:MAX_SHOWN_CHARS])
         if self.entry_point:
@@ -322,6 +317,10 @@ class PytestSuite(_Suite):
                     value = (value,)
                 else:
                     value = tuple(value)
+                if len(value) != len(names):  # pytest refuses to collect the module (a collection error)
+                    raise SpecError(
+                        f"{name}: parametrize has {len(names)} names {names} but a case of {len(value)} values"
+                    )
                 cases.append(dict(zip(names, value, strict=False)))
             grids.append(cases)
         label = f"{owner.__name__}::{name}" if owner else name
