@@ -52,11 +52,13 @@ def independent_logits(model, canvas, attention, mask_id):
     return logits
 
 
-def independent_scores(rule: str, logits_row, masked_columns: list[int]) -> dict[int, float]:
+def independent_scores(
+    rule: str, logits_row, masked_columns: list[int], temperature: float = TEMPERATURE
+) -> dict[int, float]:
     """Each masked column's priority under ``rule`` (higher first), scored on softmax(logits / T)."""
     scores = {}
     for column in masked_columns:
-        probabilities = sorted(torch.softmax(logits_row[column] / TEMPERATURE, dim=-1).tolist(), reverse=True)
+        probabilities = sorted(torch.softmax(logits_row[column] / temperature, dim=-1).tolist(), reverse=True)
         if rule == "confidence":
             scores[column] = probabilities[0]
         elif rule == "margin":
@@ -184,17 +186,22 @@ def test_generation_loop_builds_the_sampler_input_from_the_revealed_tokens(
     prompt_length=st.integers(2, 4),
     rows=st.integers(1, 3),
     rule=st.sampled_from((*DETERMINISTIC_RULES, "random")),
+    temperature=st.sampled_from((0.5, 1.0, 3.0)),
     seed=st.integers(0, 2**16),
 )
 def test_training_examples_hold_every_earlier_token_of_the_step(
-    toy_mdlm, tokens_per_step, extra_tokens, block_length, prompt_length, rows, rule, seed
+    toy_mdlm, tokens_per_step, extra_tokens, block_length, prompt_length, rows, rule, temperature, seed
 ):
     mask_id = toy_mdlm.config.mask_token_id
     base = MaskedDiffusionModel(toy_mdlm, mask_id)
     prompts, attention = prompts_with_left_padding(toy_mdlm, seed, rows, prompt_length)
     new_tokens = tokens_per_step + extra_tokens
     rollout = RolloutSettings(
-        tokens_per_step=tokens_per_step, max_new_tokens=new_tokens, block_length=block_length, position_choice=rule
+        tokens_per_step=tokens_per_step,
+        max_new_tokens=new_tokens,
+        block_length=block_length,
+        position_choice=rule,
+        temperature=temperature,
     )
     torch.manual_seed(seed)
     records = teacher_rollout(base, prompts, attention, rollout)
@@ -212,6 +219,18 @@ def test_training_examples_hold_every_earlier_token_of_the_step(
             columns = record.positions[row].tolist()
             assert all(int(record.canvas[row, column]) == mask_id for column in columns)
             assert len(set(columns)) == count
+            masked = [column for column in range(record.canvas.shape[1]) if record.canvas[row, column] == mask_id]
+            if block_length:  # the step's candidates: the masks of the first block that has any
+                block = (masked[0] - prompt_length) // block_length
+                masked = [column for column in masked if (column - prompt_length) // block_length == block]
+            assert count == min(tokens_per_step, len(masked))
+            if rule != "random":  # j_1..j_K: the rule's top K on the rollout's warped marginals, in order
+                scores = independent_scores(rule, first_logits[row], masked, temperature)
+                wanted = sorted(masked, key=scores.__getitem__, reverse=True)[:count]
+                got = [scores[column] for column in columns]
+                assert got == pytest.approx([scores[column] for column in wanted], abs=1e-6)
+            else:
+                assert set(columns) <= set(masked)
             if after is not None:  # the step wrote its tokens at its positions, nothing else
                 changed = (after[row] != record.canvas[row]).nonzero()[:, 0].tolist()
                 assert sorted(changed) == sorted(columns)
@@ -269,3 +288,25 @@ def test_incremental_generation_form_equals_the_training_form_on_recorded_steps(
                 torch.testing.assert_close(step.read(record.positions[:, k]), trained[part], atol=1e-5, rtol=1e-5)
                 example += rows
     assert example == len(batch)
+
+
+def test_teacher_draws_stay_in_the_rollouts_top_p_set_at_its_temperature(toy_mdlm):
+    """Every token a teacher rollout draws lies in the nucleus of its conditional, computed from scratch: the
+    tokens more likely than it (softmax(logits / T), earlier tokens of the step revealed) hold less than top_p."""
+    mask_id, temperature, top_p = toy_mdlm.config.mask_token_id, 0.5, 0.6
+    base = MaskedDiffusionModel(toy_mdlm, mask_id)
+    prompts = torch.randint(1, mask_id, (64, 3), generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    settings = RolloutSettings(tokens_per_step=3, max_new_tokens=6, temperature=temperature, top_p=top_p)
+    records = teacher_rollout(base, prompts, None, settings)
+    rows = torch.arange(prompts.shape[0])
+    for record in records:
+        canvas = record.canvas.clone()
+        for k in range(record.positions.shape[1]):
+            position, token = record.positions[:, k], record.tokens[:, k]
+            logits = independent_logits(toy_mdlm, canvas, None, mask_id)[rows, position]
+            probabilities = torch.softmax(logits / temperature, dim=-1)
+            own = probabilities[rows, token]
+            more_likely = (probabilities * (probabilities > own[:, None])).sum(dim=-1)
+            assert bool((more_likely < top_p + 1e-9).all()), more_likely.max()
+            canvas[rows, position] = token
