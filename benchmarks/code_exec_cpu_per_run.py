@@ -7,6 +7,7 @@ or the pool with the baseline, on a busy machine.
     python benchmarks/code_exec_cpu_per_run.py --runs 300 --workload small      # add(a, b), 3 asserts
     python benchmarks/code_exec_cpu_per_run.py --runs 164 --workload humaneval  # canonical solutions
     python benchmarks/code_exec_cpu_per_run.py --runs 300 --workload pytest     # a parametrized pytest module
+    python benchmarks/code_exec_cpu_per_run.py --runs 300 --no-baseline --by-process  # where the pool's CPU goes
 
 Runs are sequential on one worker. The same script runs against an older checkout of the plugin
 (importable under the same name, e.g. from that checkout's ``plugins/code_exec`` as the current folder)
@@ -53,19 +54,34 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
-def tree_cpu_s(root: int) -> float:
-    """CPU seconds of ``root`` and every live descendant, each with the CPU of the children it reaped."""
+def process_name(pid: int) -> str:
+    """What a process of the pool is: the worker, a zygote (program's or judge's, with its reaped runs), bwrap."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            argv = handle.read().split(b"\0")
+    except OSError:
+        return "?"
+    if b"hfplug_code_exec.worker" in argv:
+        return "worker"
+    if any(arg.endswith(b"zygote.py") for arg in argv):
+        return "judge's zygote or process" if b"judge" in argv else "program's zygote (+ its runs, reaped)"
+    return os.path.basename(argv[0].decode(errors="replace"))
+
+
+def cpu_by_process(root: int) -> dict[int, tuple[float, float]]:
+    """pid -> (own CPU seconds, CPU seconds of the children it reaped) of ``root`` and every live descendant."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (fields := _stat(int(entry))) is not None:
             children.setdefault(int(fields[1]), []).append(int(entry))
-    total, todo = 0.0, [root]
+    found, todo = {}, [root]
     while todo:
         pid = todo.pop()
         if (fields := _stat(pid)) is not None:
-            total += sum(int(f) for f in fields[11:15]) / TICKS  # utime, stime, cutime, cstime
+            own, reaped = (int(fields[11]) + int(fields[12])) / TICKS, (int(fields[13]) + int(fields[14])) / TICKS
+            found[pid] = (own, reaped)
         todo.extend(children.get(pid, []))
-    return total
+    return found
 
 
 def workload(name: str, runs: int) -> tuple[list[Job], list[str]]:
@@ -80,15 +96,25 @@ def workload(name: str, runs: int) -> tuple[list[Job], list[str]]:
     return jobs, scripts
 
 
-def pool_cpu_ms(jobs: list[Job]) -> float:
+def pool_cpu_ms(jobs: list[Job], by_process: bool = False) -> float:
     with ExecutorPool(1) as pool:
         pool.run_many(jobs[:10])  # warm up
         worker = pool._workers[0].process.pid
-        before, own_before = tree_cpu_s(worker), time.process_time()
+        processes = cpu_by_process(worker)
+        before, own_before = sum(own + reaped for own, reaped in processes.values()), time.process_time()
         for job in jobs:
             result = pool.run(job)
             assert result.all_passed, result
-        cpu = tree_cpu_s(worker) - before + time.process_time() - own_before
+        own_after = time.process_time()
+        after = cpu_by_process(worker)
+        cpu = sum(own + reaped for own, reaped in after.values()) - before + own_after - own_before
+        if by_process:
+            print(f"  caller: {1000 * (own_after - own_before) / len(jobs):.2f} ms per run")
+            for pid, (own, reaped) in after.items():
+                own_then, reaped_then = processes.get(pid, (0.0, 0.0))
+                if own > own_then or reaped > reaped_then:
+                    own_ms, reaped_ms = (1000 * (own - own_then) / len(jobs), 1000 * (reaped - reaped_then) / len(jobs))
+                    print(f"  {process_name(pid)} (pid {pid}): own {own_ms:.2f} ms, reaped {reaped_ms:.2f} ms per run")
     return 1000 * cpu / len(jobs)
 
 
@@ -111,9 +137,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--workload", choices=["small", "humaneval", "pytest"], default="small")
     parser.add_argument("--no-baseline", action="store_true", help="the pool only")
+    parser.add_argument("--by-process", action="store_true", help="also the pool's CPU per process, per run")
     args = parser.parse_args()
     jobs, scripts = workload(args.workload, args.runs)
-    pool_ms = pool_cpu_ms(jobs)
+    pool_ms = pool_cpu_ms(jobs, args.by_process)
     line = f"{args.workload}: pool {pool_ms:.2f} ms CPU per run"
     if not args.no_baseline:
         bare_ms = bare_cpu_ms(scripts)

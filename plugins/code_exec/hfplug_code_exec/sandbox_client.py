@@ -67,7 +67,7 @@ class _Lines:
 
     def feed(self) -> bool:
         """Read what is available; False on end of file."""
-        chunk = os.read(self.fd, 1 << 20)
+        chunk = os.read(self.fd, wire.READ_CHUNK)
         if not chunk:
             return False
         self.buffer += chunk
@@ -83,7 +83,7 @@ class _Lines:
         """Throw away whatever is buffered or readable right now (left over from a finished run)."""
         self.buffer = b""
         while select.select([self.fd], [], [], 0)[0]:
-            if not os.read(self.fd, 1 << 20):
+            if not os.read(self.fd, wire.READ_CHUNK):
                 break
 
 

@@ -94,7 +94,7 @@ class Channel:
         return b"\n" in self.buffer
 
     def feed(self) -> None:
-        chunk = os.read(self.fd_in, 1 << 20)
+        chunk = os.read(self.fd_in, wire.READ_CHUNK)
         if not chunk:
             raise RunAborted("ended", "the channel closed")
         self.buffer += chunk
@@ -114,7 +114,7 @@ class Channel:
         """Throw away what an earlier run left behind."""
         self.buffer = b""
         while select.select([self.fd_in], [], [], 0)[0]:
-            if not os.read(self.fd_in, 1 << 20):
+            if not os.read(self.fd_in, wire.READ_CHUNK):
                 break
 
 

@@ -159,7 +159,7 @@ class _LineReader:
 
     def readline(self) -> bytes:
         while b"\n" not in self.buffer:
-            chunk = os.read(self.fd, 1 << 16)
+            chunk = os.read(self.fd, wire.READ_CHUNK)
             if not chunk:
                 return b""
             self.buffer += chunk
@@ -275,7 +275,7 @@ def _run_stdio(code, text: str, timeout: float, limits: dict) -> dict:
             status = "timed out"
             break
         for fd in ready:
-            chunk = os.read(fd, 1 << 16)
+            chunk = os.read(fd, wire.READ_CHUNK)
             if not chunk:
                 open_fds.remove(fd)
             elif fd == out_r:
@@ -308,7 +308,7 @@ def _drain(fd: int) -> None:
     """Throw away what an earlier run left in a pipe (the run starts before any call of its own is sent)."""
     os.set_blocking(fd, False)
     try:
-        while os.read(fd, 1 << 16):
+        while os.read(fd, wire.READ_CHUNK):
             pass
     except BlockingIOError:
         pass
@@ -508,7 +508,7 @@ def _serve_judge_runs(options: types.SimpleNamespace, control: _LineReader) -> N
         watch = [control.fd] if process is None else [control.fd, process.out_r, process.pidfd]
         ready = [control.fd] if control.buffer else select.select(watch, [], [])[0]
         if process is not None and process.out_r in ready:
-            os.read(process.out_r, 1 << 16)  # tests may print: read and thrown away
+            os.read(process.out_r, wire.READ_CHUNK)  # tests may print: read and thrown away
         if process is not None and process.pidfd in ready:
             _write_all(1, wire.encode_line({"op": "ended", "exit": process.kill()}))
             process = None
@@ -556,7 +556,7 @@ def _wait_run(run_pid: int, kill_pid: int, out_r: int, control: _LineReader, lim
             _kill(kill_pid, mode)
             deadline = time.monotonic() + 5.0
         if out_r in ready:
-            chunk = os.read(out_r, 1 << 16)
+            chunk = os.read(out_r, wire.READ_CHUNK)
             if not chunk:
                 watch.remove(out_r)
             elif reason is None:
@@ -580,7 +580,7 @@ def _wait_run(run_pid: int, kill_pid: int, out_r: int, control: _LineReader, lim
             code = _exit_code(status)
             break
     while reason is None and out_r in watch and select.select([out_r], [], [], 0)[0]:
-        chunk = os.read(out_r, 1 << 16)  # what the run wrote just before it ended
+        chunk = os.read(out_r, wire.READ_CHUNK)  # what the run wrote just before it ended
         if not chunk:
             break
         output += chunk[: max(0, int(limits["max_output_bytes"]) - len(output))]
