@@ -125,6 +125,30 @@ def prompts_with_left_padding(model, seed: int, rows: int, length: int):
     return tokens, attention
 
 
+def random_sampler_for(model, seed: int) -> JointSampler:
+    """A sampler whose every weight is random, so its output depends on everything it reads."""
+    generator = torch.Generator().manual_seed(seed)
+    sampler = JointSampler(hidden_size=model.hidden_size, vocab_size=model.vocab_size, num_attention_heads=2)
+    with torch.no_grad():
+        for parameter in sampler.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
+    return sampler.eval()
+
+
+def count_calls(model, sampler):
+    """Counts the model's forward passes (a hook) and the sampler's reads, independently of the loop's statistics."""
+    counts = {"full": 0, "sampler": 0}
+    handles = [model.register_forward_hook(lambda *args: counts.__setitem__("full", counts["full"] + 1))]
+    original = sampler.read
+
+    def counted_read(*args, **kwargs):
+        counts["sampler"] += 1
+        return original(*args, **kwargs)
+
+    sampler.read = counted_read
+    return counts, handles
+
+
 def inconsistent_share(sequences: torch.Tensor) -> float:
     """Share of rows whose two generated slots differ."""
     return float((sequences[:, 1] != sequences[:, 2]).float().mean())

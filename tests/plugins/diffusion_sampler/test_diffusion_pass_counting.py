@@ -5,20 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hfplug_diffusion_sampler.strategies.joint_sampler.custom_generate.generation_call import run_diffusion_generation
 
-
-def count_calls(model, sampler):
-    counts = {"full": 0, "sampler": 0}
-    handles = [model.register_forward_hook(lambda *args: counts.__setitem__("full", counts["full"] + 1))]
-    original = sampler.read
-
-    def counted_read(*args, **kwargs):
-        counts["sampler"] += 1
-        return original(*args, **kwargs)
-
-    sampler.read = counted_read
-    return counts, handles
+from .conftest import count_calls
 
 
 @pytest.mark.parametrize(
@@ -64,39 +52,3 @@ def test_exact_costs_a_full_pass_per_token_and_marginal_one_per_step(tiny_mdlm, 
     assert (marginal.diffusion_stats["full_passes"], marginal.diffusion_stats["sampler_passes"]) == (3, 0)
     assert not bool((marginal.sequences == tiny_mdlm.config.mask_token_id).any())
     torch.testing.assert_close(exact.sequences[:, : prompt.shape[1]], prompt)
-
-
-@pytest.mark.parametrize(
-    ("mode", "new_tokens", "k", "block_length", "steps"),
-    [
-        ("joint", 10, 4, None, 3),
-        ("joint", 7, 2, 3, 5),
-        ("exact", 10, 4, None, 3),
-        ("marginal", 5, 8, None, 1),  # one full pass: tokens per full pass is the whole region
-    ],
-)
-def test_reported_stats_are_the_counted_passes(
-    tiny_mdlm, prompt, random_sampler, mode, new_tokens, k, block_length, steps
-):
-    """``diffusion_stats`` (what ``return_dict_in_generate`` users read) against the hooks' counts, every key,
-    through the function every strategy folder calls (imported from the package, so mutation runs reach it)."""
-    counts, handles = count_calls(tiny_mdlm, random_sampler)
-    settings = {"input_ids": prompt.repeat(2, 1), "max_new_tokens": new_tokens, "block_length": block_length}
-    try:
-        output = run_diffusion_generation(
-            tiny_mdlm,
-            {**settings, "return_dict_in_generate": True},
-            mode=mode,
-            tokens_per_step=k,
-            sampler=random_sampler if mode == "joint" else None,
-        )
-    finally:
-        for handle in handles:
-            handle.remove()
-    assert output.diffusion_stats == {
-        "steps": steps,
-        "full_passes": counts["full"],
-        "sampler_passes": counts["sampler"],
-        "tokens": new_tokens,
-        "tokens_per_full_pass": pytest.approx(new_tokens / counts["full"]),
-    }

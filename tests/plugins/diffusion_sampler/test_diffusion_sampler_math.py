@@ -1,18 +1,22 @@
 """The sampler layer against a from-scratch transformer layer (pre-norm attention over the unpadded
 positions, then a pre-norm GELU MLP, both residual), in its batched (training) and incremental
-(generation) forms; and an untrained sampler is the marginal through the real generation loop at every K."""
+(generation) forms; an untrained sampler is the marginal through the real generation loop at every K; the
+loop's reported statistics against counted passes; and the loop's own contract (called directly)."""
 
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
-from hfplug_diffusion_sampler.loop import MaskedDiffusionModel
+from hfplug_diffusion_sampler.loop import Denoiser, MaskedDiffusionModel, TokenDraw
 from hfplug_diffusion_sampler.sampler import JointSampler, SamplerStep
 from hfplug_diffusion_sampler.strategies.joint_sampler.custom_generate.generation_call import run_diffusion_generation
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from .conftest import ToyMaskedLM, count_calls, random_sampler_for
 
 HIDDEN, VOCAB, HEADS = 16, 12, 4
 
@@ -193,3 +197,123 @@ def test_logits_of_is_the_frozen_head_without_the_mask_token(toy_mdlm):
     wanted = states @ toy_mdlm.head.weight.T + toy_mdlm.head.bias
     torch.testing.assert_close(logits[:, : toy_mdlm.mask_token_id], wanted[:, : toy_mdlm.mask_token_id])
     assert bool((logits[:, toy_mdlm.mask_token_id] == float("-inf")).all())
+
+
+@pytest.mark.parametrize(
+    ("mode", "new_tokens", "k", "block_length", "steps"),
+    [
+        ("joint", 10, 4, None, 3),
+        ("joint", 7, 2, 3, 5),
+        ("exact", 10, 4, None, 3),
+        ("marginal", 5, 8, None, 1),  # one full pass: tokens per full pass is the whole region
+    ],
+)
+def test_reported_stats_are_the_counted_passes(
+    tiny_mdlm, prompt, random_sampler, mode, new_tokens, k, block_length, steps
+):
+    """``diffusion_stats`` (what ``return_dict_in_generate`` users read) against the hooks' counts, every key,
+    through the function every strategy folder calls (imported from the package, so mutation runs reach it)."""
+    counts, handles = count_calls(tiny_mdlm, random_sampler)
+    settings = {"input_ids": prompt.repeat(2, 1), "max_new_tokens": new_tokens, "block_length": block_length}
+    try:
+        output = run_diffusion_generation(
+            tiny_mdlm,
+            {**settings, "return_dict_in_generate": True},
+            mode=mode,
+            tokens_per_step=k,
+            sampler=random_sampler if mode == "joint" else None,
+        )
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert output.diffusion_stats == {
+        "steps": steps,
+        "full_passes": counts["full"],
+        "sampler_passes": counts["sampler"],
+        "tokens": new_tokens,
+        "tokens_per_full_pass": pytest.approx(new_tokens / counts["full"]),
+    }
+
+
+# The denoising loop's own contract, called directly (as the trainer's rollouts and every strategy do): the
+# settings it refuses, its default rule, statistics that add up over runs, rows that disagree on how many masks
+# they hold, and the LM-head check that only the sampler needs.
+
+
+def denoiser(model, **settings) -> Denoiser:
+    base = MaskedDiffusionModel(model, model.mask_token_id)
+    return Denoiser(base, TokenDraw(True, None, None, None), **settings)
+
+
+def masked_canvas(model, rows: int, prompt_length: int, new_tokens: int) -> torch.Tensor:
+    prompt = torch.randint(1, model.mask_token_id, (rows, prompt_length), generator=torch.Generator().manual_seed(0))
+    return torch.cat([prompt, torch.full((rows, new_tokens), model.mask_token_id)], dim=1)
+
+
+def test_bad_settings_are_refused(toy_mdlm):
+    with pytest.raises(ValueError, match="mode must be one of exact, marginal, joint"):
+        denoiser(toy_mdlm, mode="parallel", tokens_per_step=2)
+    for k in (2, 3):
+        with pytest.raises(ValueError, match="needs sampler="):
+            denoiser(toy_mdlm, mode="joint", tokens_per_step=k)
+    for mode in ("marginal", "joint"):
+        with pytest.raises(ValueError, match="Recording teacher targets needs the exact mode"):
+            denoiser(toy_mdlm, mode=mode, tokens_per_step=1, record=lambda record: None)
+
+
+def test_settings_that_need_no_sampler_are_accepted(toy_mdlm):
+    """K = 1 samples from the marginal in every mode; exact and marginal never use a sampler; exact may record."""
+    denoiser(toy_mdlm, mode="joint", tokens_per_step=1)
+    denoiser(toy_mdlm, mode="marginal", tokens_per_step=4)
+    denoiser(toy_mdlm, mode="exact", tokens_per_step=4, record=lambda record: None)
+    denoiser(toy_mdlm, mode="joint", tokens_per_step=4, sampler=random_sampler_for(toy_mdlm, 0))
+
+
+def test_default_position_rule_is_confidence(toy_mdlm):
+    assert denoiser(toy_mdlm, mode="marginal", tokens_per_step=2).position_choice == "confidence"
+
+
+def test_statistics_add_up_over_runs(toy_mdlm):
+    """Two runs of one loop: steps, passes and tokens per row are the sums of the runs'."""
+    loop = denoiser(toy_mdlm, mode="exact", tokens_per_step=3)
+    loop.run(masked_canvas(toy_mdlm, 2, 3, 7), None, 3)  # steps of 3, 3, 1 tokens
+    loop.run(masked_canvas(toy_mdlm, 2, 4, 2), None, 4)  # one step of 2
+    assert loop.stats.as_dict() == {
+        "steps": 4,
+        "full_passes": 9,
+        "sampler_passes": 0,
+        "tokens": 9,
+        "tokens_per_full_pass": 1.0,
+    }
+
+
+def test_rows_with_different_numbers_of_masks_are_refused(toy_mdlm):
+    canvas = masked_canvas(toy_mdlm, 2, 3, 4)
+    canvas[1, -1] = 1  # the second row has one mask fewer
+    with pytest.raises(ValueError, match="different numbers of masked positions"):
+        denoiser(toy_mdlm, mode="marginal", tokens_per_step=2).run(canvas, None, 3)
+
+
+class SoftCappedLM(ToyMaskedLM):
+    """Logits soft-capped after the LM head (as Gemma 2 does): Head(hidden) is not the logits."""
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> SimpleNamespace:
+        logits = super().forward(input_ids, attention_mask).logits
+        return SimpleNamespace(logits=2.0 * torch.tanh(logits / 2.0))
+
+
+@pytest.mark.parametrize(("mode", "k"), [("marginal", 3), ("exact", 3), ("joint", 1)])
+def test_modes_that_need_no_hidden_states_decode_a_soft_capped_model(mode, k):
+    """Only the sampler reuses the LM head; the other modes read the logits alone, whatever produced them."""
+    model = SoftCappedLM().eval()
+    canvas = masked_canvas(model, 2, 3, 5)
+    with torch.no_grad():
+        denoiser(model, mode=mode, tokens_per_step=k).run(canvas, None, 3)
+    assert not bool((canvas == model.mask_token_id).any())
+
+
+def test_the_sampler_refuses_a_soft_capped_model():
+    model = SoftCappedLM().eval()
+    loop = denoiser(model, mode="joint", tokens_per_step=2, sampler=random_sampler_for(model, 0))
+    with pytest.raises(ValueError, match="changes its logits after the LM head"), torch.no_grad():
+        loop.run(masked_canvas(model, 2, 3, 4), None, 3)

@@ -21,27 +21,17 @@ from unittest import mock
 import pytest
 import torch
 from hfplug_diffusion_sampler.loop import Denoiser, MaskedDiffusionModel, TokenDraw
-from hfplug_diffusion_sampler.sampler import JointSampler, SamplerStep
+from hfplug_diffusion_sampler.sampler import SamplerStep
 from hfplug_diffusion_sampler.strategies.joint_sampler.custom_generate import denoising
 from hfplug_diffusion_sampler.trainer.objective import distillation_batch
 from hfplug_diffusion_sampler.trainer.trajectories import RolloutSettings, teacher_rollout
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import prompts_with_left_padding
+from .conftest import prompts_with_left_padding, random_sampler_for
 
 TEMPERATURE = 0.7
 DETERMINISTIC_RULES = ("confidence", "margin", "entropy", "left_to_right")
-
-
-def random_sampler_for(model, seed: int) -> JointSampler:
-    """A sampler whose every weight is random, so its output depends on everything it reads."""
-    generator = torch.Generator().manual_seed(seed)
-    sampler = JointSampler(hidden_size=model.hidden_size, vocab_size=model.vocab_size, num_attention_heads=2)
-    with torch.no_grad():
-        for parameter in sampler.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
-    return sampler.eval()
 
 
 def independent_logits(model, canvas, attention, mask_id):
