@@ -37,6 +37,9 @@ def test_sampler_defaults():
     assert JointSampler(hidden_size=32, vocab_size=50).num_attention_heads == 1  # at least one head
     # The LM head is shared: the sampler stores no vocabulary-sized weights of its own.
     assert all(50 not in parameter.shape for parameter in sampler.parameters())
+    assert sampler.input_norm.eps == sampler.mlp_norm.eps == 1e-5  # torch's LayerNorm default [ours]
+    wider = JointSampler(hidden_size=128, vocab_size=50, norm_eps=1e-3)
+    assert wider.input_norm.eps == wider.mlp_norm.eps == 1e-3
 
 
 def test_trainer_defaults():

@@ -93,6 +93,19 @@ def test_batched_and_incremental_forms_equal_a_from_scratch_layer(seed, examples
             torch.testing.assert_close(incremental[example], wanted)
 
 
+def test_keys_and_values_take_any_leading_shape():
+    """One example's ``(L, hidden)`` states give that example's slice of the batched keys and values."""
+    sampler = random_sampler(2)
+    states = torch.randn(3, 5, HIDDEN, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    with torch.no_grad():
+        keys, values = sampler.keys_values(states)
+        assert keys.shape == values.shape == (3, HEADS, 5, HIDDEN // HEADS)
+        for example in range(3):
+            one_keys, one_values = sampler.keys_values(states[example])
+            torch.testing.assert_close(one_keys, keys[example])
+            torch.testing.assert_close(one_values, values[example])
+
+
 def test_padding_never_reaches_the_sampler_output():
     """Changing the hidden states at padded columns leaves u unchanged; changing an attended column does not
     (random changes: a constant shift would vanish in the layer norm)."""
@@ -110,6 +123,10 @@ def test_padding_never_reaches_the_sampler_output():
         attended = sampler(changed, torch.zeros_like(hidden), query, key_mask)
     torch.testing.assert_close(after, before)
     assert not torch.allclose(attended, before)
+    with torch.no_grad():  # a 0/1 integer mask, as tokenizers return attention masks, is the same mask
+        torch.testing.assert_close(sampler(hidden, torch.zeros_like(hidden), query, key_mask.long()), before)
+        step = SamplerStep(sampler, hidden, key_mask.long())
+        torch.testing.assert_close(step.read(query), before)
 
 
 def test_untrained_sampler_outputs_h_plus_revealed_only_at_revealed_columns():
