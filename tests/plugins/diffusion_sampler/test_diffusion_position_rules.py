@@ -8,7 +8,7 @@ import math
 
 import pytest
 import torch
-from hfplug_diffusion_sampler.strategies.joint_sampler.custom_generate.positions import step_order
+from hfplug_diffusion_sampler.strategies.joint_sampler.custom_generate.positions import position_scores, step_order
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -99,6 +99,16 @@ def test_random_rule_is_uniform_and_ignores_the_distributions():
         orders.add(tuple(step_order("random", probabilities, columns, 4)[0].tolist()))
     assert len(orders) > 5
     assert all(sorted(order) == [4, 5, 6, 7] for order in orders)
+
+
+@pytest.mark.parametrize("rule", ["confidence", "margin", "entropy", "random", "left_to_right"])
+def test_scores_live_on_the_columns_device(rule):
+    """Every rule's scores are made where the step's tensors are (``meta`` stands in for a GPU on this CPU-only
+    suite): scores made on the CPU would be gathered across devices on a GPU."""
+    probabilities = torch.full((2, 3, 4), 0.25, device="meta")
+    columns = torch.zeros(2, 3, dtype=torch.long, device="meta")
+    scores = position_scores(rule, probabilities, columns)
+    assert scores.device == columns.device and scores.shape == (2, 3)
 
 
 def test_unknown_rule_is_refused():
