@@ -38,6 +38,9 @@ def test_sampler_defaults():
     # The LM head is shared: the sampler stores no vocabulary-sized weights of its own.
     assert all(50 not in parameter.shape for parameter in sampler.parameters())
     assert sampler.input_norm.eps == sampler.mlp_norm.eps == 1e-5  # torch's LayerNorm default [ours]
+    hidden = torch.randn(1, 3, 128)
+    with torch.no_grad():  # the default-sized layer runs, and untrained it returns H at the query
+        torch.testing.assert_close(sampler(hidden, torch.zeros_like(hidden), torch.tensor([1])), hidden[:, 1])
     wider = JointSampler(hidden_size=128, vocab_size=50, norm_eps=1e-3)
     assert wider.input_norm.eps == wider.mlp_norm.eps == 1e-3
 
