@@ -53,6 +53,8 @@ class MemoryCgroup:
         self.folder = folder
         self.version = version
         self._limit = -1
+        # Read twice per run: a plain path and os.read (pathlib's read_text cost ~50 us a read in the worker).
+        self._oom_file = str(folder / ("memory.oom_control" if version == 1 else "memory.events"))
 
     @classmethod
     def create(cls, name: str) -> MemoryCgroup | None:
@@ -89,17 +91,14 @@ class MemoryCgroup:
         self._limit = limit_bytes
 
     def oom_kills(self) -> int:
-        """How many times the limit was hit (v1: failed charges; v2: OOM kills)."""
+        """How many times the limit was hit (v1: OOM kills where the kernel counts them, else failed charges; v2: OOM
+        kills)."""
         try:
-            if self.version == 1:
-                text = (self.folder / "memory.oom_control").read_text()
-                for line in text.splitlines():
-                    if line.startswith("oom_kill "):
-                        return int(line.split()[1])
-                return int((self.folder / "memory.failcnt").read_text())
-            for line in (self.folder / "memory.events").read_text().splitlines():
-                if line.startswith("oom_kill "):
+            for line in _read_small_file(self._oom_file).splitlines():
+                if line.startswith(b"oom_kill "):
                     return int(line.split()[1])
+            if self.version == 1:
+                return int(_read_small_file(str(self.folder / "memory.failcnt")))
         except (OSError, ValueError):
             pass
         return 0
@@ -111,6 +110,15 @@ class MemoryCgroup:
     def remove(self, wait_s: float = 3.0) -> bool:
         """Delete the cgroup once the sandbox's last processes have exited (they die asynchronously)."""
         return remove_when_empty(str(self.folder), wait_s)
+
+
+def _read_small_file(path: str) -> bytes:
+    """The first 4 KB of a file (a cgroup's counters fit)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
 
 
 def remove_when_empty(folder: str, wait_s: float = 3.0) -> bool:

@@ -707,8 +707,7 @@ def main() -> None:
         start, mode = (_start_ns_run, "ns") if options.mode == "ns" else (_start_plain_run, "plain")
         _preload(request["program"])
         run_pid, kill_pid = start(request, options, out_w)
-        os.close(out_w)
-        _write_all(1, wire.encode_line({"op": "started"}))
+        os.close(out_w)  # the worker learns that the run started from the run itself ("setup" on its channel)
         reply = _wait_run(run_pid, kill_pid, out_r, control, request["limits"], mode)
         if options.mode == "plain":
             import shutil  # the opt-out level only, as tempfile
