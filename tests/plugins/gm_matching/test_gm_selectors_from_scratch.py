@@ -1,0 +1,120 @@
+"""select's pieces against from-scratch NumPy: the interleaving keys, the blockwise mean / norms / distances, the
+seeded draws (the random selector, init: random, the batches' partition) and the cosine center's corner cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hfplug_gm_matching import select
+from hfplug_gm_matching.selectors import column_mean, distances_to, interleave, row_norms
+
+from hfplug.errors import ConfigError, DatasetError
+
+from .conftest import plain_herding
+
+
+def herding_from(points: np.ndarray, target: np.ndarray, k: int, theta0: np.ndarray) -> list[int]:
+    """The plain float32 loop started at ``theta0`` instead of the target."""
+    points, target = points.astype(np.float32), target.astype(np.float32)
+    theta = theta0.astype(np.float32).copy()
+    taken = np.zeros(len(points), dtype=bool)
+    picks = []
+    for _ in range(k):
+        scores = points @ theta
+        scores[taken] = -np.inf
+        picks.append(int(np.argmax(scores)))
+        taken[picks[-1]] = True
+        theta += target - points[picks[-1]]
+    return picks
+
+
+def group_seed(seed: int) -> int:
+    """The per-class seed select draws first from its generator (one class here)."""
+    return int(np.random.default_rng(seed).integers(2**31))
+
+
+@pytest.mark.parametrize("budgets", [[3, 1], [1, 3], [5, 2, 2], [4, 4], [7, 1, 3, 2]])
+def test_interleave_orders_by_p_plus_half_over_budget_then_group(budgets):
+    ranked = [np.arange(100 * g, 100 * g + b) for g, b in enumerate(budgets)]
+    keyed = [((p + 0.5) / b, g, int(ranked[g][p])) for g, b in enumerate(budgets) for p in range(b)]
+    assert interleave(ranked).tolist() == [row for _, _, row in sorted(keyed)]
+
+
+def test_blockwise_mean_norms_and_distances_equal_the_whole_matrix_ones():
+    points = np.random.default_rng(0).standard_normal((23, 5)).astype(np.float32) * 3
+    center = np.random.default_rng(1).standard_normal(5)
+    for block in (1, 4, 7, 23, 100):
+        np.testing.assert_allclose(column_mean(points, block), points.astype(np.float64).mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(row_norms(points, block), np.linalg.norm(points, axis=1), rtol=1e-6)
+        assert row_norms(points, block).shape == (23,)
+        expected = np.linalg.norm(points.astype(np.float64) - center, axis=1)
+        np.testing.assert_allclose(distances_to(points, center, block), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_random_selector_is_a_permutation_drawn_with_the_classes_seed(seed):
+    points = np.random.default_rng(2).standard_normal((50, 3))
+    expected = np.random.default_rng(group_seed(seed)).permutation(50)[:12]
+    assert select(points, 12, selector="random", seed=seed).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_init_random_starts_theta_at_a_seeded_row(anisotropic, seed):
+    """[code]: theta_0 is row ``rng.integers(n)`` of a generator seeded with the class seed + 1."""
+    target = anisotropic.astype(np.float64).mean(axis=0)
+    start = int(np.random.default_rng(group_seed(seed) + 1).integers(len(anisotropic)))
+    picks = select(anisotropic, 40, selector="herding", metric="euclidean", init="random", seed=seed)
+    assert picks.tolist() == herding_from(anisotropic, target, 40, anisotropic[start])
+    assert picks.tolist() != plain_herding(anisotropic, target, 40)
+
+
+@pytest.mark.parametrize(("batches", "k", "init"), [(3, 90, "center"), (4, 50, "random"), (2, 1, "center")])
+def test_batches_are_seeded_parts_each_herded_to_the_center_and_interleaved(anisotropic, batches, k, init):
+    """The paper's scalable variant from scratch: a seeded random partition into ``batches`` parts (sorted), budgets
+    by largest remainder, each part herded towards the whole class's center, the rankings interleaved."""
+    points = anisotropic[:600]
+    target = points.astype(np.float64).mean(axis=0)
+    rng = np.random.default_rng(group_seed(7) + 1)
+    parts = [np.sort(part) for part in np.array_split(rng.permutation(600), batches)]
+    budgets = [k * len(part) // 600 for part in parts]
+    for g in sorted(range(batches), key=lambda g: (-(k * len(parts[g]) % 600), g))[: k - sum(budgets)]:
+        budgets[g] += 1
+    starts = [
+        int(rng.integers(len(part))) if init == "random" and budget else None
+        for part, budget in zip(parts, budgets, strict=True)
+    ]
+    ranked = []
+    for part, budget, start in zip(parts, budgets, starts, strict=True):
+        if budget:
+            theta0 = target if start is None else points[part][start]
+            ranked.append(part[herding_from(points[part], target, budget, theta0)])
+    expected = interleave(ranked)
+    picks = select(points, k, selector="herding", metric="euclidean", batches=batches, init=init, seed=7)
+    assert picks.tolist() == expected.tolist()
+
+
+def test_a_zero_center_under_cosine_stays_zero_and_herding_still_runs():
+    """Rows in opposite pairs: the mean of the unit rows is 0, which has no unit direction; it is used as it is."""
+    half = np.random.default_rng(3).standard_normal((10, 4))
+    points = np.concatenate([half, -half])
+    unit = points / np.linalg.norm(points, axis=1, keepdims=True)
+    picks = select(points, 8, selector="herding", metric="cosine")
+    assert picks.tolist() == plain_herding(unit, np.zeros(4), 8)
+
+
+def test_block_rows_must_be_positive_and_one_row_blocks_change_nothing(anisotropic):
+    with pytest.raises(ConfigError, match="block_rows must be >= 1, got 0"):
+        select(anisotropic, 5, block_rows=0)
+    points = anisotropic[:200]
+    assert select(points, 30, block_rows=1).tolist() == select(points, 30).tolist()
+
+
+def test_a_zero_row_under_cosine_gets_the_whole_message():
+    points = np.ones((5, 3))
+    points[2] = 0
+    with pytest.raises(DatasetError) as error:
+        select(points, 2)
+    assert str(error.value) == (
+        "row 2 is an all-zero embedding (1 in all); the cosine metric has no direction for it. "
+        "Drop those rows or use metric: euclidean."
+    )
