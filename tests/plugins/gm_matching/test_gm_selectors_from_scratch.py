@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hfplug_gm_matching import select
+from hfplug_gm_matching.budgets import class_groups
 from hfplug_gm_matching.selectors import column_mean, distances_to, interleave, row_norms
 
 from hfplug.errors import ConfigError, DatasetError
@@ -118,3 +119,20 @@ def test_a_zero_row_under_cosine_gets_the_whole_message():
         "row 2 is an all-zero embedding (1 in all); the cosine metric has no direction for it. "
         "Drop those rows or use metric: euclidean."
     )
+
+
+def test_class_groups_are_sorted_plain_labels_with_ascending_rows():
+    labels = np.array(["dog", "cat", "dog", "eel", "cat"], dtype=object)  # object labels: np.unique gives str
+    names, groups = class_groups(labels, 5)
+    assert names == ["cat", "dog", "eel"] and all(type(name) is str for name in names)
+    assert [group.tolist() for group in groups] == [[1, 4], [0, 2], [3]]
+    names, _ = class_groups(np.array([2, 0, 2]), 3)
+    assert names == [0, 2] and all(type(name) is int for name in names)
+
+
+def test_labels_of_the_wrong_length_or_float_nan_are_refused():
+    points = np.random.default_rng(5).standard_normal((6, 2))
+    with pytest.raises(DatasetError, match="one value per row: got 5 labels for 6 rows"):
+        select(points, 2, labels=[0, 1, 0, 1, 0])
+    with pytest.raises(DatasetError, match="row 3 has no label"):
+        select(points, 2, labels=[0.0, 1.0, 0.0, np.nan, 1.0, 1.0])
