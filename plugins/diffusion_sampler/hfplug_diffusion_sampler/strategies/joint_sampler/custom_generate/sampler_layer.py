@@ -22,6 +22,17 @@ from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from torch import nn
 
 FUSIONS = ("add", "none")
+# The card a saved sampler carries; {base} is the base model's name, the sizes are the sampler's.
+CARD_TEXT = (
+    "# ADJUST joint sampler for `{base}`\n\n"
+    "A single transformer layer that lets a masked diffusion LM unmask several tokens per step close to "
+    "their joint distribution (arXiv:2509.22738), trained with hfplug's `joint_sampler` trainer. It only "
+    "works with the base model it was trained for (`{base}`; hidden size {hidden_size}, vocabulary "
+    "{vocab_size}).\n\n"
+    "```python\nmodel.generate(input_ids, custom_generate=<the joint_sampler strategy>,\n"
+    "               trust_remote_code=True,\n"
+    "               sampler=<this repo>, tokens_per_step=4, max_new_tokens=64, do_sample=True)\n```\n"
+)
 
 
 class JointSampler(
@@ -137,16 +148,7 @@ class JointSampler(
         base = self.base_model or "unknown"
         if self.base_model and "/" in self.base_model and not self.base_model.startswith(("/", ".")):
             card.data.base_model = self.base_model
-        card.text = (
-            f"# ADJUST joint sampler for `{base}`\n\n"
-            "A single transformer layer that lets a masked diffusion LM unmask several tokens per step close to "
-            "their joint distribution (arXiv:2509.22738), trained with hfplug's `joint_sampler` trainer. It only "
-            f"works with the base model it was trained for (`{base}`; hidden size {self.hidden_size}, vocabulary "
-            f"{self.vocab_size}).\n\n"
-            "```python\nmodel.generate(input_ids, custom_generate=<the joint_sampler strategy>,\n"
-            "               trust_remote_code=True,\n"
-            "               sampler=<this repo>, tokens_per_step=4, max_new_tokens=64, do_sample=True)\n```\n"
-        )
+        card.text = CARD_TEXT.format(base=base, hidden_size=self.hidden_size, vocab_size=self.vocab_size)
         return card
 
 
