@@ -170,6 +170,7 @@ def test_defaults_tagged_paper_or_code_in_the_readme():
     assert default(SelectOptions, "gm_subsample") is None
     parameters = inspect.signature(select).parameters
     assert (parameters["selector"].default, parameters["metric"].default) == ("gm_matching", "cosine")
+    assert parameters["seed"].default == default(SelectOptions, "seed") == 0  # ours: a fixed, documented seed
     median = inspect.signature(weiszfeld).parameters
     assert (median["eps"].default, median["max_iter"].default) == (1e-5, 5000)  # [code]
     assert ZERO_DISTANCE == 1e-8  # [code]

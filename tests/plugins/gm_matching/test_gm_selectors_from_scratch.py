@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from hfplug_gm_matching import select
 from hfplug_gm_matching.budgets import class_groups
-from hfplug_gm_matching.selectors import column_mean, distances_to, interleave, row_norms
+from hfplug_gm_matching.selectors import column_mean, distances_to, interleave, row_norms, rows_of
+from hfplug_gm_matching.streamed import StreamedRows
 
 from hfplug.errors import ConfigError, DatasetError
 
@@ -128,6 +129,9 @@ def test_class_groups_are_sorted_plain_labels_with_ascending_rows():
     assert [group.tolist() for group in groups] == [[1, 4], [0, 2], [3]]
     names, _ = class_groups(np.array([2, 0, 2]), 3)
     assert names == [0, 2] and all(type(name) is int for name in names)
+    many = np.random.default_rng(6).integers(0, 3, 1000)  # long enough for an unstable sort to reorder a class
+    _, groups = class_groups(many, 1000)
+    assert [group.tolist() for group in groups] == [np.flatnonzero(many == g).tolist() for g in range(3)]
 
 
 def test_labels_of_the_wrong_length_or_float_nan_are_refused():
@@ -136,3 +140,10 @@ def test_labels_of_the_wrong_length_or_float_nan_are_refused():
         select(points, 2, labels=[0, 1, 0, 1, 0])
     with pytest.raises(DatasetError, match="row 3 has no label"):
         select(points, 2, labels=[0.0, 1.0, 0.0, np.nan, 1.0, 1.0])
+
+
+def test_rows_of_streamed_rows_is_a_view_not_a_float32_copy():
+    source = np.arange(40, dtype=np.int8).reshape(10, 4)
+    part = rows_of(StreamedRows.checked(source, unit=False), np.array([1, 4, 7]))
+    assert isinstance(part, StreamedRows)
+    np.testing.assert_array_equal(part[0:3], source[[1, 4, 7]].astype(np.float32))
