@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG_NAME = "mutate.toml"
 # mutmut's statuses: a mutant a test noticed, and one it did not.
 DETECTED = {"killed", "timeout", "segfault"}
+DEFAULT_TIMEOUT_MULTIPLIER = 15.0  # mutmut's own default
 RESULT_LINE = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
 # Statements starting on a line that matches are not mutated: an error's message is not the math (the condition
 # that raises it still is, and bad-input tests check the errors). A mutate.toml's skip_lines replaces this list.
@@ -62,9 +63,12 @@ def load_plugin_config(plugin: str) -> dict:
     if not path.is_file():
         raise SystemExit(f"No {path.relative_to(ROOT)}; plugins with one: {', '.join(plugins_with_config()) or 'none'}")
     config = tomllib.loads(path.read_text())
-    unknown = set(config) - {"core", "tests", "skip_lines", "isolation", "equivalent"}
+    unknown = set(config) - {"core", "tests", "skip_lines", "isolation", "timeout_multiplier", "equivalent"}
     if unknown or not config.get("core") or not config.get("tests"):
         raise SystemExit(f"{path}: needs 'core' and 'tests' lists (and optionally [equivalent]); unknown: {unknown}")
+    multiplier = config.get("timeout_multiplier", DEFAULT_TIMEOUT_MULTIPLIER)
+    if not isinstance(multiplier, (int, float)) or isinstance(multiplier, bool) or multiplier < 1:
+        raise SystemExit(f"{path}: timeout_multiplier must be a number >= 1, got {multiplier!r}")
     for core in config["core"]:
         if not (path.parent / core).is_file():
             raise SystemExit(f"{path}: core module {core!r} does not exist under plugins/{plugin}/")
@@ -101,6 +105,9 @@ def write_project(workdir: Path, package: str, config: dict) -> None:
                 f"pytest_add_cli_args_test_selection = {toml_list(config['tests'])}",
                 f"do_not_mutate_patterns = {toml_list(config.get('skip_lines', SKIP_LINES))}",
                 f"process_isolation = {json.dumps(config.get('isolation', 'fork'))}",
+                # A mutant's tests get (their measured time + 1 s) x this in wall time before mutmut calls it a
+                # timeout (= detected); on a loaded machine a niced run needs more, or a crash reads as a kill.
+                f"timeout_multiplier = {float(config.get('timeout_multiplier', DEFAULT_TIMEOUT_MULTIPLIER))}",
                 # The real-model tests take minutes each; mutation runs use the fast ones.
                 f"pytest_add_cli_args = {toml_list(['-m', 'not slow'])}",
                 "",
@@ -259,10 +266,21 @@ def main() -> None:
         help="keep the work dir's results: check the mutants not checked yet, then run the last run's survivors "
         "again (the tests may have changed since)",
     )
+    parser.add_argument(
+        "--timeout-multiplier",
+        type=float,
+        help="wall time a mutant's tests get, as a multiple of their measured time (overrides mutate.toml's "
+        f"timeout_multiplier, default {DEFAULT_TIMEOUT_MULTIPLIER:g}); raise it on a loaded machine. Changing it "
+        "makes mutmut re-run only the mutants it had called timeouts",
+    )
     args = parser.parse_args()
     if not (Path(sys.executable).parent / "mutmut").exists():
         raise SystemExit("mutmut is not installed in this environment: pip install -e '.[dev]'")
     config = load_plugin_config(args.plugin)
+    if args.timeout_multiplier is not None:
+        if args.timeout_multiplier < 1:
+            raise SystemExit(f"--timeout-multiplier must be >= 1, got {args.timeout_multiplier}")
+        config["timeout_multiplier"] = args.timeout_multiplier
 
     base = Path(os.environ.get("HFPLUG_MUTATE_DIR") or Path(tempfile.gettempdir()) / "hfplug-mutate")
     workdir = (base / args.plugin).resolve()
@@ -276,8 +294,9 @@ def main() -> None:
             raise SystemExit(f"another mutation run of {args.plugin} is using {workdir}") from None
         if args.report_only:
             env = run_environment(workdir)
-            last = json.loads((workdir / "summary.json").read_text())
-            summary = report(args.plugin, config, results(workdir, env), workdir, env, last["seconds"])
+            # An interrupted run leaves no summary.json (prepare() clears the work dir first): no time to report.
+            last = json.loads(summary_path.read_text()) if (summary_path := workdir / "summary.json").is_file() else {}
+            summary = report(args.plugin, config, results(workdir, env), workdir, env, last.get("seconds", 0.0))
             (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
             sys.exit(1 if summary["score"] < args.fail_under else 0)
         start = time.monotonic()
