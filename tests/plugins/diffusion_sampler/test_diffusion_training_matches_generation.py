@@ -205,6 +205,8 @@ def test_training_examples_hold_every_earlier_token_of_the_step(
         after = records[index + 1].canvas if index + 1 < len(records) else None
         first_logits = independent_logits(toy_mdlm, record.canvas, full_attention, mask_id)
         count = record.positions.shape[1]
+        # Teacher logits for tokens 2..K: none (an empty axis) on a step of one token.
+        assert record.teacher_logits.shape == (rows, count - 1, toy_mdlm.vocab_size)
         for row in range(rows):
             columns = record.positions[row].tolist()
             assert all(int(record.canvas[row, column]) == mask_id for column in columns)
