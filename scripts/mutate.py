@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 import tomllib
-from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -315,7 +314,8 @@ def main() -> None:
             shutil.rmtree(workdir / "mutants" / package.name)
         print(f"== mutating {args.plugin} in {workdir} (tests: {' '.join(config['tests'])})", flush=True)
         mutmut(workdir, env, "run", "--max-children", str(args.jobs), *args.mutants)
-        rerun = [name for name in survivors if not args.mutants or any(fnmatch(name, g) for g in args.mutants)]
+        # mutmut re-runs every mutant named in --mutants whatever its last result, so those need no second pass.
+        rerun = [] if args.mutants else survivors
         if rerun:
             print(f"== running the last run's {len(rerun)} survivors again against the current tests", flush=True)
             mutmut(workdir, env, "run", "--max-children", str(args.jobs), *rerun)
