@@ -15,15 +15,6 @@ def single_torch_thread():
     torch.set_num_threads(previous)
 
 
-@pytest.fixture
-def base_model_dir(tmp_path, tiny_model, tiny_tokenizer):
-    """The tiny model and its tokenizer saved as a folder, as `model_name_or_path` names one in a config."""
-    folder = tmp_path / "base"
-    tiny_model.save_pretrained(folder)
-    tiny_tokenizer.save_pretrained(folder)
-    return folder
-
-
 def write_task_file(path, rows: int):
     """A chat-format task file of ``rows`` arithmetic questions (the data a config's ``dataset`` names)."""
     import json

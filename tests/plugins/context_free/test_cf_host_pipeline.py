@@ -12,9 +12,9 @@ from hfplug.train import run_training
 from .conftest import write_task_file
 
 
-def test_config_with_context_free_trains_end_to_end(tmp_path, monkeypatch, base_model_dir):
+def test_config_with_context_free_trains_end_to_end(tmp_path, monkeypatch, tiny_model_dir):
     monkeypatch.setenv("HFPLUG_CACHE", str(tmp_path / "cache"))
-    model_dir = base_model_dir
+    model_dir = tiny_model_dir
     data_file = write_task_file(tmp_path / "task.jsonl", rows=6)
     config = {
         "trainer": "sft",

@@ -33,8 +33,8 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_every_process_builds_the_one_process_training_set(tmp_path, monkeypatch, base_model_dir):
-    model_dir = base_model_dir
+def test_every_process_builds_the_one_process_training_set(tmp_path, monkeypatch, tiny_model_dir):
+    model_dir = tiny_model_dir
     data_file = write_task_file(tmp_path / "task.jsonl", rows=9)
     config = {
         "trainer": "sft",

@@ -11,14 +11,6 @@ from hfplug.data import DataContext
 from hfplug.errors import ConfigError, DatasetError
 
 
-@pytest.fixture
-def model_folder(tmp_path, tiny_model, tiny_tokenizer):
-    folder = tmp_path / "base"
-    tiny_model.save_pretrained(folder)
-    tiny_tokenizer.save_pretrained(folder)
-    return folder
-
-
 def context_for(folder, tmp_path) -> DataContext:
     return DataContext(model_name_or_path=str(folder), cache_dir=tmp_path / "cache")
 
@@ -28,29 +20,29 @@ def test_transform_loads_by_name():
     assert hfplug.load_config("data", "flow_weights") is FlowWeightsConfig
 
 
-def test_second_run_reads_the_cache_without_loading_the_model(model_folder, tmp_path, qa_dataset):
-    first = flow_weights(qa_dataset, FlowWeightsConfig(), context_for(model_folder, tmp_path))
+def test_second_run_reads_the_cache_without_loading_the_model(tiny_model_dir, tmp_path, qa_dataset):
+    first = flow_weights(qa_dataset, FlowWeightsConfig(), context_for(tiny_model_dir, tmp_path))
     entries = list((tmp_path / "cache" / "flow_weights").glob("*.json"))
     assert len(entries) == 1
 
-    fresh = context_for(model_folder, tmp_path)
+    fresh = context_for(tiny_model_dir, tmp_path)
     second = flow_weights(qa_dataset, FlowWeightsConfig(), fresh)
     assert fresh.model is None  # the cache answered; no forward pass
     assert second["flow_weight"] == first["flow_weight"]
 
 
-def test_corrupt_cache_is_ignored_and_rewritten(model_folder, tmp_path, qa_dataset):
-    first = flow_weights(qa_dataset, FlowWeightsConfig(), context_for(model_folder, tmp_path))
+def test_corrupt_cache_is_ignored_and_rewritten(tiny_model_dir, tmp_path, qa_dataset):
+    first = flow_weights(qa_dataset, FlowWeightsConfig(), context_for(tiny_model_dir, tmp_path))
     (entry,) = (tmp_path / "cache" / "flow_weights").glob("*.json")
     entry.write_text(entry.read_text()[:40])  # a partial write
-    again = flow_weights(qa_dataset, FlowWeightsConfig(), context_for(model_folder, tmp_path))
+    again = flow_weights(qa_dataset, FlowWeightsConfig(), context_for(tiny_model_dir, tmp_path))
     assert again["flow_weight"] == first["flow_weight"]
     assert entry.read_text().endswith("}")  # rewritten in full
 
 
-def test_other_data_or_other_model_gets_another_entry(model_folder, tmp_path, qa_dataset, tiny_tokenizer):
-    flow_weights(qa_dataset, FlowWeightsConfig(), context_for(model_folder, tmp_path))
-    flow_weights(qa_dataset.select(range(5)), FlowWeightsConfig(), context_for(model_folder, tmp_path))
+def test_other_data_or_other_model_gets_another_entry(tiny_model_dir, tmp_path, qa_dataset, tiny_tokenizer):
+    flow_weights(qa_dataset, FlowWeightsConfig(), context_for(tiny_model_dir, tmp_path))
+    flow_weights(qa_dataset.select(range(5)), FlowWeightsConfig(), context_for(tiny_model_dir, tmp_path))
     from hfplug.testing import make_tiny_model
 
     other = tmp_path / "other"
@@ -60,13 +52,13 @@ def test_other_data_or_other_model_gets_another_entry(model_folder, tmp_path, qa
     assert len(list((tmp_path / "cache" / "flow_weights").glob("*.json"))) == 3
 
 
-def test_bad_dataset_errors_leave_no_cache_entry(model_folder, tmp_path, qa_dataset):
+def test_bad_dataset_errors_leave_no_cache_entry(tiny_model_dir, tmp_path, qa_dataset):
     with pytest.raises(DatasetError, match=r"flow_weights needs the column\(s\).*question"):
-        flow_weights(Dataset.from_dict({"question": ["q"]}), FlowWeightsConfig(), context_for(model_folder, tmp_path))
+        flow_weights(Dataset.from_dict({"question": ["q"]}), FlowWeightsConfig(), context_for(tiny_model_dir, tmp_path))
     with pytest.raises(DatasetError, match="empty"):
-        flow_weights(qa_dataset.select([]), FlowWeightsConfig(), context_for(model_folder, tmp_path))
+        flow_weights(qa_dataset.select([]), FlowWeightsConfig(), context_for(tiny_model_dir, tmp_path))
     with pytest.raises(DatasetError, match="NaN or infinite"):
-        flow_weights(qa_dataset, FlowWeightsConfig(max_length=4), context_for(model_folder, tmp_path))
+        flow_weights(qa_dataset, FlowWeightsConfig(max_length=4), context_for(tiny_model_dir, tmp_path))
     assert not list((tmp_path / "cache").rglob("*.json"))
 
 
