@@ -56,6 +56,12 @@ def plugins_with_config() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "plugins").glob(f"*/{CONFIG_NAME}"))
 
 
+def check_timeout_multiplier(value: object, where: str) -> None:
+    """mutmut's timeout multiplier: a number of at least 1 (below, a mutant's tests get less than their own time)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 1:
+        raise SystemExit(f"{where} must be a number >= 1, got {value!r}")
+
+
 def load_plugin_config(plugin: str) -> dict:
     """The plugin's mutate.toml, checked: core files exist, test paths exist, reasons are non-empty."""
     path = ROOT / "plugins" / plugin / CONFIG_NAME
@@ -65,9 +71,9 @@ def load_plugin_config(plugin: str) -> dict:
     unknown = set(config) - {"core", "tests", "skip_lines", "isolation", "timeout_multiplier", "equivalent"}
     if unknown or not config.get("core") or not config.get("tests"):
         raise SystemExit(f"{path}: needs 'core' and 'tests' lists (and optionally [equivalent]); unknown: {unknown}")
-    multiplier = config.get("timeout_multiplier", DEFAULT_TIMEOUT_MULTIPLIER)
-    if not isinstance(multiplier, (int, float)) or isinstance(multiplier, bool) or multiplier < 1:
-        raise SystemExit(f"{path}: timeout_multiplier must be a number >= 1, got {multiplier!r}")
+    check_timeout_multiplier(
+        config.get("timeout_multiplier", DEFAULT_TIMEOUT_MULTIPLIER), f"{path}: timeout_multiplier"
+    )
     for core in config["core"]:
         if not (path.parent / core).is_file():
             raise SystemExit(f"{path}: core module {core!r} does not exist under plugins/{plugin}/")
@@ -277,8 +283,7 @@ def main() -> None:
         raise SystemExit("mutmut is not installed in this environment: pip install -e '.[dev]'")
     config = load_plugin_config(args.plugin)
     if args.timeout_multiplier is not None:
-        if args.timeout_multiplier < 1:
-            raise SystemExit(f"--timeout-multiplier must be >= 1, got {args.timeout_multiplier}")
+        check_timeout_multiplier(args.timeout_multiplier, "--timeout-multiplier")
         config["timeout_multiplier"] = args.timeout_multiplier
 
     base = Path(os.environ.get("HFPLUG_MUTATE_DIR") or Path(tempfile.gettempdir()) / "hfplug-mutate")

@@ -646,7 +646,8 @@ OPTIONS = {
     "peer_in": -1,
     "peer_out": -1,
 }
-"""The zygote's options and their defaults (None: required)."""
+"""The zygote's options and their defaults."""
+REQUIRED_OPTIONS = ("mode", "chan_in", "chan_out")
 NUMBER_OPTIONS = ("chan_in", "chan_out", "uid", "peer_in", "peer_out")
 CHOICES = {"mode": ("ns", "plain"), "role": ("candidate", "judge")}
 
@@ -669,7 +670,7 @@ def parse_options(argv: list[str]) -> types.SimpleNamespace:
             values[name] = int(value)
         else:
             values[name] = value
-    missing = [name for name in ("mode", "chan_in", "chan_out") if values[name] is None]
+    missing = [name for name in REQUIRED_OPTIONS if values[name] is None]
     wrong = [f"{name}={values[name]}" for name, allowed in CHOICES.items() if values[name] not in allowed]
     if missing or wrong:
         raise SystemExit(f"zygote: missing {missing}, not allowed {wrong}")
