@@ -114,3 +114,20 @@ def test_the_edges_of_the_ranges_are_accepted():
     row = np.random.default_rng(2).choice(30, size=1, replace=False)
     np.testing.assert_allclose(one_row, points[row[0]], atol=1e-6)
     assert weiszfeld(points, eps=1e-300, max_iter=2).iterations == 2
+
+
+def test_weiszfeld_defaults_stop_after_5000_steps_run_locally_and_draw_the_subset_with_seed_0(monkeypatch):
+    """max_iter 5000 [code]; seed 0 for the gamma subset; distributed off unless asked (a process group of a
+    caller's own must not make every call a collective)."""
+    from hfplug_gm_matching import median
+
+    points = np.random.default_rng(5).standard_normal((20, 2))
+    endless = weiszfeld(points, eps=1e-300)  # no step is that small: only max_iter stops it
+    assert (endless.iterations, endless.converged) == (5000, False)
+    rows = np.sort(np.random.default_rng(0).choice(20, size=10, replace=False))
+    np.testing.assert_array_equal(weiszfeld(points, subsample=0.5).median, weiszfeld(points[rows]).median)
+    asked = []
+    share = median.process_share
+    monkeypatch.setattr(median, "process_share", lambda enabled: asked.append(enabled) or share(enabled))
+    weiszfeld(points, max_iter=1)
+    assert asked == [False]

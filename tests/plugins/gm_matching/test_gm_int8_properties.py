@@ -5,10 +5,11 @@ tiny and huge norms side by side."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 from hfplug_gm_matching import herd
-from hfplug_gm_matching.bounded import UNIT_ROUNDOFF_32, Int8Herding, summation_bound
+from hfplug_gm_matching.bounded import UNIT_ROUNDOFF_32, Int8Herding, dense_pick, summation_bound
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -230,4 +231,85 @@ def test_rescored_counts_every_rows_exact_rescoring_over_all_picks(anisotropic):
         theta += target - anisotropic[index]
     assert all(1 <= count < len(anisotropic) for count in counts)
     assert engine.rescored == sum(counts) >= 30
+    engine.close()
+
+
+def test_without_a_direction_or_with_a_zero_one_the_picks_still_equal_the_dense_loop(anisotropic):
+    """``direction`` is optional (None) and may be all zeros (a herding target at the origin): every row is then
+    quantised whole, and the picks are still the plain loop's."""
+    points = anisotropic[:400]
+    target = points.mean(axis=0).astype(np.float32)
+    dense = herd(points, target, 40, engine="dense").tolist()
+    for direction in (None, np.zeros(points.shape[1])):
+        engine = Int8Herding(points, direction)
+        assert not np.any(engine.direction) and np.array_equal(engine.along, np.zeros(len(points)))
+        taken = np.zeros(len(points), dtype=bool)
+        theta, picks = target.copy(), []
+        for _ in range(40):
+            picks.append(engine.pick(theta, taken))
+            taken[picks[-1]] = True
+            theta += target - points[picks[-1]]
+        assert picks == dense
+        engine.close()
+
+
+def test_a_zero_theta_picks_the_first_row_not_taken_like_the_dense_loop():
+    """theta = 0 (a target at the origin) scores every row 0 with no rounding slack at all: an exact tie of every
+    row that the plain loop settles by index."""
+    points = (np.random.default_rng(8).standard_normal((50, 6)) + 1.0).astype(np.float32)
+    engine = Int8Herding(points, points.mean(axis=0))
+    taken = np.zeros(50, dtype=bool)
+    taken[[0, 1, 3]] = True
+    zero = np.zeros(6, dtype=np.float32)
+    assert engine.pick(zero, taken) == dense_pick(points, zero, taken) == 2
+    engine.close()
+
+
+def test_threads_sets_the_int8_pass_thread_count():
+    """``threads`` is the int8 pass's thread count; left out, numba's (``NUMBA_NUM_THREADS``)."""
+    points = np.ones((4, 3), dtype=np.float32)
+    other = numba.get_num_threads() + 1
+    for threads, expected in ((1, 1), (other, other), (None, numba.get_num_threads())):
+        engine = Int8Herding(points, threads=threads)
+        assert engine.splitter.threads == expected
+        engine.close()
+
+
+def test_each_row_is_quantised_once_a_block_at_a_time(monkeypatch):
+    """Rows are read and quantised in blocks of ``block_rows`` (a streamed matrix is made as it is read), each row
+    once: 10 blocks of 10 for 95 rows, the last one short."""
+    from hfplug_gm_matching import kernels
+    from hfplug_gm_matching.streamed import StreamedRows
+
+    blocks = []
+    quantize = kernels.quantize_residuals
+
+    def recorded(matrix, *arrays):
+        blocks.append(len(matrix))
+        quantize(matrix, *arrays)
+
+    monkeypatch.setattr(kernels, "quantize_residuals", recorded)
+    points = (np.random.default_rng(2).standard_normal((95, 4)) + 1.0).astype(np.float32)
+    engine = Int8Herding(StreamedRows.checked(points, unit=False, block_rows=10), points.mean(axis=0))
+    assert blocks == [10] * 9 + [5]
+    engine.close()
+
+
+def test_fallbacks_count_each_near_tie_and_only_those():
+    """Rows in exact duplicate pairs, picked with one fixed theta until none is left: a pair's first pick is a
+    tie the float32 loop's own scores settle (one fallback), its second is not (its twin is gone). The distinct
+    rows are 1e-3 apart: closer than int8 resolves (several candidates rescored at most picks) but far outside
+    float32 rounding, so the exact float64 scores settle them. So n / 2 fallbacks, and the picks are dense's."""
+    rng = np.random.default_rng(12)
+    distinct = (1.0 + 1e-3 * rng.standard_normal((30, 8))).astype(np.float32)
+    points = np.repeat(distinct, 2, axis=0)[rng.permutation(60)]
+    theta = distinct.mean(axis=0)
+    engine = Int8Herding(points)  # no direction: rows quantised whole, so int8 cannot tell 1e-3 apart
+    taken = np.zeros(60, dtype=bool)
+    for _ in range(60):
+        pick = engine.pick(theta, taken)
+        assert pick == dense_pick(points, theta, taken)
+        taken[pick] = True
+    assert engine.fallbacks == 30
+    assert engine.rescored > 2 * 60  # the premise: most picks rescored more rows than a pair
     engine.close()

@@ -134,6 +134,15 @@ def test_class_groups_are_sorted_plain_labels_with_ascending_rows():
     assert [group.tolist() for group in groups] == [np.flatnonzero(many == g).tolist() for g in range(3)]
 
 
+def test_object_labels_holding_floats_are_labels_not_missing_ones():
+    """An object column of float labels (as a pandas column with None dropped gives): only None and NaN count as
+    missing, so these group like any labels."""
+    names, groups = class_groups(np.array([1.5, 0.5, 1.5], dtype=object), 3)
+    assert names == [0.5, 1.5] and [group.tolist() for group in groups] == [[1], [0, 2]]
+    with pytest.raises(DatasetError, match="row 1 has no label"):
+        class_groups(np.array([1.5, float("nan"), None], dtype=object), 3)
+
+
 def test_labels_of_the_wrong_length_or_float_nan_are_refused():
     points = np.random.default_rng(5).standard_normal((6, 2))
     with pytest.raises(DatasetError, match="one value per row: got 5 labels for 6 rows"):
