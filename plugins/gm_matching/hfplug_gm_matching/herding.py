@@ -113,6 +113,8 @@ def _herd_torch(
         order[step] = index
         state += goal - matrix[index]
         if on_step is not None:
-            on_step(step, int(index), state.cpu().numpy())
+            # A copy, as the NumPy engines pass: on the CPU, .cpu().numpy() is a view of state, which the next
+            # step changes in place (every recorded theta would read the last one).
+            on_step(step, int(index), state.cpu().numpy().copy())
         bar.update(1)
     return order.cpu().numpy()

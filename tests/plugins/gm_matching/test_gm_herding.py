@@ -10,18 +10,44 @@ from hfplug_gm_matching.bounded import Int8Herding
 from .conftest import corrupted_cloud, plain_herding
 
 
-@pytest.mark.parametrize("engine", ["dense", "int8"])
+@pytest.mark.parametrize("engine", ["dense", "int8", "torch"])
 def test_theta_identity_after_every_step(anisotropic, engine):
     target = anisotropic.mean(axis=0).astype(np.float32)
     theta0 = anisotropic[17]
     seen = []
-    herd(anisotropic, target, 60, theta0=theta0, engine=engine, on_step=lambda t, i, theta: seen.append((i, theta)))
+    order = herd(
+        anisotropic, target, 60, theta0=theta0, engine=engine, on_step=lambda t, i, theta: seen.append((t, i, theta))
+    )
+    assert [(t, i) for t, i, _ in seen] == list(enumerate(order.tolist()))  # on_step(step, its pick, theta)
     picked = []
-    for step, (index, theta) in enumerate(seen, start=1):
+    for step, (_, index, theta) in enumerate(seen, start=1):
+        assert type(index) is int
         picked.append(index)
         expected = theta0.astype(np.float64) + step * target - anisotropic[picked].astype(np.float64).sum(axis=0)
         np.testing.assert_allclose(theta, expected, rtol=0, atol=1e-3)
     assert len(set(picked)) == 60  # without replacement
+
+
+@pytest.mark.parametrize("engine", ["dense", "int8", "torch"])
+def test_the_progress_bar_counts_one_per_pick(monkeypatch, engine):
+    import tqdm.auto
+
+    bars = []
+
+    class RecordedBar(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.counted = 0
+            bars.append(self)
+
+        def update(self, n=1):
+            self.counted += n
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", RecordedBar)
+    points = (np.random.default_rng(4).standard_normal((30, 5)) + 1.0).astype(np.float32)
+    herd(points, points.mean(axis=0), 12, engine=engine)
+    assert [(bar.total, bar.counted) for bar in bars] == [(12, 12)]
 
 
 def test_herding_selector_equals_a_plain_herding_loop(anisotropic):
