@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import threading
+
 import torch
 from hfplug_context_free import ContextFreeConfig, draw_context_free_samples, generate_context_free
+from hfplug_context_free.sampling import end_token_ids
+from tqdm.auto import tqdm
 
 from hfplug.testing import make_tiny_model, make_tiny_tokenizer
 
@@ -169,3 +174,51 @@ def test_without_end_or_pad_tokens_every_sample_runs_to_the_length_cap(tiny_mode
     config = ContextFreeConfig(max_new_tokens=5, batch_size=4, progress=False)
     samples = generate_context_free(tiny_model, tiny_tokenizer.bos_token_id, 6, config, seed=0, end_ids=[])
     assert [len(sample) for sample in samples] == [5] * 6
+
+
+def test_batch_b_is_seeded_with_seed_plus_b(tiny_model, tiny_tokenizer):
+    """The documented seeding: the second batch of a seed-5 run is the first batch of a seed-6 run."""
+    bos = tiny_tokenizer.bos_token_id
+    two_batches = generate_context_free(tiny_model, bos, 8, SMALL, seed=5)
+    assert two_batches[:4] == generate_context_free(tiny_model, bos, 4, SMALL, seed=5)
+    assert two_batches[4:] == generate_context_free(tiny_model, bos, 4, SMALL, seed=6)
+
+
+def test_a_list_or_tuple_of_end_tokens_in_the_generation_config_gives_each_id(tiny_model, tiny_tokenizer):
+    eos, im_start = tiny_tokenizer.eos_token_id, tiny_tokenizer.convert_tokens_to_ids("<|im_start|>")
+    for configured in ([im_start, 10, eos], (im_start, 10, eos)):
+        tiny_model.generation_config.eos_token_id = configured
+        assert end_token_ids(tiny_model, tiny_tokenizer) == [eos, im_start, 10]  # the tokenizer's first, no repeats
+
+
+def test_the_start_token_is_attended_when_it_is_also_the_checkpoints_pad_token(tiny_model, tiny_tokenizer):
+    """Given no attention mask, generate masks every input equal to the pad token: a checkpoint that pads with
+    its start token would then sample with the start token hidden from the model."""
+    bos = tiny_tokenizer.bos_token_id
+    expected = generate_context_free(tiny_model, bos, 8, SMALL, seed=2)
+    tiny_model.generation_config.pad_token_id = bos
+    assert generate_context_free(tiny_model, bos, 8, SMALL, seed=2) == expected
+
+
+def test_the_start_tokens_go_to_the_models_device_not_torchs_default(tiny_model, tiny_tokenizer):
+    """A default device the model is not on ('meta' stands in, on a CPU machine, for a model on a GPU while
+    torch's default is the CPU): the input must still be built on the model's device."""
+    bos = tiny_tokenizer.bos_token_id
+    expected = generate_context_free(tiny_model, bos, 4, SMALL, seed=2)
+    with torch.device("meta"):
+        assert generate_context_free(tiny_model, bos, 4, SMALL, seed=2) == expected
+
+
+def test_the_progress_bar_is_shown_on_stderr_when_asked_and_only_then(tiny_model, tiny_tokenizer, capsys, monkeypatch):
+    # A lock of this test's own: tqdm's is a semaphore shared with every process forked later (mutmut's test
+    # runners), and a bar that fails while drawing (a broken unit, say) leaves it held, which hangs them all.
+    tqdm.get_lock()  # so that the original is there to be put back, for a half-drawn bar's clean-up to find
+    monkeypatch.setattr(tqdm, "_lock", threading.RLock())
+    bos = tiny_tokenizer.bos_token_id
+    shown = ContextFreeConfig(max_new_tokens=2, batch_size=4, progress=True)
+    generate_context_free(tiny_model, bos, 8, shown, seed=0)
+    bar = capsys.readouterr().err
+    assert re.search(r"(^|\r)context-free samples: 100%", bar), bar
+    assert re.search(r"2/2 \[.*(?<![A-Za-z])batch(?![A-Za-z])", bar), bar  # counted in batches: 10.2batch/s
+    generate_context_free(tiny_model, bos, 8, ContextFreeConfig(max_new_tokens=2, batch_size=4, progress=False))
+    assert "context-free samples" not in capsys.readouterr().err
