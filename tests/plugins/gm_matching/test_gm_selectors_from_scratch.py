@@ -60,6 +60,22 @@ def test_random_selector_is_a_permutation_drawn_with_the_classes_seed(seed):
     assert select(points, 12, selector="random", seed=seed).tolist() == expected.tolist()
 
 
+def test_select_draws_with_seed_0_unless_told():
+    points = np.random.default_rng(2).standard_normal((50, 3))
+    expected = np.random.default_rng(group_seed(0)).permutation(50)[:12]
+    assert select(points, 12, selector="random").tolist() == expected.tolist()
+
+
+def test_cosine_rows_are_float32_unit_rows():
+    """normalized_rows returns a new float32 array (the engines' dtype; float64 would double the matrix held)."""
+    from hfplug_gm_matching.selectors import normalized_rows
+
+    points = np.random.default_rng(7).standard_normal((9, 4)).astype(np.float32) * 3
+    unit = normalized_rows(points)
+    assert unit.dtype == np.float32 and not np.shares_memory(unit, points)
+    np.testing.assert_allclose(np.linalg.norm(unit.astype(np.float64), axis=1), 1.0, rtol=1e-6)
+
+
 @pytest.mark.parametrize("seed", [0, 3])
 def test_init_random_starts_theta_at_a_seeded_row(anisotropic, seed):
     """[code]: theta_0 is row ``rng.integers(n)`` of a generator seeded with the class seed + 1."""
