@@ -172,3 +172,42 @@ def test_rows_of_streamed_rows_is_a_view_not_a_float32_copy():
     part = rows_of(StreamedRows.checked(source, unit=False), np.array([1, 4, 7]))
     assert isinstance(part, StreamedRows)
     np.testing.assert_array_equal(part[0:3], source[[1, 4, 7]].astype(np.float32))
+
+
+def test_select_hands_its_settings_to_weiszfeld_herd_and_the_batches(monkeypatch):
+    """The options a user sets reach the functions that use them (the picks alone cannot show a lost ``device``,
+    ``progress`` or ``distributed`` on one CPU process, nor a lost block size)."""
+    from hfplug_gm_matching import selectors
+
+    calls: dict[str, list] = {"weiszfeld": [], "herd": [], "herd_parts": [], "column_mean": []}
+
+    def spy(name, real):
+        def recorded(*args, **kwargs):
+            calls[name].append((args, kwargs))
+            return real(*args, **kwargs)
+
+        return recorded
+
+    for name in calls:
+        monkeypatch.setattr(selectors, name, spy(name, getattr(selectors, name)))
+    points = np.random.default_rng(11).standard_normal((40, 3)) + 2.0
+    options = {"gm_eps": 1e-3, "gm_max_iter": 7, "device": "cpu", "distributed": True, "progress": True}
+    select(points, 6, selector="gm_matching", batches=2, **options)
+    ((_, median_options),) = calls["weiszfeld"]
+    expected = {"eps": 1e-3, "max_iter": 7, "device": "cpu", "distributed": True}
+    assert {name: median_options.get(name) for name in expected} == expected
+    herd_options = [
+        {name: kwargs.get(name) for name in ("device", "progress", "description")} for _, kwargs in calls["herd"]
+    ]
+    assert herd_options == [{"device": "cpu", "progress": True, "description": "gm_matching"}] * 2
+    assert [kwargs for _, kwargs in calls["herd_parts"]] == [{"enabled": True}]
+    select(points, 6, selector="herding", block_rows=7)
+    assert [args[1:] for args, _ in calls["column_mean"]] == [(7,)]
+
+
+@pytest.mark.parametrize("selector", ["gm_matching", "easy"])
+def test_the_center_is_float32_as_the_engines_compare_it(selector):
+    from hfplug_gm_matching.selectors import SelectOptions, center_of
+
+    points = np.random.default_rng(12).standard_normal((30, 4))
+    assert center_of(points, SelectOptions(selector=selector, metric="euclidean"), 0).dtype == np.float32
