@@ -304,6 +304,29 @@ def test_statistics_add_up_over_runs(toy_mdlm):
     }
 
 
+def test_tokens_given_among_the_masks_are_kept_and_the_loop_ends_when_no_mask_is_left(toy_mdlm):
+    """Infilling: a step picks only masked columns, so the tokens already in the region stay, and 5 masks at 2
+    per step take 3 steps. A cap on the full passes turns a loop that would never end into a failure."""
+    canvas = masked_canvas(toy_mdlm, 2, 3, 7)
+    canvas[:, [4, 7]] = torch.tensor([5, 6])
+    kept = [0, 1, 2, 4, 7]
+    given = canvas[:, kept].clone()
+    loop = denoiser(toy_mdlm, mode="marginal", tokens_per_step=2)
+    full_pass = loop.base.full_pass
+
+    def capped_full_pass(*args):
+        if loop.stats.full_passes > 3:
+            raise AssertionError("a fourth full pass: the loop did not stop once every mask was filled")
+        return full_pass(*args)
+
+    loop.base.full_pass = capped_full_pass
+    with torch.no_grad():
+        loop.run(canvas, None, 3)
+    assert loop.stats.steps == 3
+    assert torch.equal(canvas[:, kept], given)
+    assert not bool((canvas == toy_mdlm.mask_token_id).any())
+
+
 def test_rows_with_different_numbers_of_masks_are_refused(toy_mdlm):
     canvas = masked_canvas(toy_mdlm, 2, 3, 4)
     canvas[1, -1] = 1  # the second row has one mask fewer
