@@ -114,3 +114,13 @@ def test_cli_prints_one_clean_line_and_leaves_the_output_alone(tmp_path):
     )
     assert again.exit_code == 1 and "already exists" in again.output
     assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_k_equal_to_n_keeps_every_row():
+    assert sorted(select(POINTS, 20).tolist()) == list(range(20))
+
+
+def test_an_unknown_choice_with_no_close_name_lists_the_choices_and_nothing_else():
+    with pytest.raises(ConfigError) as error:
+        select(POINTS, 3, init="zzz")
+    assert str(error.value) == "gm_matching: unknown init 'zzz'; choose one of center, random."

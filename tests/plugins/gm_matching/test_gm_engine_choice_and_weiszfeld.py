@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hfplug_gm_matching import herding, weiszfeld
 from hfplug_gm_matching.streamed import StreamedRows
 
@@ -131,3 +132,81 @@ def test_weiszfeld_defaults_stop_after_5000_steps_run_locally_and_draw_the_subse
     monkeypatch.setattr(median, "process_share", lambda enabled: asked.append(enabled) or share(enabled))
     weiszfeld(points, max_iter=1)
     assert asked == [False]
+
+
+class ThreadedGroup:
+    """``world`` threads standing in for torch.distributed processes: ``all_reduce`` sums (or maxes) the tensors
+    every thread passes, as gloo does, so _Blocks' exchange runs without spawning processes."""
+
+    def __init__(self, world: int) -> None:
+        import threading
+
+        self.world = world
+        self.barrier = threading.Barrier(world, timeout=60)  # a thread that fails breaks it: no hang
+        self.slots: list = [None] * world
+        self.local = threading.local()
+
+    def all_reduce(self, tensor, op=None):
+        import torch.distributed as dist
+
+        self.slots[self.local.rank] = tensor.clone()
+        self.barrier.wait()
+        stacked = torch.stack(self.slots)
+        result = stacked.amax(dim=0) if op == dist.ReduceOp.MAX else stacked.sum(dim=0)
+        self.barrier.wait()
+        tensor.copy_(result)
+
+    def run(self, task):
+        """``task(rank)`` on every thread; the results in rank order (a thread's error is raised here)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def on_thread(rank):
+            self.local.rank = rank
+            try:
+                return task(rank)
+            except BaseException:
+                self.barrier.abort()
+                raise
+
+        with ThreadPoolExecutor(self.world) as pool:
+            return [future.result() for future in [pool.submit(on_thread, rank) for rank in range(self.world)]]
+
+
+@pytest.mark.parametrize(("rows", "block_rows", "world"), [(23, 4, 2), (23, 4, 3), (3, 4, 2)])
+def test_distributed_weiszfeld_gives_every_process_the_one_process_median_bit_for_bit(
+    monkeypatch, rows, block_rows, world
+):
+    """Each process sums its blocks (block b on process b % world), the block sums are exchanged and added in
+    block order: the same median on every process as on one, bit for bit. (3 rows in one block: the second
+    process has no block and learns the width from the exchange.)"""
+    import torch.distributed
+    from hfplug_gm_matching import median
+
+    group = ThreadedGroup(world)
+    monkeypatch.setattr(torch.distributed, "all_reduce", group.all_reduce)
+    monkeypatch.setattr(median, "process_share", lambda enabled: (group.local.rank, world) if enabled else (0, 1))
+    points = np.random.default_rng(rows).standard_normal((rows, 3)) * [3.0, 1.0, 0.2]
+    alone = weiszfeld(points, block_rows=block_rows, eps=1e-7)
+    shared = group.run(lambda rank: weiszfeld(points, block_rows=block_rows, eps=1e-7, distributed=True))
+    for result in shared:
+        assert (result.iterations, result.converged) == (alone.iterations, alone.converged)
+        np.testing.assert_array_equal(result.median, alone.median)
+    blocks = group.run(lambda rank: median._Blocks(points, block_rows, "cpu", (rank, world)))
+    assert [[index for index, _ in b.mine()] for b in blocks] == [
+        list(range(rank, -(-rows // block_rows), world)) for rank in range(world)
+    ]
+
+
+def test_block_sums_are_kept_and_added_in_float64_in_block_order():
+    """sum_in_order adds per-block float64 vectors in block order: exactly Python's float sum of them in that
+    order (a float32 store anywhere would round 1/3 + 1e-12)."""
+    from hfplug_gm_matching import median
+
+    points = np.arange(10, dtype=np.float64).reshape(5, 2)
+    blocks = median._Blocks(points, 2, "cpu", (0, 1))
+    per_block = [[1 / 3 + 1e-12 * b, 1e8 + b / 7] for b in range(3)]
+    total = blocks.sum_in_order(lambda block: torch.tensor(per_block[int(block[0, 0]) // 4], dtype=torch.float64))
+    expected = [0.0, 0.0]
+    for values in per_block:
+        expected = [a + b for a, b in zip(expected, values, strict=True)]
+    assert total.dtype == torch.float64 and total.tolist() == expected

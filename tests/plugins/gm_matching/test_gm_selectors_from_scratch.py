@@ -211,3 +211,16 @@ def test_the_center_is_float32_as_the_engines_compare_it(selector):
 
     points = np.random.default_rng(12).standard_normal((30, 4))
     assert center_of(points, SelectOptions(selector=selector, metric="euclidean"), 0).dtype == np.float32
+
+
+@pytest.mark.parametrize("selector", ["easy", "hard", "moderate"])
+def test_distance_selectors_break_ties_by_row_index(selector):
+    """Exact duplicates tie on distance: the earlier row first (a stable sort). 300 rows drawn from 6 distinct
+    ones, enough that numpy's default quicksort reorders ties."""
+    rng = np.random.default_rng(1)
+    points = rng.standard_normal((6, 3))[rng.integers(6, size=300)]
+    center = points.mean(axis=0).astype(np.float32)
+    distances = np.linalg.norm(points.astype(np.float32).astype(np.float64) - center, axis=1)
+    score = {"easy": distances, "hard": -distances, "moderate": np.abs(distances - np.median(distances))}[selector]
+    expected = sorted(range(300), key=lambda row: (score[row], row))[:50]
+    assert select(points, 50, selector=selector, metric="euclidean").tolist() == expected
