@@ -9,7 +9,7 @@ import torch
 from hfplug_gm_matching import herding, weiszfeld
 from hfplug_gm_matching.streamed import StreamedRows
 
-from hfplug.errors import ConfigError
+from hfplug.errors import ConfigError, DatasetError
 
 
 @pytest.fixture
@@ -210,3 +210,18 @@ def test_block_sums_are_kept_and_added_in_float64_in_block_order():
     for values in per_block:
         expected = [a + b for a, b in zip(expected, values, strict=True)]
     assert total.dtype == torch.float64 and total.tolist() == expected
+
+
+def test_a_step_exactly_eps_long_stops_the_iteration():
+    """The rule is step <= eps: points with mean exactly 0 (not a row), so the first step is mu_1 itself, read
+    back from a one-step run and given as eps; the second run must stop after that step."""
+    points = np.array([[-3.0], [1.0], [2.0]])
+    first_step = abs(float(weiszfeld(points, max_iter=1).median[0]))
+    assert 0.4 < first_step < 0.7  # (1/3 * -3 + 1 + 1/2 * 2) / (1/3 + 1 + 1/2) = 6/11, up to float32 rounding
+    again = weiszfeld(points, eps=first_step)
+    assert (again.iterations, again.converged) == (1, True)
+
+
+def test_weiszfelds_errors_name_the_points():
+    with pytest.raises(DatasetError, match=r"^points must be a 2-D matrix"):
+        weiszfeld(np.ones(4))

@@ -7,6 +7,8 @@ import pytest
 from hfplug_gm_matching import geometric_median, herd, kernels, select
 from hfplug_gm_matching.bounded import Int8Herding
 
+from hfplug.errors import DatasetError
+
 from .conftest import corrupted_cloud, plain_herding
 
 
@@ -38,6 +40,7 @@ def test_the_progress_bar_counts_one_per_pick(monkeypatch, engine):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.counted = 0
+            self.asked = (kwargs.get("disable"), kwargs.get("desc"))  # a disabled bar keeps no desc
             bars.append(self)
 
         def update(self, n=1):
@@ -47,7 +50,32 @@ def test_the_progress_bar_counts_one_per_pick(monkeypatch, engine):
     monkeypatch.setattr(tqdm.auto, "tqdm", RecordedBar)
     points = (np.random.default_rng(4).standard_normal((30, 5)) + 1.0).astype(np.float32)
     herd(points, points.mean(axis=0), 12, engine=engine)
-    assert [(bar.total, bar.counted) for bar in bars] == [(12, 12)]
+    herd(points, points.mean(axis=0), 3, engine=engine, progress=True, description="gm_matching")
+    assert [(bar.total, bar.counted, *bar.asked) for bar in bars] == [
+        (12, 12, True, "herding"),  # no bar unless asked
+        (3, 3, False, "gm_matching"),
+    ]
+
+
+@pytest.mark.parametrize("as_float64", ["points", "target", "theta0"])
+def test_float64_inputs_are_scored_in_float32_like_the_plain_loop(as_float64):
+    """Row 1 beats row 0 by 1e-8 in float64, but its float32 score rounds to the same 1.0: the float32 loop has a
+    tie and picks row 0. Any float64 input must be cast, or the product is taken in float64 and row 1 wins."""
+    inputs = {
+        "points": np.array([[1.0, 0.0], [1.0, 1e-8]], dtype=np.float32),
+        "target": np.array([1.0, 1.0], dtype=np.float32),
+        "theta0": np.array([1.0, 1.0], dtype=np.float32),
+    }
+    inputs[as_float64] = inputs[as_float64].astype(np.float64)
+    assert np.float32(1.0) + np.float32(1e-8) == np.float32(1.0) and 1.0 + 1e-8 > 1.0  # the premise
+    theta0 = inputs["theta0"] if as_float64 == "theta0" else None  # else theta starts as the target
+    for engine in ("dense", "int8", "torch"):
+        assert herd(inputs["points"], inputs["target"], 1, theta0=theta0, engine=engine).tolist() == [0]
+
+
+def test_k_of_zero_is_refused():
+    with pytest.raises(DatasetError, match="k=0 must be between 1 and the number of rows"):
+        herd(np.ones((3, 2), dtype=np.float32), np.ones(2, dtype=np.float32), 0)
 
 
 def test_herding_selector_equals_a_plain_herding_loop(anisotropic):
