@@ -40,7 +40,8 @@ def test_the_progress_bar_counts_one_per_pick(monkeypatch, engine):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.counted = 0
-            self.asked = (kwargs.get("disable"), kwargs.get("desc"))  # a disabled bar keeps no desc
+            # a disabled bar keeps no desc: read what herd asked for
+            self.asked = tuple(kwargs.get(name) for name in ("disable", "desc", "unit", "mininterval"))
             bars.append(self)
 
         def update(self, n=1):
@@ -52,8 +53,8 @@ def test_the_progress_bar_counts_one_per_pick(monkeypatch, engine):
     herd(points, points.mean(axis=0), 12, engine=engine)
     herd(points, points.mean(axis=0), 3, engine=engine, progress=True, description="gm_matching")
     assert [(bar.total, bar.counted, *bar.asked) for bar in bars] == [
-        (12, 12, True, "herding"),  # no bar unless asked
-        (3, 3, False, "gm_matching"),
+        (12, 12, True, "herding", "pick", 0.5),  # no bar unless asked
+        (3, 3, False, "gm_matching", "pick", 0.5),
     ]
 
 
@@ -217,3 +218,26 @@ def test_cosine_without_unit_center_herds_to_the_center_of_the_unit_rows(anisotr
     matched = np.linalg.norm(unit[picks].mean(axis=0) - unit.mean(axis=0))
     drifted = np.linalg.norm(unit[select(anisotropic, 150, selector="herding")].mean(axis=0) - unit.mean(axis=0))
     assert matched < drifted / 5  # the unit center [code] is out of reach, so its picks do not match the mean
+
+
+def test_the_int8_engine_is_built_along_the_target_and_makes_every_pick(monkeypatch):
+    """The int8 copy splits rows along the herding target (theta drifts along it, so that part is scored
+    exactly); a copy along no direction picks the same rows, only with more rows rescored."""
+    from hfplug_gm_matching import herding
+
+    built, picks = [], []
+
+    class RecordedInt8(Int8Herding):
+        def __init__(self, points, direction=None, threads=None):
+            built.append(direction)
+            super().__init__(points, direction, threads)
+
+        def pick(self, theta, taken):
+            picks.append(len(picks))
+            return super().pick(theta, taken)
+
+    monkeypatch.setattr(herding, "Int8Herding", RecordedInt8)
+    points = (np.random.default_rng(6).standard_normal((40, 4)) + 1.0).astype(np.float32)
+    target = points.mean(axis=0)
+    herd(points, target, 7, engine="int8")
+    assert len(built) == 1 and np.array_equal(built[0], target) and len(picks) == 7
