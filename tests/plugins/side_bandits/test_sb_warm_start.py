@@ -143,3 +143,55 @@ def test_the_refresh_tolerance_is_relative_to_each_gap(blind_instance):
     solver.rates(gaps, 0)
     solver.rates(gaps * np.array([1.0, 1.0, 1.021, 1.0]), 0)  # the 0.4 gap moved by 2.1 % (0.0084 absolute)
     assert (solver.full_solves, solver.reused) == (2, 0)
+
+
+# Units in which HiGHS is still exact: below ~1e-9 it drops a matrix entry (gaps x 1e4 here make 0.1 / 1e8 one).
+@pytest.mark.parametrize(("gap_unit", "rate_unit"), [(1e3, 1.0), (1e-3, 1.0), (1.0, 1e-6), (1.0, 1e-12), (1.0, 1e6)])
+def test_basis_reuse_does_not_depend_on_the_units_of_gaps_or_rates(gap_unit, rate_unit):
+    # Gaps times u and precisions divided by u**2 * v leave the LP the same up to units: rates times v, value
+    # times u * v. The warm start's tolerances are relative, so it keeps and drops its basis at the same steps as
+    # in unit scale (the walk of the negative-dual test: one basis change, then a basis with a slack row), with
+    # the same rates. Absolute tolerances would count the slack row tight when required is ~1e-6 (gaps x 1e3), or
+    # every rate zero when rates are ~1e-6.
+    precision = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 2.0], [0.0, 0.1, 1.0]])
+    walk = [np.array([0.0, 0.5, gap_2]) for gap_2 in (0.2, 0.22, 0.3, 0.32, 0.32)]
+    plain = RateSolver(precision)
+    expected = [plain.rates(gaps, 0) for gaps in walk]
+    scaled = RateSolver(precision / (gap_unit**2 * rate_unit))
+    got = [scaled.rates(gaps * gap_unit, 0) for gaps in walk]
+    assert (plain.full_solves, plain.reused) == (2, 3)
+    assert (scaled.full_solves, scaled.reused) == (2, 3)
+    for rates, unit_rates in zip(got, expected, strict=True):
+        np.testing.assert_allclose(rates[1:] / rate_unit, unit_rates[1:], rtol=1e-9, atol=1e-12)
+
+
+def test_a_reduced_cost_negative_within_the_tolerance_of_the_largest_cost_keeps_the_basis():
+    # Arms 1 and 2 see only themselves; arm 3 (seen by the best arm, so unconstrained) sees both at precision 1e4.
+    # At arm 3's gap 2e4 the optimum pulls arms 1 and 2 (duals 0.5 each). At gap 1e4 - 1e-7 arm 3's reduced
+    # cost is 1e4 - 1e-7 - 1e4 * (0.5 + 0.5) = -1e-7: -1e-11 of the largest cost, inside the relative tolerance
+    # 1e-9 * max cost, so the basis is reused (its cost 8 is 8e-11 above the optimum, 8e-4 pulls of arm 3).
+    precision = np.array([[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 1e4, 1e4, 0.0]])
+    solver = RateSolver(precision)
+    solver.rates(np.array([0.0, 0.5, 0.5, 2e4]), 0)
+    near_tie = np.array([0.0, 0.5, 0.5, 1e4 - 1e-7])
+    rates = solver.rates(near_tie, 0)
+    assert (solver.full_solves, solver.reused) == (1, 1)
+    assert rates[1:].tolist() == [8.0, 8.0, 0.0]
+    assert near_tie @ np.where(np.isinf(rates), 0.0, rates) == pytest.approx(solve_bound(precision, near_tie, 0).value)
+
+
+def test_a_blind_best_arm_is_solved_again_even_when_its_rates_sit_on_an_lp_vertex():
+    # The best arm sees only arm 3; arm 2 sees itself and the best arm at precision 1e10, so the best arm's mean is
+    # learnt almost for free and the blind optimum is within ~1e-10 of the LP the arm would have if it saw itself:
+    # both constraints tight to 1e-9, two positive rates. Still that LP's basis must not stand in for the blind
+    # bound: with no refresh tolerance each call is a full solve with the blind solve's exact rates.
+    precision = np.array([[0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0], [1e10, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    gaps = np.array([0.0, 0.5, 0.4, 0.7])
+    cold = solve_bound(precision, gaps, 0, 1e-6)
+    assert not cold.optimal_arm_observes_itself
+    np.testing.assert_allclose(cold.rates[1:], [8.0, 12.5, 0.0], rtol=1e-9)
+    solver = RateSolver(precision)
+    solver.rates(gaps, 0)
+    again = solver.rates(gaps.copy(), 0)
+    assert (solver.full_solves, solver.reused) == (2, 0)
+    np.testing.assert_array_equal(again, cold.rates)
