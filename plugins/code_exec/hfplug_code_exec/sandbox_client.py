@@ -54,37 +54,8 @@ class RunRecord:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-class _Lines:
-    """Line reader over a raw fd with a size cap per line and a deadline."""
-
-    def __init__(self, fd: int, max_line: int) -> None:
-        self.fd = fd
-        self.max_line = max_line
-        self.buffer = b""
-
-    def has_line(self) -> bool:
-        return b"\n" in self.buffer
-
-    def feed(self) -> bool:
-        """Read what is available; False on end of file."""
-        chunk = os.read(self.fd, wire.READ_CHUNK)
-        if not chunk:
-            return False
-        self.buffer += chunk
-        if b"\n" not in self.buffer and len(self.buffer) > self.max_line:
-            raise RunAborted("output limit", "a returned value is larger than max_value_bytes")
-        return True
-
-    def pop(self) -> bytes:
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return line
-
-    def drain(self) -> None:
-        """Throw away whatever is buffered or readable right now (left over from a finished run)."""
-        self.buffer = b""
-        while select.select([self.fd], [], [], 0)[0]:
-            if not os.read(self.fd, wire.READ_CHUNK):
-                break
+def _value_too_large() -> RunAborted:
+    return RunAborted("output limit", "a returned value is larger than max_value_bytes")
 
 
 class Sandbox:
@@ -138,8 +109,8 @@ class Sandbox:
         os.close(chan_in_r)
         os.close(chan_out_w)
         os.set_blocking(self._chan_in_w, False)
-        self._control = _Lines(self.process.stdout.fileno(), 1 << 24)
-        self._channel = _Lines(self._chan_out_r, 1 << 24)
+        self._control = wire.LineBuffer(self.process.stdout.fileno(), 1 << 24, _value_too_large)
+        self._channel = wire.LineBuffer(self._chan_out_r, 1 << 24, _value_too_large)
         hello = self._control_message(time.monotonic() + START_TIMEOUT_S)
         if hello.get("op") != "hello":
             raise WorkerFailure(f"sandbox sent {hello!r} instead of hello")

@@ -13,7 +13,9 @@ import pytest
 from hfplug_code_exec.limits import ExecutionLimits
 from hfplug_code_exec.pool import ExecutorPool
 
-SHORT_LIMITS = ExecutionLimits(wall_time_s=3.0, cpu_time_s=3.0, memory_mb=512, max_processes=16)
+# CPU time above the wall clock: on an idle core a busy loop's CPU time keeps up with the wall clock, and with both
+# at 3 s either limit could stop it first ("timed out" or "CPU time limit"); tests of a hang expect the wall limit.
+SHORT_LIMITS = ExecutionLimits(wall_time_s=3.0, cpu_time_s=6.0, memory_mb=512, max_processes=16)
 
 
 @pytest.fixture(scope="session")

@@ -82,7 +82,8 @@ class Channel:
     """JSON lines to and from another process over two pipes; lines longer than ``max_line`` are refused."""
 
     def __init__(self, fd_in: int, fd_out: int, max_line: int = 1 << 24) -> None:
-        self.fd_in, self.fd_out, self.buffer, self.max_line = fd_in, fd_out, b"", max_line
+        self.fd_in, self.fd_out = fd_in, fd_out
+        self.lines = wire.LineBuffer(fd_in, max_line, too_long=_value_too_large)
 
     def send(self, message: dict) -> None:
         data = wire.encode_line(message)
@@ -91,19 +92,14 @@ class Channel:
             view = view[os.write(self.fd_out, view) :]
 
     def has_line(self) -> bool:
-        return b"\n" in self.buffer
+        return self.lines.has_line()
 
     def feed(self) -> None:
-        chunk = os.read(self.fd_in, wire.READ_CHUNK)
-        if not chunk:
+        if not self.lines.feed():
             raise RunAborted("ended", "the channel closed")
-        self.buffer += chunk
-        if b"\n" not in self.buffer and len(self.buffer) > self.max_line:
-            raise RunAborted("output limit", "a returned value is larger than max_value_bytes")
 
     def pop(self) -> Any:
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return json.loads(line)
+        return json.loads(self.lines.pop())
 
     def receive(self) -> dict:
         while not self.has_line():
@@ -112,10 +108,11 @@ class Channel:
 
     def drain(self) -> None:
         """Throw away what an earlier run left behind."""
-        self.buffer = b""
-        while select.select([self.fd_in], [], [], 0)[0]:
-            if not os.read(self.fd_in, wire.READ_CHUNK):
-                break
+        self.lines.drain()
+
+
+def _value_too_large() -> RunAborted:
+    return RunAborted("output limit", "a returned value is larger than max_value_bytes")
 
 
 class Recorder:

@@ -21,12 +21,62 @@ This file is stdlib-only: it is also imported inside the sandbox.
 from __future__ import annotations
 
 import json
+import os
+import select
+from collections.abc import Callable
 from typing import Any
 
 MAX_DEPTH = 100
 READ_CHUNK = 1 << 16
 """Bytes asked for per read of a pipe. Not 1 MB: ``os.read`` allocates what it asks for and then shrinks it, and
 1 MB asked for cost 19 us per read against 1.4 us for 64 KB (a line longer than this takes several reads)."""
+
+
+class LineTooLong(Exception):
+    """A line grew past its reader's ``max_line`` bytes before its newline arrived."""
+
+
+class LineBuffer:
+    """Newline-terminated lines read from a raw fd, ``READ_CHUNK`` bytes per ``os.read`` (no Python buffered IO,
+    so ``select`` on the fd tells the truth about what is unread). A line still without its newline after
+    ``max_line`` bytes raises ``too_long()`` (each side passes the error its process reports)."""
+
+    def __init__(
+        self, fd: int, max_line: int | None = None, too_long: Callable[[], BaseException] = LineTooLong
+    ) -> None:
+        self.fd, self.max_line, self.too_long, self.buffer = fd, max_line, too_long, b""
+
+    def has_line(self) -> bool:
+        return b"\n" in self.buffer
+
+    def feed(self) -> bool:
+        """One read of what the fd has; False at end of file."""
+        chunk = os.read(self.fd, READ_CHUNK)
+        if not chunk:
+            return False
+        self.buffer += chunk
+        if self.max_line is not None and b"\n" not in self.buffer and len(self.buffer) > self.max_line:
+            raise self.too_long()
+        return True
+
+    def pop(self) -> bytes:
+        """The first buffered line, without its newline (call when :meth:`has_line`)."""
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+    def readline(self) -> bytes:
+        """The next line, reading as needed (blocks); ``b""`` at end of file."""
+        while not self.has_line():
+            if not self.feed():
+                return b""
+        return self.pop()
+
+    def drain(self) -> None:
+        """Throw away whatever is buffered or readable right now (left over from a finished run)."""
+        self.buffer = b""
+        while select.select([self.fd], [], [], 0)[0]:
+            if not os.read(self.fd, READ_CHUNK):
+                break
 
 
 class UnsupportedValue(ValueError):

@@ -150,23 +150,6 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-class _LineReader:
-    """Reads newline-terminated messages from a raw fd without Python's buffered IO."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.buffer = b""
-
-    def readline(self) -> bytes:
-        while b"\n" not in self.buffer:
-            chunk = os.read(self.fd, wire.READ_CHUNK)
-            if not chunk:
-                return b""
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return line
-
-
 def _short_traceback(error: BaseException, limit_chars: int = 1500) -> str:
     """The program's part of a traceback: harness frames are cut off, the text is trimmed."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<solution>"]
@@ -337,7 +320,7 @@ def serve_program(request: dict, options: types.SimpleNamespace) -> None:
         )
         return
     _write_all(chan_out, wire.encode_line({"load": "ok", "names": _names(namespace)}))
-    reader = _LineReader(calls_in)
+    reader = wire.LineBuffer(calls_in)
     objects: list = []
     while True:
         line = reader.readline()
@@ -481,7 +464,7 @@ def _judge_child(request: dict, options: types.SimpleNamespace, out_w: int, next
     budget = max(1, int(limits["cpu_time_s"] + 0.999))
     limits["cpu_time_s"] = 10**6  # set per run below: the process serves several runs
     _set_limits(limits)
-    runs = _LineReader(next_r)
+    runs = wire.LineBuffer(next_r)
     while True:
         used = resource.getrusage(resource.RUSAGE_SELF)
         spent = int(used.ru_utime + used.ru_stime) + 1
@@ -495,7 +478,7 @@ def _judge_child(request: dict, options: types.SimpleNamespace, out_w: int, next
         request = json.loads(line)
 
 
-def _serve_judge_runs(options: types.SimpleNamespace, control: _LineReader) -> None:
+def _serve_judge_runs(options: types.SimpleNamespace, control: wire.LineBuffer) -> None:
     """The judge zygote's loop: one row's runs go to one judge process; any other row gets a fresh one.
 
     A run that ended normally needs no word from the worker (the process waits for the next run); the
@@ -538,7 +521,7 @@ def _serve_judge_runs(options: types.SimpleNamespace, control: _LineReader) -> N
         process.kill()
 
 
-def _wait_run(run_pid: int, kill_pid: int, out_r: int, control: _LineReader, limits: dict, mode: str) -> dict:
+def _wait_run(run_pid: int, kill_pid: int, out_r: int, control: wire.LineBuffer, limits: dict, mode: str) -> dict:
     """Collect output and wait for the run to end, the judge to say stop, or an output cap to trip."""
     pidfd = os.pidfd_open(run_pid)
     output = bytearray()
@@ -692,7 +675,7 @@ def main() -> None:
         import judge  # noqa: F401
         import suites  # noqa: F401
     _freeze()
-    control = _LineReader(0)
+    control = wire.LineBuffer(0)
     _write_all(1, wire.encode_line({"op": "hello", "uid": os.getuid(), "pid": os.getpid()}))
     if options.role == "judge":
         _serve_judge_runs(options, control)
