@@ -212,6 +212,13 @@ def results(workdir: Path, env: dict[str, str]) -> dict[str, str]:
     return statuses
 
 
+def undetected_checked(statuses: dict[str, str]) -> list[str]:
+    """Mutants a resumed run checks again: every checked one not detected. Survivors, and also "suspicious" ones
+    (ended by something other than a test, e.g. a stopped run) and "no tests" ones (which new tests may reach),
+    which would otherwise never be retried."""
+    return sorted(name for name, status in statuses.items() if status not in DETECTED and status != "not checked")
+
+
 def report(plugin: str, config: dict, statuses: dict[str, str], workdir: Path, env: dict, seconds: float) -> dict:
     unchecked = sorted(name for name, status in statuses.items() if status == "not checked")
     statuses = {name: status for name, status in statuses.items() if status != "not checked"}
@@ -309,7 +316,7 @@ def main() -> None:
             print(f"== nothing to resume in {workdir}: a full run", flush=True)
         package = prepare(workdir, args.plugin, config, keep_results=resuming)
         env = run_environment(workdir)
-        survivors = [name for name, status in results(workdir, env).items() if status == "survived"] if resuming else []
+        survivors = undetected_checked(results(workdir, env)) if resuming else []
         if resuming:
             check_shadowing(workdir, package.name, env)  # mutmut's own copy is in mutants/ already
         else:
@@ -322,7 +329,9 @@ def main() -> None:
         # mutmut re-runs every mutant named in --mutants whatever its last result, so those need no second pass.
         rerun = [] if args.mutants else survivors
         if rerun:
-            print(f"== running the last run's {len(rerun)} survivors again against the current tests", flush=True)
+            print(
+                f"== running the last run's {len(rerun)} undetected mutants again against the current tests", flush=True
+            )
             mutmut(workdir, env, "run", "--max-children", str(args.jobs), *rerun)
         summary = report(args.plugin, config, results(workdir, env), workdir, env, time.monotonic() - start)
         (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

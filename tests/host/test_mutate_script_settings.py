@@ -53,3 +53,17 @@ def test_a_timeout_multiplier_that_is_not_a_number_of_at_least_one_is_refused(mu
     write_config(plugin_root, f"timeout_multiplier = {bad}\n")
     with pytest.raises(SystemExit, match="timeout_multiplier must be a number >= 1"):
         mutate.load_plugin_config("toy")
+
+
+def test_a_resumed_run_checks_again_every_checked_mutant_that_was_not_detected(mutate):
+    """Survivors and "suspicious" mutants (a stopped run's kill is not a test failure) are retried; detected and
+    unchecked ones are not (mutmut runs the unchecked anyway)."""
+    statuses = {
+        "m.survivor": "survived",
+        "m.stopped": "suspicious",
+        "m.killed": "killed",
+        "m.slow": "timeout",
+        "m.crash": "segfault",
+        "m.new": "not checked",
+    }
+    assert mutate.undetected_checked(statuses) == ["m.stopped", "m.survivor"]
