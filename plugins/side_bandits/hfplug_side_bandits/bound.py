@@ -112,9 +112,12 @@ class _LinearPrograms:
         if not columns:
             return 0.0, np.zeros(len(self.others))
         coverage = self.precision[np.ix_(self.others, columns)].T
+        required = np.asarray(required, dtype=float)
         self.solves += 1
+        # Each row divided by its requirement (right-hand side 1): HiGHS takes matrix entries below 1e-9 for zero,
+        # so rewards of std ~3e4 (precision ~1e-9) would lose their constraints; in these units they do not.
         result = linprog(
-            c=self.gaps[self.others], A_ub=-coverage, b_ub=-np.asarray(required, dtype=float), method="highs"
+            c=self.gaps[self.others], A_ub=-coverage / required[:, None], b_ub=-np.ones(len(columns)), method="highs"
         )
         if result.status != 0:  # cannot happen for a validated instance: every column is covered
             raise HfplugError(f"the lower-bound LP failed ({result.message}) for gaps {self.gaps.tolist()}")

@@ -145,8 +145,12 @@ def test_the_refresh_tolerance_is_relative_to_each_gap(blind_instance):
     assert (solver.full_solves, solver.reused) == (2, 0)
 
 
-# Units in which HiGHS is still exact: below ~1e-9 it drops a matrix entry (gaps x 1e4 here make 0.1 / 1e8 one).
-@pytest.mark.parametrize(("gap_unit", "rate_unit"), [(1e3, 1.0), (1e-3, 1.0), (1.0, 1e-6), (1.0, 1e-12), (1.0, 1e6)])
+# Gaps x 1e4 and 1e6 make precisions of 1e-9 and 1e-13, which HiGHS took for zero before the bound's LP rows
+# were divided by their requirements (the cold solve itself was wrong then: 10.8e4 for 10.375e4).
+@pytest.mark.parametrize(
+    ("gap_unit", "rate_unit"),
+    [(1e3, 1.0), (1e-3, 1.0), (1e4, 1.0), (1e6, 1.0), (1.0, 1e-6), (1.0, 1e-12), (1.0, 1e6)],
+)
 def test_basis_reuse_does_not_depend_on_the_units_of_gaps_or_rates(gap_unit, rate_unit):
     # Gaps times u and precisions divided by u**2 * v leave the LP the same up to units: rates times v, value
     # times u * v. The warm start's tolerances are relative, so it keeps and drops its basis at the same steps as
@@ -195,3 +199,15 @@ def test_a_blind_best_arm_is_solved_again_even_when_its_rates_sit_on_an_lp_verte
     again = solver.rates(gaps.copy(), 0)
     assert (solver.full_solves, solver.reused) == (2, 0)
     np.testing.assert_array_equal(again, cold.rates)
+
+
+@pytest.mark.parametrize("unit", [1.0, 1e-6, 1e4, 1e6])
+def test_the_bound_is_unit_free(unit):
+    """Rewards in other units (gaps times u, precisions over u**2): C* times u, the same rates. By hand: the best
+    arm sees only itself, so a_1 = c_1 + 0.1 c_2 >= 2 / 0.5**2 = 8 and a_2 = 2 c_1 + c_2 >= 2 / 0.2**2 = 50; of
+    the vertices (25, 0) costing 12.5, (0, 80) costing 16 and (3.75, 42.5) where both bind, the last is the
+    minimum: C* = 0.5 * 3.75 + 0.2 * 42.5 = 10.375."""
+    precision = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 2.0], [0.0, 0.1, 1.0]])
+    bound = solve_bound(precision / unit**2, np.array([0.0, 0.5, 0.2]) * unit, 0)
+    assert bound.value == pytest.approx(10.375 * unit, rel=1e-9)
+    np.testing.assert_allclose(bound.rates[1:], [3.75, 42.5], rtol=1e-9)
