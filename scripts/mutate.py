@@ -275,8 +275,8 @@ def main() -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="keep the work dir's results: check the mutants not checked yet, then run the last run's survivors "
-        "again (the tests may have changed since)",
+        help="keep the work dir's results: check the mutants not checked yet, then run the last run's undetected "
+        "ones (survivors, suspicious, no tests) again (the tests may have changed since)",
     )
     parser.add_argument(
         "--timeout-multiplier",

@@ -55,7 +55,7 @@ class RunRecord:
 
 
 def _value_too_large() -> RunAborted:
-    return RunAborted("output limit", "a returned value is larger than max_value_bytes")
+    return RunAborted("output limit", wire.VALUE_TOO_LARGE)
 
 
 class Sandbox:

@@ -287,17 +287,6 @@ def _run_stdio(code, text: str, timeout: float, limits: dict) -> dict:
     }
 
 
-def _drain(fd: int) -> None:
-    """Throw away what an earlier run left in a pipe (the run starts before any call of its own is sent)."""
-    os.set_blocking(fd, False)
-    try:
-        while os.read(fd, wire.READ_CHUNK):
-            pass
-    except BlockingIOError:
-        pass
-    os.set_blocking(fd, True)
-
-
 def serve_program(request: dict, options: types.SimpleNamespace) -> None:
     """Load the program and say so to the worker, then answer the judge's calls (inside the run).
 
@@ -305,8 +294,9 @@ def serve_program(request: dict, options: types.SimpleNamespace) -> None:
     the worker's channel."""
     chan_out = options.chan_out
     calls_in, replies_out = (options.peer_in, options.peer_out) if options.peer_in >= 0 else (options.chan_in, chan_out)
+    reader = wire.LineBuffer(calls_in)
     if options.peer_in >= 0:
-        _drain(options.peer_in)
+        reader.drain()  # what an earlier run left in the peer pipe (this run starts before any call of its own)
     namespace: dict = {"__name__": "__solution__", "__builtins__": __builtins__, **PREDEFINED}
     stdio = request.get("mode") == "stdio"
     try:
@@ -320,7 +310,6 @@ def serve_program(request: dict, options: types.SimpleNamespace) -> None:
         )
         return
     _write_all(chan_out, wire.encode_line({"load": "ok", "names": _names(namespace)}))
-    reader = wire.LineBuffer(calls_in)
     objects: list = []
     while True:
         line = reader.readline()
